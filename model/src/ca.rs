@@ -1,0 +1,195 @@
+//! The certificate authority (CA 34, server 42) and its DB 35.
+//!
+//! Everything the CA holds is durable: the tables, the next serial, the
+//! revoked serials its CRLs list. It signs real X.509 with a key derived from
+//! the run's seed, and stamps certificates with virtual time.
+
+use crate::clock::Clock;
+use crate::config::{Directory, Revocation};
+use crate::effects::Effects;
+use crate::msg::{Msg, Verdict};
+use crate::step::Step;
+use crate::tables::{CaTables, Serial};
+use crate::x509::{CertRequest, CertificateAuthority};
+use serde::Serialize;
+use stateright::actor::Id;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The CA's configuration (immutable; not part of the checked state).
+#[derive(Clone, Debug)]
+pub struct Ca {
+    pub dir: Arc<Directory>,
+    pub authority: CertificateAuthority,
+    pub clock: Clock,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct CaState {
+    pub tables: CaTables,
+    /// RFC 5280: positive and unique per CA, so a counter from 1.
+    pub next_serial: Serial,
+    /// Every serial ever invalidated, for the CRLs (V1).
+    pub revoked: BTreeSet<Serial>,
+    pub crl_number: u64,
+}
+
+impl Ca {
+    pub fn start(&self, storage: Option<&CaState>) -> CaState {
+        storage.cloned().unwrap_or_else(|| CaState {
+            tables: CaTables::new(self.dir.modes.merged_ca_table),
+            next_serial: 1,
+            revoked: BTreeSet::new(),
+            crl_number: 0,
+        })
+    }
+
+    pub fn on_msg(&self, st: &mut CaState, src: Id, msg: Msg, fx: &mut Effects) {
+        // Only services talk to the CA (DB 52 lists them).
+        if !self.dir.is_service(src) {
+            return;
+        }
+        match msg {
+            Msg::IssueRequest {
+                session,
+                subject,
+                public_key,
+            } => {
+                let serial = st.next_serial;
+                let now = self.clock.now();
+                let request = CertRequest {
+                    serial,
+                    common_name: subject.name.clone(),
+                    email: subject.email.clone(),
+                    public_key,
+                    not_before: now,
+                    not_after: now.saturating_add(self.dir.modes.certificate_validity_ms),
+                };
+                // Issuance fails only on a CA-side defect; then nothing is recorded or sent.
+                let Ok(certificate) = self.authority.issue(&request) else {
+                    return;
+                };
+                // S7/P2: the Fig. 5 row and the Fig. 6 row with the asking service.
+                st.next_serial += 1;
+                st.tables.register(serial, subject, src);
+                fx.persist = true;
+                fx.steps(&[Step::S7, Step::P2]).send(
+                    src,
+                    Msg::Issued {
+                        session,
+                        serial,
+                        certificate,
+                    },
+                );
+            }
+            Msg::Check { session, serial } => {
+                let verdict = match st.tables.services(serial) {
+                    None => Verdict::NotRegistered,
+                    Some(services) if services.contains(&src) => Verdict::Ok,
+                    Some(_) => Verdict::NotQualified,
+                };
+                fx.send(
+                    src,
+                    Msg::Answer {
+                        session,
+                        serial,
+                        verdict,
+                    },
+                );
+            }
+            Msg::Qualify { session, serial } => {
+                let verdict = if st.tables.add_service(serial, src) {
+                    // S18: add the service and answer.
+                    fx.persist = true;
+                    fx.step(Step::S18);
+                    Verdict::Ok
+                } else {
+                    Verdict::NotRegistered
+                };
+                fx.send(
+                    src,
+                    Msg::Answer {
+                        session,
+                        serial,
+                        verdict,
+                    },
+                );
+            }
+            Msg::Withdraw { session, serial } => {
+                let verdict = if st.tables.remove_service(serial, src) {
+                    // S20-4: delete the service and answer.
+                    fx.persist = true;
+                    fx.step(Step::S20_4);
+                    Verdict::Ok
+                } else {
+                    Verdict::NotRegistered
+                };
+                fx.send(
+                    src,
+                    Msg::Answer {
+                        session,
+                        serial,
+                        verdict,
+                    },
+                );
+            }
+            Msg::Invalidate { session, serial } => {
+                let verdict = match st.tables.delete(serial) {
+                    Some(services) => {
+                        st.revoked.insert(serial);
+                        st.crl_number += 1;
+                        fx.persist = true;
+                        if self.dir.modes.revocation == Revocation::Push {
+                            self.push_revocation(st, src, &services, fx);
+                        }
+                        Verdict::Ok
+                    }
+                    None => Verdict::NotRegistered,
+                };
+                fx.send(
+                    src,
+                    Msg::Answer {
+                        session,
+                        serial,
+                        verdict,
+                    },
+                );
+            }
+            Msg::ListServices { session, serial } => {
+                let services = st.tables.services(serial).map(|set| {
+                    set.iter()
+                        .map(|id| self.dir.name(*id).to_string())
+                        .collect::<Vec<_>>()
+                });
+                if services.is_some() {
+                    // P37: the available service IDs.
+                    fx.step(Step::P37);
+                }
+                fx.send(
+                    src,
+                    Msg::Services {
+                        session,
+                        serial,
+                        services,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// V1: tell every other service of the certificate, with a signed CRL,
+    /// fire-and-forget as the patent says (no acknowledgement, no retry).
+    fn push_revocation(&self, st: &CaState, asking: Id, services: &BTreeSet<Id>, fx: &mut Effects) {
+        let revoked: Vec<Serial> = st.revoked.iter().copied().collect();
+        let Ok(crl) = self
+            .authority
+            .crl(st.crl_number, &revoked, self.clock.now())
+        else {
+            return;
+        };
+        for service in services.iter().filter(|s| **s != asking) {
+            fx.send(*service, Msg::Revocation { crl: crl.clone() });
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The protocol's modes and the system's directory of parties.
+//!
+//! A `Modes` value says which reading of the patent runs (online check or the
+//! V1 push variant, bearer certificates or proof of possession, T1, V2, V3);
+//! a `Directory` says who is on the network. Both are shared, read-only, by
+//! every actor, the checker and the simulator.
+
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+use std::collections::BTreeMap;
+
+/// How a service learns that a certificate was invalidated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// Fig. 4: the service asks the CA at every presentation (P21, P23).
+    #[default]
+    Online,
+    /// Variant V1: no check at use; the CA pushes a signed CRL to every
+    /// service of an invalidated certificate, fire-and-forget.
+    Push,
+}
+
+/// What a user shows a service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presentation {
+    /// The user signs a service-chosen challenge with the certificate's key.
+    #[default]
+    ProofOfPossession,
+    /// The certificate alone, as the patent literally reads.
+    Bearer,
+}
+
+/// The primary authentication a service uses before a certificate exists
+/// (P1, P5, S3, S15).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrimaryAuth {
+    /// ID and password, as in the figures.
+    #[default]
+    Password,
+    /// Variant V2: a biometric template match (fingerprint, voice print, picture).
+    Biometric,
+}
+
+/// Which reading of the patent runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Modes {
+    pub revocation: Revocation,
+    pub presentation: Presentation,
+    pub primary_auth: PrimaryAuth,
+    /// Variant T1: the CA keeps Fig. 5 and Fig. 6 as one table.
+    pub merged_ca_table: bool,
+    /// Variant V3: the CA function runs inside the portal service's node.
+    pub ca_in_portal: bool,
+    /// Validity of an issued certificate, in virtual milliseconds.
+    pub certificate_validity_ms: u64,
+}
+
+impl Default for Modes {
+    fn default() -> Self {
+        Modes {
+            revocation: Revocation::Online,
+            presentation: Presentation::ProofOfPossession,
+            primary_auth: PrimaryAuth::Password,
+            merged_ca_table: false,
+            ca_in_portal: false,
+            certificate_validity_ms: 365 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// What a party is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Ca,
+    Service {
+        portal: bool,
+        /// What this service shows in a statement (P42).
+        statement: Option<String>,
+    },
+    /// A service node that also hosts the CA (variant V3).
+    PortalCa { statement: Option<String> },
+    User,
+    Attacker,
+}
+
+/// A primary credential as a user holds it and a service's table checks it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credential {
+    Password { login: String, password: String },
+    /// V2: a biometric sample; it matches a stored template within a small
+    /// Hamming distance, as a real matcher tolerates noise.
+    Biometric { login: String, sample: [u8; 16] },
+}
+
+impl Credential {
+    pub fn login(&self) -> &str {
+        match self {
+            Credential::Password { login, .. } | Credential::Biometric { login, .. } => login,
+        }
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    // Never print a secret in a trace or a counterexample.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Password { login, .. } => write!(f, "Password({login}, ***)"),
+            Credential::Biometric { login, .. } => write!(f, "Biometric({login}, ***)"),
+        }
+    }
+}
+
+/// A user's identity as the CA records it (Fig. 5) and services hold it (Fig. 7).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subject {
+    pub name: String,
+    pub address: String,
+    pub email: String,
+}
+
+/// One party on the network.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Party {
+    pub id: Id,
+    /// The id scenario files and traces use (`A`, `bank-a`, `u31`, `CA`).
+    pub name: String,
+    pub role: Role,
+}
+
+/// Everyone on the network, their accounts, and the modes in force.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Directory {
+    pub modes: Modes,
+    pub parties: Vec<Party>,
+    /// Each user's identity.
+    pub subjects: BTreeMap<Id, Subject>,
+    /// (user, service) -> the credential the user was given by that service;
+    /// the service's table holds its check value.
+    pub accounts: BTreeMap<(Id, Id), Credential>,
+}
+
+impl Directory {
+    /// The node that holds the CA role (its own node, or the portal under V3).
+    pub fn ca(&self) -> Option<Id> {
+        self.parties
+            .iter()
+            .find(|p| matches!(p.role, Role::Ca | Role::PortalCa { .. }))
+            .map(|p| p.id)
+    }
+
+    pub fn party(&self, id: Id) -> Option<&Party> {
+        self.parties.iter().find(|p| p.id == id)
+    }
+
+    pub fn name(&self, id: Id) -> &str {
+        self.party(id).map(|p| p.name.as_str()).unwrap_or("?")
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<Id> {
+        self.parties.iter().find(|p| p.name == name).map(|p| p.id)
+    }
+
+    pub fn is_service(&self, id: Id) -> bool {
+        matches!(
+            self.party(id).map(|p| &p.role),
+            Some(Role::Service { .. } | Role::PortalCa { .. })
+        )
+    }
+
+    pub fn is_portal(&self, id: Id) -> bool {
+        matches!(
+            self.party(id).map(|p| &p.role),
+            Some(Role::Service { portal: true, .. } | Role::PortalCa { .. })
+        )
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = Id> + '_ {
+        self.parties
+            .iter()
+            .filter(|p| matches!(p.role, Role::Service { .. } | Role::PortalCa { .. }))
+            .map(|p| p.id)
+    }
+
+    pub fn users(&self) -> impl Iterator<Item = Id> + '_ {
+        self.parties
+            .iter()
+            .filter(|p| p.role == Role::User)
+            .map(|p| p.id)
+    }
+
+    pub fn attacker(&self) -> Option<Id> {
+        self.parties
+            .iter()
+            .find(|p| p.role == Role::Attacker)
+            .map(|p| p.id)
+    }
+
+    pub fn statement_of(&self, id: Id) -> Option<&str> {
+        match &self.party(id)?.role {
+            Role::Service { statement, .. } | Role::PortalCa { statement } => statement.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The user whose subject name is `name`.
+    pub fn user_by_subject(&self, name: &str) -> Option<Id> {
+        self.subjects
+            .iter()
+            .find(|(_, s)| s.name == name)
+            .map(|(id, _)| *id)
+    }
+}

@@ -1,0 +1,75 @@
+//! What one handler invocation does: the sans-IO output of an actor.
+//!
+//! Handlers never touch a network, a clock or a random source; they write
+//! here. The stateright adapter (`node.rs`) turns this into `Out` commands; the
+//! simulator schedules it itself; both read `steps`, so every run yields its
+//! step sequence from the same code.
+
+use crate::msg::{Msg, OpId};
+use crate::rejection::Rejection;
+use crate::step::Step;
+use crate::user::Outcome;
+use stateright::actor::Id;
+
+/// A timer an actor sets or cancels.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Timer {
+    /// A user's operation `op` has waited `timeout_ms` for an answer.
+    Timeout(OpId),
+}
+
+/// An operation that ended, as its initiator saw it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Done {
+    pub op: OpId,
+    pub outcome: Outcome,
+    /// For a statement: the services whose statement was shown (Fig. 11).
+    pub sources: Vec<String>,
+    /// For `rejected`: why.
+    pub reason: Option<Rejection>,
+}
+
+/// Everything a handler asks for, in order.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// The step labels this event realised, in the order realised.
+    pub steps: Vec<Step>,
+    pub sends: Vec<(Id, Msg)>,
+    pub set_timers: Vec<Timer>,
+    pub cancel_timers: Vec<Timer>,
+    /// The durable part of the state changed and must be saved.
+    pub persist: bool,
+    /// Operations that ended in this event.
+    pub done: Vec<Done>,
+    /// Nondeterministic choices offered to the checker (autonomous users and
+    /// the attacker); the simulator drives these parties by scenario instead.
+    pub choices: Option<Vec<crate::node::Choice>>,
+}
+
+impl Effects {
+    pub fn step(&mut self, step: Step) -> &mut Self {
+        self.steps.push(step);
+        self
+    }
+
+    pub fn steps(&mut self, steps: &[Step]) -> &mut Self {
+        self.steps.extend_from_slice(steps);
+        self
+    }
+
+    pub fn send(&mut self, dst: Id, msg: Msg) -> &mut Self {
+        self.sends.push((dst, msg));
+        self
+    }
+
+    pub fn finish(&mut self, op: OpId, outcome: Outcome) -> &mut Self {
+        self.done.push(Done {
+            op,
+            outcome,
+            sources: Vec::new(),
+            reason: None,
+        });
+        self.cancel_timers.push(Timer::Timeout(op));
+        self
+    }
+}

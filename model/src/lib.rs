@@ -1,0 +1,31 @@
+//! The common-certificate single sign-on system of the patent
+//! (`../shared/seed/`, catalogued in `../shared/flows.md`), written once as
+//! sans-IO state machines.
+//!
+//! - parties: [`user`], [`ca`], [`service`] (also the portal), [`attacker`],
+//!   wrapped in one actor type, [`node::Node`], that implements stateright's
+//!   `Actor`;
+//! - what they exchange: [`msg`]; what they keep: [`tables`] (Fig. 5-7);
+//! - real X.509: [`x509`], and why a presentation is refused: [`rejection`];
+//! - the patent's step labels: [`step`]; the modes and parties: [`config`];
+//! - the properties, shared by checker and simulator: [`properties`];
+//! - building a system: [`system`]; running one outside the checker: [`world`].
+
+pub mod attacker;
+pub mod ca;
+pub mod clock;
+pub mod config;
+pub mod effects;
+pub mod msg;
+pub mod node;
+pub mod properties;
+pub mod rejection;
+pub mod service;
+pub mod step;
+pub mod system;
+pub mod tables;
+pub mod user;
+pub mod world;
+pub mod x509;
+#[cfg(test)]
+mod figures;

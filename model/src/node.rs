@@ -1,0 +1,273 @@
+//! One actor type for every party, so stateright's `ActorModel` and the
+//! simulator hold them in one vector.
+//!
+//! `Node::start`, `Node::on_message`, `Node::on_timer` and `Node::on_choice`
+//! are the protocol's entry points and return `Effects` with the step labels;
+//! the `stateright::actor::Actor` impl below is a thin adapter over them. The
+//! wire tap that shows the attacker every presentation is here too, because it
+//! is the network's doing, not any party's.
+
+use crate::attacker::{Attacker, AttackerState, Replay};
+use crate::ca::{Ca, CaState};
+use crate::config::Directory;
+use crate::effects::{Effects, Timer};
+use crate::msg::Msg;
+use crate::service::{Service, ServiceDurable, ServiceState};
+use crate::user::{Command, User, UserState};
+use serde::Serialize;
+use stateright::actor::{Actor, Id, Out};
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A party.
+#[derive(Clone, Debug)]
+pub enum Node {
+    Ca(Ca),
+    Service(Service),
+    /// Variant V3: the portal's node hosts the CA role too.
+    PortalCa(Service, Ca),
+    User(User),
+    Attacker(Attacker),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum NodeState {
+    Ca(CaState),
+    Service(ServiceState),
+    PortalCa(ServiceState, CaState),
+    User(UserState),
+    Attacker(AttackerState),
+}
+
+/// What a node keeps across a crash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Storage {
+    Ca(CaState),
+    Service(ServiceDurable),
+    PortalCa(ServiceDurable, CaState),
+}
+
+/// A nondeterministic choice the checker explores.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Choice {
+    User(Command),
+    Attacker(Replay),
+}
+
+impl NodeState {
+    /// The CA's state, wherever the CA role lives.
+    pub fn ca(&self) -> Option<&CaState> {
+        match self {
+            NodeState::Ca(c) | NodeState::PortalCa(_, c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn service(&self) -> Option<&ServiceState> {
+        match self {
+            NodeState::Service(s) | NodeState::PortalCa(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn user(&self) -> Option<&UserState> {
+        match self {
+            NodeState::User(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn attacker(&self) -> Option<&AttackerState> {
+        match self {
+            NodeState::Attacker(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn durable(&self) -> Option<Storage> {
+        match self {
+            NodeState::Ca(c) => Some(Storage::Ca(c.clone())),
+            NodeState::Service(s) => Some(Storage::Service(s.durable.clone())),
+            NodeState::PortalCa(s, c) => Some(Storage::PortalCa(s.durable.clone(), c.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl Node {
+    pub fn dir(&self) -> &Arc<Directory> {
+        match self {
+            Node::Ca(c) => &c.dir,
+            Node::Service(s) | Node::PortalCa(s, _) => &s.dir,
+            Node::User(u) => &u.dir,
+            Node::Attacker(a) => &a.dir,
+        }
+    }
+
+    /// Start, or restart from `storage` after a crash.
+    pub fn start(&self, me: Id, storage: Option<&Storage>) -> (NodeState, Effects) {
+        let mut fx = Effects::default();
+        let state = match self {
+            Node::Ca(ca) => NodeState::Ca(ca.start(match storage {
+                Some(Storage::Ca(c)) => Some(c),
+                _ => None,
+            })),
+            Node::Service(s) => NodeState::Service(s.start(
+                me,
+                match storage {
+                    Some(Storage::Service(d)) => Some(d),
+                    _ => None,
+                },
+            )),
+            Node::PortalCa(s, ca) => {
+                let (d, c) = match storage {
+                    Some(Storage::PortalCa(d, c)) => (Some(d), Some(c)),
+                    _ => (None, None),
+                };
+                NodeState::PortalCa(s.start(me, d), ca.start(c))
+            }
+            Node::User(u) => {
+                let (st, f) = u.start(me);
+                fx = f;
+                NodeState::User(st)
+            }
+            Node::Attacker(a) => NodeState::Attacker(a.start()),
+        };
+        (state, fx)
+    }
+
+    pub fn on_message(&self, me: Id, state: &mut NodeState, src: Id, msg: Msg) -> Effects {
+        let mut fx = Effects::default();
+        match (self, &mut *state) {
+            (Node::Ca(ca), NodeState::Ca(st)) => ca.on_msg(st, src, msg, &mut fx),
+            (Node::Service(s), NodeState::Service(st)) => s.on_msg(me, st, src, msg, &mut fx),
+            (Node::PortalCa(s, ca), NodeState::PortalCa(sst, cst)) => {
+                if msg.is_for_ca() {
+                    ca.on_msg(cst, src, msg, &mut fx)
+                } else {
+                    s.on_msg(me, sst, src, msg, &mut fx)
+                }
+            }
+            (Node::User(u), NodeState::User(st)) => u.on_msg(me, st, src, msg, &mut fx),
+            (Node::Attacker(a), NodeState::Attacker(st)) => a.on_msg(st, src, msg, &mut fx),
+            _ => {}
+        }
+        self.tap(me, &mut fx);
+        fx
+    }
+
+    pub fn on_timer(&self, me: Id, state: &mut NodeState, timer: &Timer) -> Effects {
+        let mut fx = Effects::default();
+        match (self, &mut *state) {
+            (Node::User(u), NodeState::User(st)) => u.on_timeout(me, st, timer, &mut fx),
+            (Node::Attacker(a), NodeState::Attacker(st)) => a.on_timeout(st, timer, &mut fx),
+            _ => {}
+        }
+        self.tap(me, &mut fx);
+        fx
+    }
+
+    /// Start an operation: a user's command or an attacker's replay.
+    pub fn on_choice(&self, me: Id, state: &mut NodeState, choice: &Choice) -> (Effects, Option<u32>) {
+        let mut fx = Effects::default();
+        let op = match (self, &mut *state, choice) {
+            (Node::User(u), NodeState::User(st), Choice::User(cmd)) => {
+                Some(u.begin(me, st, cmd.clone(), &mut fx))
+            }
+            (Node::Attacker(a), NodeState::Attacker(st), Choice::Attacker(r)) => {
+                Some(a.begin(st, r.clone(), &mut fx))
+            }
+            _ => None,
+        };
+        self.tap(me, &mut fx);
+        (fx, op)
+    }
+
+    /// The eavesdropper's view: every presentation an honest node puts on the
+    /// wire is shown to the attacker as well.
+    fn tap(&self, me: Id, fx: &mut Effects) {
+        let Some(attacker) = self.dir().attacker() else {
+            return;
+        };
+        if attacker == me {
+            return;
+        }
+        let copies: Vec<(Id, Msg)> = fx
+            .sends
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Msg::Present { shown, .. } => Some((
+                    attacker,
+                    Msg::Observed {
+                        shown: shown.clone(),
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        fx.sends.extend(copies);
+    }
+
+    fn apply(&self, state: &NodeState, fx: Effects, o: &mut Out<Self>) {
+        for (dst, msg) in fx.sends {
+            o.send(dst, msg);
+        }
+        for t in fx.cancel_timers {
+            o.cancel_timer(t);
+        }
+        for t in fx.set_timers {
+            o.set_timer(t, Duration::ZERO..Duration::ZERO);
+        }
+        if fx.persist
+            && let Some(storage) = state.durable()
+        {
+            o.save(storage);
+        }
+        if let Some(choices) = fx.choices {
+            o.choose_random("next", choices);
+        }
+    }
+
+    /// The durable part of a state, to save after `Effects::persist`.
+    pub fn storage_of(state: &NodeState) -> Option<Storage> {
+        state.durable()
+    }
+}
+
+/// The stateright adapter: the checker runs exactly the handlers above.
+impl Actor for Node {
+    type Msg = Msg;
+    type Timer = Timer;
+    type State = NodeState;
+    type Storage = Storage;
+    type Random = Choice;
+
+    fn on_start(&self, id: Id, storage: &Option<Storage>, o: &mut Out<Self>) -> NodeState {
+        let (state, fx) = Node::start(self, id, storage.as_ref());
+        self.apply(&state, fx, o);
+        state
+    }
+
+    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let st = state.to_mut();
+        let fx = self.on_message(id, st, src, msg);
+        self.apply(st, fx, o);
+    }
+
+    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+        let st = state.to_mut();
+        let fx = self.on_timer(id, st, timer);
+        self.apply(st, fx, o);
+    }
+
+    fn on_random(&self, id: Id, state: &mut Cow<NodeState>, random: &Choice, o: &mut Out<Self>) {
+        let st = state.to_mut();
+        let (fx, _) = self.on_choice(id, st, random);
+        self.apply(st, fx, o);
+    }
+
+    fn name(&self) -> String {
+        String::new()
+    }
+}

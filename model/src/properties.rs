@@ -1,0 +1,300 @@
+//! The properties, written once for the checker and the simulator.
+//!
+//! Most are judged on a `History`: an auxiliary variable (in TLA's sense, and
+//! stateright's `ActorModel` history) that observes every message as it is
+//! sent. It mirrors what the CA announced about its tables, which answers it
+//! gave, and who owns which certificate, and records a violation at the
+//! moment a message breaks a property. `one-certificate-per-user` is judged on
+//! the CA's state itself.
+
+use crate::config::Directory;
+use crate::msg::{Basis, Msg, OpId, Session, Verdict};
+use crate::node::NodeState;
+use crate::tables::Serial;
+use serde::Serialize;
+use stateright::actor::Id;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A safety property (`always`). Names are part of the interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Property {
+    /// No service grants on a serial after the CA invalidated it, unless the
+    /// grant rests on a CA answer given before the invalidation.
+    RevokedNeverAccepted,
+    /// A grant at S for s rests on the CA listing S for s (Fig. 6) at the
+    /// time of the evidence.
+    OnlyQualifiedServices,
+    /// A service's password for a user is in no message to any other node.
+    PasswordStaysHome,
+    /// No service grants a user's identity to a party without the user's key.
+    NoImpersonation,
+    /// The CA never issues two certificates with one serial.
+    UniqueSerials,
+    /// At most one valid certificate per user at the CA.
+    OneCertificatePerUser,
+}
+
+impl Property {
+    pub const ALL: &'static [Property] = &[
+        Property::RevokedNeverAccepted,
+        Property::OnlyQualifiedServices,
+        Property::PasswordStaysHome,
+        Property::NoImpersonation,
+        Property::UniqueSerials,
+        Property::OneCertificatePerUser,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Property::RevokedNeverAccepted => "revoked-never-accepted",
+            Property::OnlyQualifiedServices => "only-qualified-services",
+            Property::PasswordStaysHome => "password-stays-home",
+            Property::NoImpersonation => "no-impersonation",
+            Property::UniqueSerials => "unique-serials",
+            Property::OneCertificatePerUser => "one-certificate-per-user",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Property> {
+        Property::ALL.iter().copied().find(|p| p.name() == name)
+    }
+}
+
+/// A flow's end, which some run must reach (`sometimes`), so that a vacuous
+/// model (one that never gets anywhere) is caught.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Milestone {
+    /// A grant at a service other than the issuing one (after P6/S19).
+    GrantAfterQualification,
+    /// The CA invalidated a certificate (P13/S10).
+    Invalidation,
+    /// The CA withdrew a service (S20-4).
+    Prohibition,
+    /// A statement with at least two sources (Fig. 11).
+    StatementTwoSources,
+}
+
+impl Milestone {
+    pub const ALL: &'static [Milestone] = &[
+        Milestone::GrantAfterQualification,
+        Milestone::Invalidation,
+        Milestone::Prohibition,
+        Milestone::StatementTwoSources,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Milestone::GrantAfterQualification => "grant-after-qualification",
+            Milestone::Invalidation => "invalidation",
+            Milestone::Prohibition => "prohibition",
+            Milestone::StatementTwoSources => "statement-two-sources",
+        }
+    }
+}
+
+/// What a request to the CA asked, so its `Answer` can be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+enum Asked {
+    Check,
+    Qualify,
+    Withdraw,
+    Invalidate,
+}
+
+/// A CA answer a service may rest a grant on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+struct Evidence {
+    serial: Serial,
+    /// The CA's tables (as announced) listed the service then.
+    listed: bool,
+    /// The serial had been invalidated by then.
+    revoked: bool,
+}
+
+/// The auxiliary history the properties are judged on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct History {
+    /// Fig. 6 as the CA announced it: serial -> services.
+    listed: BTreeMap<Serial, BTreeSet<Id>>,
+    issued_at: BTreeMap<Serial, Id>,
+    revoked: BTreeSet<Serial>,
+    /// serial -> the user whose key it certifies.
+    owners: BTreeMap<Serial, Id>,
+    asked: BTreeMap<(Id, Session), Asked>,
+    evidence: BTreeMap<(Id, Session), Evidence>,
+    balances: BTreeMap<(Id, OpId), u8>,
+    pub violated: BTreeSet<Property>,
+    pub reached: BTreeSet<Milestone>,
+}
+
+impl History {
+    /// Observe one message as it is sent (dropped or not).
+    pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
+        if let Some(credential) = msg.credential() {
+            let belongs_to_dst = dir
+                .accounts
+                .iter()
+                .any(|((_, s), c)| *s == dst && c == credential);
+            let belongs_elsewhere = dir
+                .accounts
+                .iter()
+                .any(|((_, s), c)| *s != dst && c == credential);
+            if belongs_elsewhere && !belongs_to_dst {
+                self.violated.insert(Property::PasswordStaysHome);
+            }
+        }
+        let from_ca = dir.ca() == Some(src);
+        match msg {
+            Msg::Check { session, .. } => {
+                self.asked.insert((src, *session), Asked::Check);
+            }
+            Msg::Qualify { session, .. } => {
+                self.asked.insert((src, *session), Asked::Qualify);
+            }
+            Msg::Withdraw { session, .. } => {
+                self.asked.insert((src, *session), Asked::Withdraw);
+            }
+            Msg::Invalidate { session, .. } => {
+                self.asked.insert((src, *session), Asked::Invalidate);
+            }
+            Msg::Issued {
+                session, serial, ..
+            } if from_ca => {
+                if self.issued_at.contains_key(serial) {
+                    self.violated.insert(Property::UniqueSerials);
+                }
+                self.issued_at.insert(*serial, dst);
+                self.owners.insert(*serial, session.peer);
+                self.listed.insert(*serial, BTreeSet::from([dst]));
+            }
+            Msg::Answer {
+                session,
+                serial,
+                verdict,
+            } if from_ca => {
+                let asked = self.asked.remove(&(dst, *session));
+                if *verdict != Verdict::Ok {
+                    return;
+                }
+                match asked {
+                    Some(Asked::Check) => {
+                        let listed = self.lists(*serial, dst);
+                        let revoked = self.revoked.contains(serial);
+                        self.evidence.insert(
+                            (dst, *session),
+                            Evidence {
+                                serial: *serial,
+                                listed,
+                                revoked,
+                            },
+                        );
+                    }
+                    Some(Asked::Qualify) => {
+                        let revoked = self.revoked.contains(serial);
+                        self.listed.entry(*serial).or_default().insert(dst);
+                        self.evidence.insert(
+                            (dst, *session),
+                            Evidence {
+                                serial: *serial,
+                                listed: !revoked,
+                                revoked,
+                            },
+                        );
+                    }
+                    Some(Asked::Withdraw) => {
+                        if let Some(s) = self.listed.get_mut(serial) {
+                            s.remove(&dst);
+                        }
+                        self.reached.insert(Milestone::Prohibition);
+                    }
+                    Some(Asked::Invalidate) => {
+                        self.revoked.insert(*serial);
+                        self.listed.remove(serial);
+                        self.reached.insert(Milestone::Invalidation);
+                    }
+                    None => {}
+                }
+            }
+            _ => {}
+        }
+        if let Some((serial, _subject, basis)) = msg.grant() {
+            self.observe_grant(src, dst, msg, serial, basis);
+        }
+    }
+
+    fn lists(&self, serial: Serial, service: Id) -> bool {
+        self.listed
+            .get(&serial)
+            .is_some_and(|s| s.contains(&service))
+    }
+
+    fn observe_grant(&mut self, service: Id, to: Id, msg: &Msg, serial: Serial, basis: Basis) {
+        let op = match msg {
+            Msg::Granted { op, .. } | Msg::MemberMenu { op, .. } | Msg::Balance { op, .. } => *op,
+            _ => return,
+        };
+        let session = Session { peer: to, op };
+        let (listed, revoked) = match basis {
+            Basis::CaAnswer => match self.evidence.remove(&(service, session)) {
+                Some(ev) if ev.serial == serial => (ev.listed, ev.revoked),
+                // A grant that claims a CA answer the CA never gave.
+                _ => (false, self.revoked.contains(&serial)),
+            },
+            Basis::OwnTable => (self.lists(serial, service), self.revoked.contains(&serial)),
+        };
+        if !listed {
+            self.violated.insert(Property::OnlyQualifiedServices);
+        }
+        if revoked {
+            self.violated.insert(Property::RevokedNeverAccepted);
+        }
+        if self.owners.get(&serial).is_some_and(|owner| *owner != to) {
+            self.violated.insert(Property::NoImpersonation);
+        }
+        match msg {
+            Msg::Granted { .. } if self.issued_at.get(&serial).is_some_and(|s| *s != service) => {
+                self.reached.insert(Milestone::GrantAfterQualification);
+            }
+            Msg::Balance { .. } => {
+                let n = self.balances.entry((to, op)).or_default();
+                *n = n.saturating_add(1);
+                if *n >= 2 {
+                    self.reached.insert(Milestone::StatementTwoSources);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `property` holds in a system state.
+pub fn holds<'a>(
+    property: Property,
+    history: &History,
+    states: impl IntoIterator<Item = &'a NodeState>,
+) -> bool {
+    match property {
+        Property::OneCertificatePerUser => states
+            .into_iter()
+            .filter_map(NodeState::ca)
+            .all(|ca| {
+                let mut per_subject: BTreeMap<&str, usize> = BTreeMap::new();
+                for (_, subject, _) in ca.tables.rows() {
+                    *per_subject.entry(subject.name.as_str()).or_default() += 1;
+                }
+                per_subject.values().all(|n| *n <= 1)
+            }),
+        p => !history.violated.contains(&p),
+    }
+}
+
+/// Every property violated in a system state.
+pub fn violations<'a>(history: &History, states: &[&'a NodeState]) -> Vec<Property> {
+    Property::ALL
+        .iter()
+        .copied()
+        .filter(|p| !holds(*p, history, states.iter().copied()))
+        .collect()
+}

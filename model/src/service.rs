@@ -1,0 +1,617 @@
+//! A service (servers 32, 33, 42-49), and the portal (@nifty server 43).
+//!
+//! It keeps the Fig. 7 table durable, verifies every certificate it is shown
+//! (issuer, signature, validity at virtual time, EKU, and under proof of
+//! possession the signature over its own challenge), and asks the CA what the
+//! patent says to ask. Sessions are in memory: a crash loses them, as it
+//! would lose a real server's HTTP sessions.
+
+use crate::clock::Clock;
+use crate::config::{Directory, Presentation, Revocation};
+use crate::effects::Effects;
+use crate::msg::{Basis, Msg, Purpose, Refusal, Session, Shown, Verdict};
+use crate::rejection::Rejection;
+use crate::step::Step;
+use crate::tables::{Link, Serial, UserTable};
+use crate::x509::{CertInfo, TrustAnchor, challenge_bytes, verify_proof};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Deliberate defects, for showing that the checker and the property tests
+/// catch them. All off in a correct system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Defects {
+    /// Under online revocation, grant from the own table without asking the CA.
+    pub skip_ca_check: bool,
+}
+
+/// The service's configuration (immutable; not part of the checked state).
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub dir: Arc<Directory>,
+    /// The CA this service trusts.
+    pub anchor: TrustAnchor,
+    pub clock: Clock,
+    pub defects: Defects,
+}
+
+/// Where a session is in its flow.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Stage {
+    /// Proof of possession: waiting for the presentation signed over `nonce`.
+    AwaitPresent { nonce: u64 },
+    /// S2/S14: waiting for ID and password.
+    AwaitLogin,
+    /// S9/S20-1: waiting for the user's Yes.
+    AwaitConfirm,
+    /// P34: waiting for the member's menu choice.
+    AwaitSelect,
+    /// Waiting for the CA.
+    AwaitCa,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct SessionState {
+    pub purpose: Purpose,
+    pub stage: Stage,
+    /// The certificate's serial and subject, once verified.
+    pub serial: Option<Serial>,
+    pub subject: Option<String>,
+    /// The logged-in account, once S4/S16 said Yes.
+    pub login: Option<String>,
+}
+
+/// What survives a crash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ServiceDurable {
+    pub table: UserTable,
+    /// Challenge nonces are never reissued, not even after a restart.
+    pub next_nonce: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ServiceState {
+    pub durable: ServiceDurable,
+    pub sessions: BTreeMap<Session, SessionState>,
+}
+
+impl Service {
+    pub fn start(&self, me: Id, storage: Option<&ServiceDurable>) -> ServiceState {
+        let durable = storage.cloned().unwrap_or_else(|| {
+            let mut table = UserTable::default();
+            for ((user, service), credential) in &self.dir.accounts {
+                if *service == me
+                    && let Some(subject) = self.dir.subjects.get(user)
+                {
+                    table.enrol(credential, subject.clone());
+                }
+            }
+            ServiceDurable {
+                table,
+                next_nonce: 1,
+            }
+        });
+        ServiceState {
+            durable,
+            sessions: BTreeMap::new(),
+        }
+    }
+
+    fn ca(&self) -> Id {
+        self.dir.ca().unwrap_or_default()
+    }
+
+    fn refuse(&self, st: &mut ServiceState, session: Session, refusal: Refusal, fx: &mut Effects) {
+        st.sessions.remove(&session);
+        fx.send(
+            session.peer,
+            Msg::Refused {
+                op: session.op,
+                refusal,
+            },
+        );
+    }
+
+    pub fn on_msg(&self, me: Id, st: &mut ServiceState, src: Id, msg: Msg, fx: &mut Effects) {
+        match msg {
+            Msg::Access { op, purpose } => self.on_access(me, st, Session { peer: src, op }, purpose, fx),
+            Msg::Login {
+                op,
+                credential,
+                public_key,
+            } => self.on_login(st, Session { peer: src, op }, &credential, public_key, fx),
+            Msg::Present { op, purpose, shown } => {
+                self.on_present(me, st, Session { peer: src, op }, purpose, &shown, fx)
+            }
+            Msg::Confirm { op } => self.on_confirm(st, Session { peer: src, op }, fx),
+            Msg::SelectStatement { op } => {
+                let session = Session { peer: src, op };
+                if let Some(s) = st.sessions.get_mut(&session)
+                    && s.stage == Stage::AwaitSelect
+                    && let Some(serial) = s.serial
+                {
+                    // P36: ask the CA which services the certificate may be used for.
+                    s.stage = Stage::AwaitCa;
+                    fx.step(Step::P36)
+                        .send(self.ca(), Msg::ListServices { session, serial });
+                }
+            }
+            Msg::Issued {
+                session,
+                serial,
+                certificate,
+            } if src == self.ca() => {
+                let Some(s) = st.sessions.get(&session) else { return };
+                if s.stage != Stage::AwaitCa || s.purpose != Purpose::Issue {
+                    return;
+                }
+                // S8: deliver the certificate and record its serial.
+                if let Some(login) = s.login.clone() {
+                    st.durable.table.link(&login, serial, Link::Issued);
+                    fx.persist = true;
+                }
+                st.sessions.remove(&session);
+                fx.step(Step::S8).send(
+                    session.peer,
+                    Msg::Certificate {
+                        op: session.op,
+                        certificate,
+                    },
+                );
+            }
+            Msg::Answer {
+                session,
+                serial,
+                verdict,
+            } if src == self.ca() => self.on_answer(me, st, session, serial, verdict, fx),
+            Msg::Services {
+                session,
+                services,
+                ..
+            } if src == self.ca() => {
+                if !matches!(st.sessions.get(&session), Some(s) if s.stage == Stage::AwaitCa && s.purpose == Purpose::Statement)
+                {
+                    return;
+                }
+                match services {
+                    Some(list) => {
+                        // P38: a display region for each service other than the portal.
+                        let regions = list
+                            .into_iter()
+                            .filter(|name| name != self.dir.name(me))
+                            .collect();
+                        st.sessions.remove(&session);
+                        fx.step(Step::P38).send(
+                            session.peer,
+                            Msg::Layout {
+                                op: session.op,
+                                regions,
+                            },
+                        );
+                    }
+                    None => self.refuse(st, session, Refusal::Revoked, fx),
+                }
+            }
+            Msg::Revocation { crl } if src == self.ca() => {
+                // V1: act only on a CRL the CA signed.
+                if let Ok(serials) = self.anchor.verify_crl(crl.as_ref()) {
+                    for serial in serials {
+                        if st.durable.table.unlink(serial) {
+                            fx.persist = true;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_access(&self, me: Id, st: &mut ServiceState, session: Session, purpose: Purpose, fx: &mut Effects) {
+        if matches!(purpose, Purpose::Statement) && !self.dir.is_portal(me) {
+            return self.refuse(st, session, Refusal::NotQualified, fx);
+        }
+        if !purpose.presents_certificate() {
+            // S2: a login screen.
+            st.sessions.insert(session, SessionState::new(purpose, Stage::AwaitLogin));
+            fx.step(Step::S2).send(
+                session.peer,
+                Msg::LoginForm {
+                    op: session.op,
+                    failed: false,
+                },
+            );
+        } else if self.dir.modes.presentation == Presentation::ProofOfPossession {
+            let nonce = st.durable.next_nonce;
+            st.durable.next_nonce += 1;
+            fx.persist = true;
+            st.sessions
+                .insert(session, SessionState::new(purpose, Stage::AwaitPresent { nonce }));
+            fx.send(session.peer, Msg::Challenge { op: session.op, nonce });
+        }
+    }
+
+    /// Verify a presentation: the certificate, then (under proof of
+    /// possession) the signature over the challenge this session was given.
+    fn verify(&self, me: Id, st: &mut ServiceState, session: Session, shown: &Shown) -> Result<CertInfo, Rejection> {
+        let info = self.anchor.verify_certificate(shown.certificate.as_ref(), self.clock.now())?;
+        if self.dir.modes.presentation == Presentation::Bearer {
+            return Ok(info);
+        }
+        let expected = match st.sessions.get(&session).map(|s| &s.stage) {
+            Some(Stage::AwaitPresent { nonce }) => Some(*nonce),
+            _ => None,
+        };
+        let Some((nonce, signature)) = &shown.proof else {
+            return Err(Rejection::MissingProof);
+        };
+        if expected != Some(*nonce) {
+            // A nonce we handed out before, to this session or another, is a replay.
+            return Err(if *nonce < st.durable.next_nonce {
+                Rejection::ReplayedChallenge
+            } else {
+                Rejection::UnknownChallenge
+            });
+        }
+        verify_proof(&info.public_key, &challenge_bytes(self.dir.name(me), *nonce), signature)?;
+        Ok(info)
+    }
+
+    fn on_present(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        session: Session,
+        purpose: Purpose,
+        shown: &Shown,
+        fx: &mut Effects,
+    ) {
+        if !purpose.presents_certificate() {
+            return;
+        }
+        if let Some(s) = st.sessions.get(&session)
+            && !matches!(s.stage, Stage::AwaitPresent { .. })
+        {
+            return; // a duplicate of a presentation already being handled
+        }
+        let info = match self.verify(me, st, session, shown) {
+            Ok(info) => info,
+            Err(reason) => return self.refuse(st, session, Refusal::Rejected(reason), fx),
+        };
+        let row = st.durable.table.by_serial(info.serial);
+        if let Some(row) = row
+            && row.subject.name != info.common_name
+        {
+            return self.refuse(st, session, Refusal::Rejected(Rejection::SerialRowMismatch), fx);
+        }
+        let link = row.and_then(|r| r.serial.map(|(_, link)| link));
+        let login = row.map(|r| r.login.clone());
+        let mut s = SessionState::new(purpose, Stage::AwaitCa);
+        s.serial = Some(info.serial);
+        s.subject = Some(info.common_name.clone());
+        let ask_ca = self.dir.modes.revocation == Revocation::Online && !self.defects.skip_ca_check;
+        let grant = |fx: &mut Effects, msg: Msg| {
+            fx.send(session.peer, msg);
+        };
+        match purpose {
+            Purpose::Use => match link {
+                None => {
+                    // S13 No: P3 was a first presentation here; P4/S14 ask for B's login.
+                    s.stage = Stage::AwaitLogin;
+                    st.sessions.insert(session, s);
+                    fx.steps(&[Step::S13, Step::P3, Step::P4, Step::S14]).send(
+                        session.peer,
+                        Msg::LoginForm {
+                            op: session.op,
+                            failed: false,
+                        },
+                    );
+                }
+                Some(_) if ask_ca => {
+                    st.sessions.insert(session, s);
+                    fx.step(Step::S13).send(
+                        self.ca(),
+                        Msg::Check {
+                            session,
+                            serial: info.serial,
+                        },
+                    );
+                }
+                Some(link) => {
+                    // V1: the own table is the only check.
+                    st.sessions.remove(&session);
+                    fx.step(Step::S13).step(if link == Link::Issued { Step::P22 } else { Step::P24 });
+                    grant(fx, Msg::Granted {
+                        op: session.op,
+                        serial: info.serial,
+                        subject: info.common_name,
+                        basis: Basis::OwnTable,
+                    });
+                }
+            },
+            Purpose::Prohibit => {
+                if link.is_none() {
+                    fx.step(Step::S13);
+                    return self.refuse(st, session, Refusal::NotQualified, fx);
+                }
+                s.stage = Stage::AwaitConfirm;
+                st.sessions.insert(session, s);
+                fx.steps(&[Step::S13, Step::S20_1])
+                    .send(session.peer, Msg::AskProhibit { op: session.op });
+            }
+            Purpose::InvalidateByCertificate => {
+                if link.is_none() {
+                    return self.refuse(st, session, Refusal::NoCertificate, fx);
+                }
+                s.stage = Stage::AwaitConfirm;
+                s.login = login;
+                st.sessions.insert(session, s);
+                fx.step(Step::P12).send(session.peer, Msg::AskInvalidate { op: session.op });
+            }
+            Purpose::Statement | Purpose::StatementSource { .. } => {
+                let portal = purpose == Purpose::Statement;
+                if link.is_none() || (portal && !self.dir.is_portal(me)) {
+                    return self.refuse(st, session, Refusal::NotQualified, fx);
+                }
+                let first = purpose == Purpose::StatementSource { region: 0 };
+                if ask_ca {
+                    st.sessions.insert(session, s);
+                    fx.step(match (portal, first) {
+                        (true, _) => Step::P32,
+                        (false, true) => Step::P40,
+                        (false, false) => Step::P44,
+                    })
+                    .send(
+                        self.ca(),
+                        Msg::Check {
+                            session,
+                            serial: info.serial,
+                        },
+                    );
+                } else {
+                    self.serve_statement(me, st, session, s, Basis::OwnTable, fx);
+                }
+            }
+            Purpose::Issue | Purpose::InvalidateByPassword => {}
+        }
+    }
+
+    /// P34 (portal) or P42/P46 (a bank): serve a statement request.
+    fn serve_statement(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        session: Session,
+        mut s: SessionState,
+        basis: Basis,
+        fx: &mut Effects,
+    ) {
+        let (Some(serial), Some(subject)) = (s.serial, s.subject.clone()) else {
+            return;
+        };
+        match s.purpose {
+            Purpose::Statement => {
+                s.stage = Stage::AwaitSelect;
+                st.sessions.insert(session, s);
+                fx.step(Step::P34).send(
+                    session.peer,
+                    Msg::MemberMenu {
+                        op: session.op,
+                        serial,
+                        subject,
+                        basis,
+                    },
+                );
+            }
+            Purpose::StatementSource { region } => {
+                st.sessions.remove(&session);
+                let text = self.dir.statement_of(me).unwrap_or("no statement").to_string();
+                fx.step(if region == 0 { Step::P42 } else { Step::P46 }).send(
+                    session.peer,
+                    Msg::Balance {
+                        op: session.op,
+                        region,
+                        serial,
+                        subject,
+                        basis,
+                        text,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn on_login(
+        &self,
+        st: &mut ServiceState,
+        session: Session,
+        credential: &crate::config::Credential,
+        public_key: Option<[u8; 32]>,
+        fx: &mut Effects,
+    ) {
+        let Some(s) = st.sessions.get(&session) else { return };
+        if s.stage != Stage::AwaitLogin {
+            return;
+        }
+        let purpose = s.purpose;
+        let table = &st.durable.table;
+        let Some(row) = table.authenticate(credential) else {
+            // S4/S16 No: back to the login screen (S2/S14).
+            let steps: &[Step] = if purpose == Purpose::Use {
+                &[Step::S16, Step::S14]
+            } else {
+                &[Step::S4, Step::S2]
+            };
+            fx.steps(steps).send(
+                session.peer,
+                Msg::LoginForm {
+                    op: session.op,
+                    failed: true,
+                },
+            );
+            return;
+        };
+        let login = row.login.clone();
+        let linked = row.serial.map(|(serial, _)| serial);
+        let subject = row.subject.clone();
+        match purpose {
+            Purpose::Issue => {
+                fx.steps(&[Step::S4, Step::S5]);
+                if linked.is_some() {
+                    // S9: a certificate exists; the user, here to get one, says No.
+                    st.sessions.remove(&session);
+                    fx.step(Step::S9).send(session.peer, Msg::AskInvalidate { op: session.op });
+                    return;
+                }
+                let Some(public_key) = public_key else {
+                    return self.refuse(st, session, Refusal::Rejected(Rejection::UnsupportedKey), fx);
+                };
+                if let Some(s) = st.sessions.get_mut(&session) {
+                    s.stage = Stage::AwaitCa;
+                    s.login = Some(login);
+                }
+                // S6/P1: ask the CA to issue.
+                fx.steps(&[Step::S6, Step::P1]).send(
+                    self.ca(),
+                    Msg::IssueRequest {
+                        session,
+                        subject,
+                        public_key,
+                    },
+                );
+            }
+            Purpose::InvalidateByPassword => {
+                fx.steps(&[Step::S4, Step::P12, Step::S5]);
+                let Some(serial) = linked else {
+                    return self.refuse(st, session, Refusal::NoCertificate, fx);
+                };
+                if let Some(s) = st.sessions.get_mut(&session) {
+                    s.stage = Stage::AwaitConfirm;
+                    s.login = Some(login);
+                    s.serial = Some(serial);
+                }
+                fx.step(Step::S9).send(session.peer, Msg::AskInvalidate { op: session.op });
+            }
+            Purpose::Use => {
+                let Some(serial) = s.serial else { return };
+                if let Some(s) = st.sessions.get_mut(&session) {
+                    s.stage = Stage::AwaitCa;
+                    s.login = Some(login);
+                }
+                // S16 Yes, S17: ask the CA to validate the certificate for this service.
+                fx.steps(&[Step::S16, Step::S17])
+                    .send(self.ca(), Msg::Qualify { session, serial });
+            }
+            _ => {}
+        }
+    }
+
+    fn on_confirm(&self, st: &mut ServiceState, session: Session, fx: &mut Effects) {
+        let Some(s) = st.sessions.get_mut(&session) else { return };
+        if s.stage != Stage::AwaitConfirm {
+            return;
+        }
+        let Some(serial) = s.serial else { return };
+        s.stage = Stage::AwaitCa;
+        match s.purpose {
+            Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate => {
+                if s.purpose == Purpose::InvalidateByPassword {
+                    fx.step(Step::S10);
+                }
+                fx.step(Step::P13).send(self.ca(), Msg::Invalidate { session, serial });
+            }
+            Purpose::Prohibit => {
+                // S20-2: delete the serial here first, so that no grant rests on it meanwhile.
+                st.durable.table.unlink(serial);
+                fx.persist = true;
+                fx.steps(&[Step::S20_2, Step::S20_3])
+                    .send(self.ca(), Msg::Withdraw { session, serial });
+            }
+            _ => {}
+        }
+    }
+
+    fn on_answer(&self, me: Id, st: &mut ServiceState, session: Session, serial: Serial, verdict: Verdict, fx: &mut Effects) {
+        let Some(s) = st.sessions.get(&session).cloned() else { return };
+        if s.stage != Stage::AwaitCa || s.serial != Some(serial) {
+            return;
+        }
+        let op = session.op;
+        match (s.purpose, verdict) {
+            (Purpose::Use, Verdict::Ok) => {
+                let subject = s.subject.clone().unwrap_or_default();
+                if let Some(login) = &s.login {
+                    // S18 answered: S19 record the serial; P6 serve.
+                    st.durable.table.link(login, serial, Link::Qualified);
+                    fx.persist = true;
+                    fx.steps(&[Step::S19, Step::P6]);
+                } else {
+                    let issued_here = st
+                        .durable
+                        .table
+                        .by_serial(serial)
+                        .and_then(|r| r.serial)
+                        .map(|(_, link)| link == Link::Issued)
+                        .unwrap_or(false);
+                    fx.steps(if issued_here { &[Step::P21, Step::P22] } else { &[Step::P23, Step::P24] });
+                }
+                st.sessions.remove(&session);
+                fx.send(
+                    session.peer,
+                    Msg::Granted {
+                        op,
+                        serial,
+                        subject,
+                        basis: Basis::CaAnswer,
+                    },
+                );
+            }
+            (Purpose::Use | Purpose::Statement | Purpose::StatementSource { .. }, Verdict::NotRegistered) => {
+                // P14/P15: the CA says NG; forget the serial and tell the user.
+                if st.durable.table.unlink(serial) {
+                    fx.persist = true;
+                }
+                fx.steps(&[Step::P14, Step::P15]);
+                self.refuse(st, session, Refusal::Revoked, fx);
+            }
+            (_, Verdict::NotQualified) => self.refuse(st, session, Refusal::NotQualified, fx),
+            (Purpose::Statement | Purpose::StatementSource { .. }, Verdict::Ok) => {
+                let first = s.purpose == Purpose::StatementSource { region: 0 };
+                fx.step(match s.purpose {
+                    Purpose::Statement => Step::P33,
+                    _ if first => Step::P41,
+                    _ => Step::P45,
+                });
+                self.serve_statement(me, st, session, s, Basis::CaAnswer, fx);
+            }
+            (Purpose::Prohibit, Verdict::Ok) => {
+                st.sessions.remove(&session);
+                fx.send(session.peer, Msg::Prohibited { op });
+            }
+            (Purpose::Prohibit, Verdict::NotRegistered) => self.refuse(st, session, Refusal::Revoked, fx),
+            (Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate, _) => {
+                // Invalid either way now: the CA deleted it, or had already.
+                st.durable.table.unlink(serial);
+                fx.persist = true;
+                st.sessions.remove(&session);
+                fx.send(session.peer, Msg::Invalidated { op });
+            }
+            _ => {}
+        }
+    }
+}
+
+impl SessionState {
+    fn new(purpose: Purpose, stage: Stage) -> Self {
+        SessionState {
+            purpose,
+            stage,
+            serial: None,
+            subject: None,
+            login: None,
+        }
+    }
+}

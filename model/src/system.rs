@@ -1,0 +1,259 @@
+//! Building a system from a description: the parties, their ids, their keys.
+//!
+//! The checker and the simulator both describe a system as a `SystemSpec`
+//! and get the same `Node`s back, so neither assembles actors on its own.
+//! Id layout: the CA first (unless V3 puts it in the portal), then services,
+//! users, and the attacker.
+
+use crate::attacker::Attacker;
+use crate::ca::Ca;
+use crate::clock::Clock;
+use crate::config::{Credential, Directory, Modes, Party, PrimaryAuth, Role, Subject};
+use crate::node::Node;
+use crate::service::{Defects, Service};
+use crate::user::User;
+use crate::x509::{CertificateAuthority, Der, KeyStream, PkiError, SigningKey, key_seed};
+use stateright::actor::Id;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub portal: bool,
+    pub statement: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSpec {
+    pub name: String,
+    pub subject: Subject,
+    /// service name -> (login, password). Under V2 the password seeds the
+    /// enrolled biometric template instead.
+    pub accounts: BTreeMap<String, (String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemSpec {
+    pub seed: u64,
+    pub modes: Modes,
+    pub services: Vec<ServiceSpec>,
+    pub users: Vec<UserSpec>,
+    pub attacker: Option<String>,
+    pub defects: Defects,
+    /// Checker only: operations each user (and the attacker) chooses on its own.
+    pub autonomous_actions: Option<u8>,
+    /// Whether user operations can time out.
+    pub timeouts: bool,
+}
+
+/// A built system: the directory, one node per party, the shared clock.
+#[derive(Clone, Debug)]
+pub struct System {
+    pub dir: Arc<Directory>,
+    pub nodes: Vec<Node>,
+    pub clock: Clock,
+    pub authority: CertificateAuthority,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("a system needs at least one service")]
+    NoService,
+    #[error("variant V3 (ca_in_portal) needs a portal service")]
+    NoPortal,
+    #[error("duplicate party id `{0}`")]
+    Duplicate(String),
+    #[error("user `{user}` has an account at `{service}`, which is not a service")]
+    UnknownService { user: String, service: String },
+    #[error("the CA's root could not be made: {0}")]
+    Pki(#[from] PkiError),
+}
+
+/// The credential a user presents for an account, by primary authentication.
+pub fn credential(auth: PrimaryAuth, login: &str, secret: &str) -> Credential {
+    match auth {
+        PrimaryAuth::Password => Credential::Password {
+            login: login.to_string(),
+            password: secret.to_string(),
+        },
+        PrimaryAuth::Biometric => Credential::Biometric {
+            login: login.to_string(),
+            sample: biometric_template(login, secret),
+        },
+    }
+}
+
+/// V2: a deterministic 128-bit template for (login, secret), standing in for
+/// an enrolled fingerprint.
+pub fn biometric_template(login: &str, secret: &str) -> [u8; 16] {
+    let d = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("commoncert-biometric\0{login}\0{secret}").as_bytes(),
+    );
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&d.as_ref()[..16]);
+    out
+}
+
+impl SystemSpec {
+    pub fn build(&self) -> Result<System, BuildError> {
+        if self.services.is_empty() {
+            return Err(BuildError::NoService);
+        }
+        let ca_in_portal = self.modes.ca_in_portal;
+        if ca_in_portal && !self.services.iter().any(|s| s.portal) {
+            return Err(BuildError::NoPortal);
+        }
+        let mut parties = Vec::new();
+        let mut next = 0usize;
+        let mut push = |name: &str, role: Role, parties: &mut Vec<Party>| -> Result<Id, BuildError> {
+            if name == "CA" && !matches!(role, Role::Ca) || parties.iter().any(|p: &Party| p.name == name) {
+                return Err(BuildError::Duplicate(name.to_string()));
+            }
+            let id = Id::from(next);
+            next += 1;
+            parties.push(Party {
+                id,
+                name: name.to_string(),
+                role,
+            });
+            Ok(id)
+        };
+        if !ca_in_portal {
+            push("CA", Role::Ca, &mut parties)?;
+        }
+        let mut portal_hosts_ca = ca_in_portal;
+        for s in &self.services {
+            let role = if s.portal && portal_hosts_ca {
+                portal_hosts_ca = false;
+                Role::PortalCa {
+                    statement: s.statement.clone(),
+                }
+            } else {
+                Role::Service {
+                    portal: s.portal,
+                    statement: s.statement.clone(),
+                }
+            };
+            push(&s.name, role, &mut parties)?;
+        }
+        let mut user_ids = Vec::new();
+        for u in &self.users {
+            user_ids.push(push(&u.name, Role::User, &mut parties)?);
+        }
+        if let Some(a) = &self.attacker {
+            push(a, Role::Attacker, &mut parties)?;
+        }
+        let id_of = |name: &str| parties.iter().find(|p| p.name == name).map(|p| p.id);
+        let mut subjects = BTreeMap::new();
+        let mut accounts = BTreeMap::new();
+        for (u, uid) in self.users.iter().zip(&user_ids) {
+            subjects.insert(*uid, u.subject.clone());
+            for (service, (login, secret)) in &u.accounts {
+                let sid = id_of(service)
+                    .filter(|id| self.services.iter().any(|s| Some(*id) == id_of(&s.name)))
+                    .ok_or_else(|| BuildError::UnknownService {
+                        user: u.name.clone(),
+                        service: service.clone(),
+                    })?;
+                accounts.insert((*uid, sid), credential(self.modes.primary_auth, login, secret));
+            }
+        }
+        let dir = Arc::new(Directory {
+            modes: self.modes,
+            parties,
+            subjects,
+            accounts,
+        });
+        let clock = Clock::default();
+        let authority = CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
+        let anchor = authority.trust_anchor();
+        let service = || Service {
+            dir: dir.clone(),
+            anchor: anchor.clone(),
+            clock: clock.clone(),
+            defects: self.defects,
+        };
+        let ca = Ca {
+            dir: dir.clone(),
+            authority: authority.clone(),
+            clock: clock.clone(),
+        };
+        let mut user_index = 0u64;
+        let nodes = dir
+            .parties
+            .iter()
+            .map(|p| match p.role {
+                Role::Ca => Node::Ca(ca.clone()),
+                Role::Service { .. } => Node::Service(service()),
+                Role::PortalCa { .. } => Node::PortalCa(service(), ca.clone()),
+                Role::User => {
+                    let key = SigningKey::from_seed(&key_seed(self.seed, KeyStream::User, user_index));
+                    user_index += 1;
+                    Node::User(User {
+                        dir: dir.clone(),
+                        key,
+                        autonomous_actions: self.autonomous_actions,
+                        timeouts: self.timeouts,
+                    })
+                }
+                Role::Attacker => Node::Attacker(Attacker {
+                    dir: dir.clone(),
+                    autonomous_actions: self.autonomous_actions.map(|_| 1),
+                    timeouts: self.timeouts,
+                }),
+            })
+            .collect();
+        Ok(System {
+            dir,
+            nodes,
+            clock,
+            authority,
+        })
+    }
+}
+
+impl System {
+    pub fn ca_root(&self) -> &Der {
+        self.authority.root()
+    }
+}
+
+/// A small standard system: services A, B (and more), the first a portal when
+/// asked, M users with an account at every service. Used by the checker's
+/// configurations, the tests and the benches.
+pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec {
+    let names = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    let services: Vec<ServiceSpec> = (0..services.clamp(1, names.len()))
+        .map(|i| ServiceSpec {
+            name: names[i].to_string(),
+            portal: portal && i == 0,
+            statement: Some(format!("balance of {}", names[i])),
+        })
+        .collect();
+    let users = (0..users)
+        .map(|i| UserSpec {
+            name: format!("u{i}"),
+            subject: Subject {
+                name: format!("User {i}"),
+                address: format!("{i}-1 Chiyoda, Tokyo"),
+                email: format!("u{i}@example.org"),
+            },
+            accounts: services
+                .iter()
+                .map(|s| (s.name.clone(), (format!("u{i}-{}", s.name), format!("pw-{i}-{}", s.name))))
+                .collect(),
+        })
+        .collect();
+    SystemSpec {
+        seed: 0,
+        modes: Modes::default(),
+        services,
+        users,
+        attacker: None,
+        defects: Defects::default(),
+        autonomous_actions: None,
+        timeouts: false,
+    }
+}

@@ -1,0 +1,377 @@
+//! The patent's tables: Fig. 5 and Fig. 6 at the CA, Fig. 7 at each service.
+//!
+//! Only ordered collections: the model checker hashes these and the simulator
+//! prints them, so iteration order must never depend on a hasher.
+
+use crate::config::{Credential, Subject};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A certificate serial number, unique per CA (RFC 5280: positive).
+pub type Serial = u64;
+
+/// Fig. 5: one row per certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CertificateRow {
+    pub serial: Serial,
+    pub subject: Subject,
+}
+
+/// Fig. 5 + Fig. 6 as one row (variant T1).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MergedRow {
+    pub subject: Subject,
+    pub services: BTreeSet<Id>,
+}
+
+/// The CA's certificate management DB 35: Fig. 5 and Fig. 6, or (T1) one table.
+///
+/// Both layouts answer the same questions; the variant changes only how the
+/// rows are kept (one delete instead of two at P13/S10).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CaTables {
+    Split {
+        /// Fig. 5, keyed by serial.
+        certificates: BTreeMap<Serial, CertificateRow>,
+        /// Fig. 6: serial -> the services the certificate may be used for.
+        available: BTreeMap<Serial, BTreeSet<Id>>,
+    },
+    /// Variant T1.
+    Merged(BTreeMap<Serial, MergedRow>),
+}
+
+impl CaTables {
+    pub fn new(merged: bool) -> Self {
+        if merged {
+            CaTables::Merged(BTreeMap::new())
+        } else {
+            CaTables::Split {
+                certificates: BTreeMap::new(),
+                available: BTreeMap::new(),
+            }
+        }
+    }
+
+    /// S7/P2: record a newly issued certificate with its first service.
+    pub fn register(&mut self, serial: Serial, subject: Subject, first_service: Id) {
+        match self {
+            CaTables::Split {
+                certificates,
+                available,
+            } => {
+                certificates.insert(serial, CertificateRow { serial, subject });
+                available.insert(serial, BTreeSet::from([first_service]));
+            }
+            CaTables::Merged(rows) => {
+                rows.insert(
+                    serial,
+                    MergedRow {
+                        subject,
+                        services: BTreeSet::from([first_service]),
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn is_registered(&self, serial: Serial) -> bool {
+        match self {
+            CaTables::Split { certificates, .. } => certificates.contains_key(&serial),
+            CaTables::Merged(rows) => rows.contains_key(&serial),
+        }
+    }
+
+    /// Fig. 6: the services `serial` may be used for, if it is registered.
+    pub fn services(&self, serial: Serial) -> Option<&BTreeSet<Id>> {
+        match self {
+            CaTables::Split { available, .. } => available.get(&serial),
+            CaTables::Merged(rows) => rows.get(&serial).map(|r| &r.services),
+        }
+    }
+
+    fn services_mut(&mut self, serial: Serial) -> Option<&mut BTreeSet<Id>> {
+        match self {
+            CaTables::Split { available, .. } => available.get_mut(&serial),
+            CaTables::Merged(rows) => rows.get_mut(&serial).map(|r| &mut r.services),
+        }
+    }
+
+    /// S18/P6: add `service`; false if the serial is not registered.
+    pub fn add_service(&mut self, serial: Serial, service: Id) -> bool {
+        self.services_mut(serial)
+            .map(|s| {
+                s.insert(service);
+            })
+            .is_some()
+    }
+
+    /// S20-4: delete `service`; false if the serial is not registered.
+    pub fn remove_service(&mut self, serial: Serial, service: Id) -> bool {
+        self.services_mut(serial)
+            .map(|s| {
+                s.remove(&service);
+            })
+            .is_some()
+    }
+
+    /// P13/S10: delete the certificate's rows; the services it had, if any.
+    pub fn delete(&mut self, serial: Serial) -> Option<BTreeSet<Id>> {
+        match self {
+            CaTables::Split {
+                certificates,
+                available,
+            } => {
+                certificates.remove(&serial)?;
+                Some(available.remove(&serial).unwrap_or_default())
+            }
+            CaTables::Merged(rows) => rows.remove(&serial).map(|r| r.services),
+        }
+    }
+
+    /// Every registered certificate: (serial, subject, services), by serial.
+    pub fn rows(&self) -> Vec<(Serial, &Subject, BTreeSet<Id>)> {
+        match self {
+            CaTables::Split {
+                certificates,
+                available,
+            } => certificates
+                .iter()
+                .map(|(s, row)| {
+                    (
+                        *s,
+                        &row.subject,
+                        available.get(s).cloned().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            CaTables::Merged(rows) => rows
+                .iter()
+                .map(|(s, row)| (*s, &row.subject, row.services.clone()))
+                .collect(),
+        }
+    }
+
+    /// The serials registered for a subject name.
+    pub fn serials_of(&self, name: &str) -> Vec<Serial> {
+        self.rows()
+            .into_iter()
+            .filter(|(_, subject, _)| subject.name == name)
+            .map(|(s, _, _)| s)
+            .collect()
+    }
+}
+
+/// How a serial came into a Fig. 7 row. The patent labels the same act P21
+/// at the issuing service (A) and P23 elsewhere (B), so the row remembers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Link {
+    /// S8: issued through this service.
+    Issued,
+    /// S19: qualified at this service.
+    Qualified,
+}
+
+/// What a service keeps to check a primary credential; never the password itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Verifier {
+    /// SHA-256 over a domain tag, the login and the password.
+    PasswordDigest([u8; 32]),
+    /// V2: the enrolled template.
+    Template([u8; 16]),
+}
+
+/// The largest Hamming distance at which a biometric sample matches (V2).
+pub const BIOMETRIC_TOLERANCE_BITS: u32 = 12;
+
+impl Verifier {
+    pub fn enrol(credential: &Credential) -> Self {
+        match credential {
+            Credential::Password { login, password } => {
+                Verifier::PasswordDigest(password_digest(login, password))
+            }
+            Credential::Biometric { sample, .. } => Verifier::Template(*sample),
+        }
+    }
+
+    /// S4/S16: does `credential` match?
+    pub fn accepts(&self, credential: &Credential) -> bool {
+        match (self, credential) {
+            (Verifier::PasswordDigest(d), Credential::Password { login, password }) => {
+                password_digest(login, password) == *d
+            }
+            (Verifier::Template(t), Credential::Biometric { sample, .. }) => {
+                let distance: u32 = t
+                    .iter()
+                    .zip(sample)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum();
+                distance <= BIOMETRIC_TOLERANCE_BITS
+            }
+            _ => false,
+        }
+    }
+}
+
+fn password_digest(login: &str, password: &str) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"commoncert-password\0");
+    ctx.update(login.as_bytes());
+    ctx.update(b"\0");
+    ctx.update(password.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// Fig. 7: one row per user account at a service.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserRow {
+    /// The user ID (login).
+    pub login: String,
+    pub verifier: Verifier,
+    pub subject: Subject,
+    /// The serial of the linked common certificate; empty until one is linked.
+    pub serial: Option<(Serial, Link)>,
+}
+
+/// Fig. 7: the user information management table, keyed by login.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserTable {
+    pub rows: BTreeMap<String, UserRow>,
+}
+
+impl UserTable {
+    pub fn enrol(&mut self, credential: &Credential, subject: Subject) {
+        self.rows.insert(
+            credential.login().to_string(),
+            UserRow {
+                login: credential.login().to_string(),
+                verifier: Verifier::enrol(credential),
+                subject,
+                serial: None,
+            },
+        );
+    }
+
+    /// S4/S16: the row whose credential matches.
+    pub fn authenticate(&self, credential: &Credential) -> Option<&UserRow> {
+        self.rows
+            .get(credential.login())
+            .filter(|row| row.verifier.accepts(credential))
+    }
+
+    /// S13: the row holding `serial`.
+    pub fn by_serial(&self, serial: Serial) -> Option<&UserRow> {
+        self.rows
+            .values()
+            .find(|r| r.serial.map(|(s, _)| s) == Some(serial))
+    }
+
+    /// S8/S19: link `serial` to the row of `login`.
+    pub fn link(&mut self, login: &str, serial: Serial, how: Link) -> bool {
+        match self.rows.get_mut(login) {
+            Some(row) => {
+                row.serial = Some((serial, how));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// P15/S20-2/S10/V1: delete `serial` wherever it is linked.
+    pub fn unlink(&mut self, serial: Serial) -> bool {
+        let mut found = false;
+        for row in self.rows.values_mut() {
+            if row.serial.map(|(s, _)| s) == Some(serial) {
+                row.serial = None;
+                found = true;
+            }
+        }
+        found
+    }
+
+    pub fn holds(&self, serial: Serial) -> bool {
+        self.by_serial(serial).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(name: &str) -> Subject {
+        Subject {
+            name: name.into(),
+            address: "1-1 Chiyoda".into(),
+            email: format!("{name}@example.org"),
+        }
+    }
+
+    #[test]
+    fn split_and_merged_tables_answer_alike() {
+        for merged in [false, true] {
+            let mut t = CaTables::new(merged);
+            t.register(7, subject("taro"), Id::from(1));
+            assert!(t.add_service(7, Id::from(2)));
+            assert!(!t.add_service(8, Id::from(2)));
+            assert_eq!(
+                t.services(7).cloned(),
+                Some(BTreeSet::from([Id::from(1), Id::from(2)]))
+            );
+            assert!(t.remove_service(7, Id::from(1)));
+            assert_eq!(t.serials_of("taro"), vec![7]);
+            assert_eq!(t.delete(7), Some(BTreeSet::from([Id::from(2)])));
+            assert!(!t.is_registered(7));
+            assert_eq!(t.delete(7), None);
+        }
+    }
+
+    #[test]
+    fn passwords_are_checked_by_digest_and_biometrics_within_tolerance() {
+        let pw = Credential::Password {
+            login: "taro".into(),
+            password: "pw-a".into(),
+        };
+        let mut table = UserTable::default();
+        table.enrol(&pw, subject("taro"));
+        assert!(table.authenticate(&pw).is_some());
+        let wrong = Credential::Password {
+            login: "taro".into(),
+            password: "pw-b".into(),
+        };
+        assert!(table.authenticate(&wrong).is_none());
+
+        let template = [0x5a; 16];
+        let v = Verifier::enrol(&Credential::Biometric {
+            login: "t".into(),
+            sample: template,
+        });
+        let mut noisy = template;
+        noisy[0] ^= 0b111;
+        assert!(v.accepts(&Credential::Biometric {
+            login: "t".into(),
+            sample: noisy
+        }));
+        assert!(!v.accepts(&Credential::Biometric {
+            login: "t".into(),
+            sample: [0xa5; 16]
+        }));
+    }
+
+    #[test]
+    fn linking_and_unlinking_a_serial() {
+        let pw = Credential::Password {
+            login: "taro".into(),
+            password: "x".into(),
+        };
+        let mut table = UserTable::default();
+        table.enrol(&pw, subject("taro"));
+        assert!(table.link("taro", 5, Link::Qualified));
+        assert!(table.holds(5));
+        assert!(table.unlink(5));
+        assert!(!table.holds(5));
+        assert!(!table.link("nobody", 5, Link::Issued));
+    }
+}

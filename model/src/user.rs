@@ -1,0 +1,534 @@
+//! The user's terminal (user 31, terminal 50).
+//!
+//! A user holds one account per service, at most one common certificate and
+//! the private key it certifies. It starts operations (scenario steps in the
+//! simulator, nondeterministic choices in the checker) and reports each one's
+//! outcome when it ends.
+
+use crate::config::{Credential, Directory, Presentation};
+use crate::effects::{Done, Effects, Timer};
+use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
+use crate::node::Choice;
+use crate::rejection::Rejection;
+use crate::step::Step;
+use crate::x509::{Der, SigningKey, challenge_bytes};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Id;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How an operation ended (the scenario format's outcomes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Issued,
+    AlreadyIssued,
+    BadCredentials,
+    Granted,
+    LoginRequired,
+    Revoked,
+    NotQualified,
+    Rejected,
+    NoCertificate,
+    Prohibited,
+    Invalidated,
+    Statement,
+    Timeout,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Issued => "issued",
+            Outcome::AlreadyIssued => "already-issued",
+            Outcome::BadCredentials => "bad-credentials",
+            Outcome::Granted => "granted",
+            Outcome::LoginRequired => "login-required",
+            Outcome::Revoked => "revoked",
+            Outcome::NotQualified => "not-qualified",
+            Outcome::Rejected => "rejected",
+            Outcome::NoCertificate => "no-certificate",
+            Outcome::Prohibited => "prohibited",
+            Outcome::Invalidated => "invalidated",
+            Outcome::Statement => "statement",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a user proves who it is when invalidating (Fig. 3B P11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Using {
+    Password,
+    Certificate,
+}
+
+/// An operation a user can start.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Command {
+    Issue {
+        service: Id,
+        /// A credential other than the account's (a wrong password, S4 No).
+        credential: Option<Credential>,
+    },
+    Use {
+        service: Id,
+        /// Whether to answer a login request (P5/S15).
+        login: bool,
+        credential: Option<Credential>,
+    },
+    Prohibit {
+        service: Id,
+    },
+    Invalidate {
+        service: Id,
+        using: Using,
+        credential: Option<Credential>,
+    },
+    Statement {
+        portal: Id,
+    },
+}
+
+impl Command {
+    pub fn service(&self) -> Id {
+        match self {
+            Command::Issue { service, .. }
+            | Command::Use { service, .. }
+            | Command::Prohibit { service }
+            | Command::Invalidate { service, .. } => *service,
+            Command::Statement { portal } => *portal,
+        }
+    }
+
+    fn purpose(&self) -> Purpose {
+        match self {
+            Command::Issue { .. } => Purpose::Issue,
+            Command::Use { .. } => Purpose::Use,
+            Command::Prohibit { .. } => Purpose::Prohibit,
+            Command::Invalidate {
+                using: Using::Password,
+                ..
+            } => Purpose::InvalidateByPassword,
+            Command::Invalidate {
+                using: Using::Certificate,
+                ..
+            } => Purpose::InvalidateByCertificate,
+            Command::Statement { .. } => Purpose::Statement,
+        }
+    }
+
+    fn credential_override(&self) -> Option<&Credential> {
+        match self {
+            Command::Issue { credential, .. }
+            | Command::Use { credential, .. }
+            | Command::Invalidate { credential, .. } => credential.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// The user's configuration (immutable; not part of the checked state).
+#[derive(Clone, Debug)]
+pub struct User {
+    pub dir: Arc<Directory>,
+    /// The key the common certificate will certify, derived from the seed.
+    pub key: SigningKey,
+    /// In the checker: how many operations the user chooses nondeterministically.
+    pub autonomous_actions: Option<u8>,
+    /// Whether operations time out (set under loss and crashes).
+    pub timeouts: bool,
+}
+
+/// A statement display in progress: region -> the service's statement, once shown.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Regions {
+    pub services: Vec<Id>,
+    pub shown: BTreeMap<u32, Option<String>>,
+}
+
+/// An operation in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Pending {
+    pub command: Command,
+    pub regions: Option<Regions>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct UserState {
+    pub certificate: Option<Der>,
+    /// The user invalidated its certificate itself (P13) and knows it.
+    pub invalidated: bool,
+    pub next_op: OpId,
+    pub pending: BTreeMap<OpId, Pending>,
+    pub actions_done: u8,
+}
+
+impl User {
+    pub fn start(&self, me: Id) -> (UserState, Effects) {
+        let st = UserState {
+            certificate: None,
+            invalidated: false,
+            next_op: 0,
+            pending: BTreeMap::new(),
+            actions_done: 0,
+        };
+        let mut fx = Effects::default();
+        self.offer_choices(me, &st, &mut fx);
+        (st, fx)
+    }
+
+    /// In the checker, an idle user with actions left chooses what to do next.
+    fn offer_choices(&self, me: Id, st: &UserState, fx: &mut Effects) {
+        let Some(max) = self.autonomous_actions else {
+            return;
+        };
+        if st.actions_done >= max || !st.pending.is_empty() {
+            return;
+        }
+        let mut choices = Vec::new();
+        for s in self.dir.services() {
+            if !self.dir.accounts.contains_key(&(me, s)) {
+                continue;
+            }
+            choices.push(Command::Issue {
+                service: s,
+                credential: None,
+            });
+            if st.certificate.is_some() {
+                choices.push(Command::Use {
+                    service: s,
+                    login: true,
+                    credential: None,
+                });
+                choices.push(Command::Prohibit { service: s });
+                choices.push(Command::Invalidate {
+                    service: s,
+                    using: Using::Password,
+                    credential: None,
+                });
+                choices.push(Command::Invalidate {
+                    service: s,
+                    using: Using::Certificate,
+                    credential: None,
+                });
+                if self.dir.is_portal(s) {
+                    choices.push(Command::Statement { portal: s });
+                }
+            }
+        }
+        fx.choices = Some(choices.into_iter().map(Choice::User).collect());
+    }
+
+    fn credential(&self, me: Id, cmd: &Command) -> Option<Credential> {
+        cmd.credential_override()
+            .cloned()
+            .or_else(|| self.dir.accounts.get(&(me, cmd.service())).cloned())
+    }
+
+    fn sign(&self, service: Id, nonce: u64) -> Vec<u8> {
+        self.key
+            .sign(&challenge_bytes(self.dir.name(service), nonce))
+    }
+
+    /// The label a presentation carries, by what it is for.
+    fn present_steps(purpose: Purpose, combined_with_access: bool) -> &'static [Step] {
+        match purpose {
+            Purpose::Use | Purpose::Prohibit if combined_with_access => &[Step::S11, Step::S12],
+            Purpose::Use | Purpose::Prohibit => &[Step::S12],
+            Purpose::InvalidateByCertificate => &[Step::P11],
+            Purpose::Statement => &[Step::P31],
+            Purpose::StatementSource { region: 0 } => &[Step::P39],
+            Purpose::StatementSource { .. } => &[Step::P43],
+            Purpose::Issue | Purpose::InvalidateByPassword => &[],
+        }
+    }
+
+    /// Starts an operation: the scenario's `do`, or the checker's choice.
+    pub fn begin(&self, me: Id, st: &mut UserState, command: Command, fx: &mut Effects) -> OpId {
+        let op = st.next_op;
+        st.next_op += 1;
+        st.actions_done = st.actions_done.saturating_add(1);
+        let purpose = command.purpose();
+        let service = command.service();
+        st.pending.insert(
+            op,
+            Pending {
+                command,
+                regions: None,
+            },
+        );
+        if self.timeouts {
+            fx.set_timers.push(Timer::Timeout(op));
+        }
+        if purpose.presents_certificate() {
+            if st.certificate.is_none() {
+                self.end(me, st, op, Outcome::NoCertificate, None, fx);
+                return op;
+            }
+            self.access_with_certificate(st, op, service, purpose, fx);
+        } else {
+            fx.step(Step::S1).send(service, Msg::Access { op, purpose });
+        }
+        op
+    }
+
+    fn access_with_certificate(
+        &self,
+        st: &UserState,
+        op: OpId,
+        service: Id,
+        purpose: Purpose,
+        fx: &mut Effects,
+    ) {
+        let Some(certificate) = st.certificate.clone() else {
+            return;
+        };
+        match self.dir.modes.presentation {
+            Presentation::ProofOfPossession => {
+                if matches!(purpose, Purpose::Use | Purpose::Prohibit) {
+                    fx.step(Step::S11);
+                }
+                fx.send(service, Msg::Access { op, purpose });
+            }
+            Presentation::Bearer => {
+                fx.steps(Self::present_steps(purpose, true)).send(
+                    service,
+                    Msg::Present {
+                        op,
+                        purpose,
+                        shown: Shown {
+                            certificate,
+                            proof: None,
+                        },
+                    },
+                );
+            }
+        }
+    }
+
+    fn end(
+        &self,
+        me: Id,
+        st: &mut UserState,
+        op: OpId,
+        outcome: Outcome,
+        reason: Option<Rejection>,
+        fx: &mut Effects,
+    ) {
+        let pending = st.pending.remove(&op);
+        let sources = pending
+            .and_then(|p| p.regions)
+            .map(|r| {
+                r.shown
+                    .iter()
+                    .filter(|(_, text)| text.is_some())
+                    .filter_map(|(region, _)| r.services.get(*region as usize))
+                    .map(|id| self.dir.name(*id).to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        fx.done.push(Done {
+            op,
+            outcome,
+            sources,
+            reason,
+        });
+        fx.cancel_timers.push(Timer::Timeout(op));
+        self.offer_choices(me, st, fx);
+    }
+
+    pub fn on_msg(&self, me: Id, st: &mut UserState, src: Id, msg: Msg, fx: &mut Effects) {
+        let Some(op) = user_op(&msg) else { return };
+        let Some(pending) = st.pending.get(&op).cloned() else {
+            return; // a late answer to an operation that already ended
+        };
+        let in_statement = pending.regions.is_some();
+        if src != pending.command.service() && !in_statement {
+            return;
+        }
+        match msg {
+            Msg::LoginForm { failed: true, .. } => {
+                self.end(me, st, op, Outcome::BadCredentials, None, fx)
+            }
+            Msg::LoginForm { failed: false, .. } => {
+                let login = match &pending.command {
+                    Command::Use { login, .. } => *login,
+                    _ => true,
+                };
+                let Some(credential) = self.credential(me, &pending.command).filter(|_| login)
+                else {
+                    return self.end(me, st, op, Outcome::LoginRequired, None, fx);
+                };
+                let (steps, public_key): (&[Step], _) = match pending.command {
+                    Command::Issue { .. } => (&[Step::S3], Some(self.key.public_key())),
+                    Command::Invalidate { .. } => (&[Step::S3, Step::P11], None),
+                    _ => (&[Step::S15, Step::P5], None),
+                };
+                fx.steps(steps).send(
+                    src,
+                    Msg::Login {
+                        op,
+                        credential,
+                        public_key,
+                    },
+                );
+            }
+            Msg::Challenge { nonce, .. } => {
+                let Some(certificate) = st.certificate.clone() else {
+                    return;
+                };
+                let purpose = match &pending.regions {
+                    Some(r) => match r.services.iter().position(|s| *s == src) {
+                        Some(i) => Purpose::StatementSource { region: i as u32 },
+                        None => return,
+                    },
+                    None => pending.command.purpose(),
+                };
+                let proof = Some((nonce, self.sign(src, nonce)));
+                fx.steps(Self::present_steps(purpose, false)).send(
+                    src,
+                    Msg::Present {
+                        op,
+                        purpose,
+                        shown: Shown { certificate, proof },
+                    },
+                );
+            }
+            Msg::Certificate { certificate, .. } => {
+                st.certificate = Some(certificate);
+                st.invalidated = false;
+                self.end(me, st, op, Outcome::Issued, None, fx);
+            }
+            Msg::AskInvalidate { .. } => match pending.command {
+                // S9 "No ends here": the user wanted a certificate, not to invalidate.
+                Command::Issue { .. } => self.end(me, st, op, Outcome::AlreadyIssued, None, fx),
+                _ => {
+                    fx.send(src, Msg::Confirm { op });
+                }
+            },
+            Msg::AskProhibit { .. } => {
+                fx.send(src, Msg::Confirm { op });
+            }
+            Msg::Granted { .. } => self.end(me, st, op, Outcome::Granted, None, fx),
+            Msg::Invalidated { .. } => {
+                st.invalidated = true;
+                self.end(me, st, op, Outcome::Invalidated, None, fx)
+            }
+            Msg::Prohibited { .. } => self.end(me, st, op, Outcome::Prohibited, None, fx),
+            Msg::MemberMenu { .. } => {
+                // P35: select statement display.
+                fx.step(Step::P35).send(src, Msg::SelectStatement { op });
+            }
+            Msg::Layout { regions, .. } => self.fetch_regions(me, st, op, &regions, fx),
+            Msg::Balance { region, text, .. } => {
+                self.region_answered(me, st, op, src, region, Some(text), fx)
+            }
+            Msg::Refused { .. } if in_statement => {
+                let region = pending
+                    .regions
+                    .as_ref()
+                    .and_then(|r| r.services.iter().position(|s| *s == src))
+                    .map(|i| i as u32);
+                if let Some(region) = region {
+                    self.region_answered(me, st, op, src, region, None, fx)
+                }
+            }
+            Msg::Refused { refusal, .. } => {
+                let (outcome, reason) = match refusal {
+                    Refusal::BadCredentials => (Outcome::BadCredentials, None),
+                    Refusal::Revoked => (Outcome::Revoked, None),
+                    Refusal::NotQualified => (Outcome::NotQualified, None),
+                    Refusal::NoCertificate => (Outcome::NoCertificate, None),
+                    Refusal::Rejected(r) => (Outcome::Rejected, Some(r)),
+                };
+                self.end(me, st, op, outcome, reason, fx)
+            }
+            _ => {}
+        }
+    }
+
+    /// P38 -> P39/P43: ask every service in the layout for its statement.
+    fn fetch_regions(
+        &self,
+        me: Id,
+        st: &mut UserState,
+        op: OpId,
+        regions: &[String],
+        fx: &mut Effects,
+    ) {
+        let services: Vec<Id> = regions
+            .iter()
+            .filter_map(|name| self.dir.by_name(name))
+            .collect();
+        if services.is_empty() {
+            return self.end(me, st, op, Outcome::Statement, None, fx);
+        }
+        if let Some(p) = st.pending.get_mut(&op) {
+            p.regions = Some(Regions {
+                services: services.clone(),
+                shown: BTreeMap::new(),
+            });
+        }
+        for (i, s) in services.into_iter().enumerate() {
+            let purpose = Purpose::StatementSource { region: i as u32 };
+            self.access_with_certificate(st, op, s, purpose, fx);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn region_answered(
+        &self,
+        me: Id,
+        st: &mut UserState,
+        op: OpId,
+        src: Id,
+        region: u32,
+        text: Option<String>,
+        fx: &mut Effects,
+    ) {
+        let Some(regions) = st.pending.get_mut(&op).and_then(|p| p.regions.as_mut()) else {
+            return;
+        };
+        if regions.services.get(region as usize) != Some(&src) {
+            return;
+        }
+        regions.shown.insert(region, text);
+        if regions.shown.len() == regions.services.len() {
+            self.end(me, st, op, Outcome::Statement, None, fx);
+        }
+    }
+
+    pub fn on_timeout(&self, me: Id, st: &mut UserState, timer: &Timer, fx: &mut Effects) {
+        let Timer::Timeout(op) = timer;
+        if st.pending.contains_key(op) {
+            self.end(me, st, *op, Outcome::Timeout, None, fx);
+        }
+    }
+}
+
+/// The operation a service-to-user message answers.
+fn user_op(msg: &Msg) -> Option<OpId> {
+    match msg {
+        Msg::LoginForm { op, .. }
+        | Msg::Challenge { op, .. }
+        | Msg::Certificate { op, .. }
+        | Msg::AskInvalidate { op }
+        | Msg::AskProhibit { op }
+        | Msg::Granted { op, .. }
+        | Msg::MemberMenu { op, .. }
+        | Msg::Layout { op, .. }
+        | Msg::Balance { op, .. }
+        | Msg::Invalidated { op }
+        | Msg::Prohibited { op }
+        | Msg::Refused { op, .. } => Some(*op),
+        _ => None,
+    }
+}

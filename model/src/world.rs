@@ -1,0 +1,225 @@
+//! A running system outside the checker: node states, durable storage and the
+//! history, advanced one event at a time.
+//!
+//! `World` applies what the handlers return (state, storage, history) and
+//! hands back what must be scheduled (messages, timers). How and when those
+//! are delivered, with which delay or loss, is the driver's business: the
+//! simulator (`commoncert-sim`) with a virtual clock and seeded faults, or the
+//! FIFO driver below for tests that need the figures' plain sequences.
+
+use crate::effects::{Done, Effects, Timer};
+use crate::msg::{Msg, OpId};
+use crate::node::{Choice, Node, NodeState, Storage};
+use crate::properties::{History, Property, holds};
+use crate::step::Step;
+use crate::system::System;
+use stateright::actor::Id;
+use std::collections::VecDeque;
+
+/// What one event did, for traces and assertions.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub steps: Vec<Step>,
+    pub sends: Vec<(Id, Msg)>,
+    pub set_timers: Vec<Timer>,
+    pub cancel_timers: Vec<Timer>,
+    pub done: Vec<Done>,
+    /// Properties that this event broke (they held before it).
+    pub new_violations: Vec<Property>,
+}
+
+pub struct World {
+    pub system: System,
+    /// None while a node is crashed.
+    pub states: Vec<Option<NodeState>>,
+    pub storage: Vec<Option<Storage>>,
+    pub history: History,
+}
+
+impl World {
+    /// Start every node. Returns what their starts sent.
+    pub fn new(system: System) -> (World, Vec<(Id, Outcome)>) {
+        let n = system.nodes.len();
+        let mut world = World {
+            system,
+            states: vec![None; n],
+            storage: vec![None; n],
+            history: History::default(),
+        };
+        let starts = (0..n)
+            .map(|i| {
+                let id = Id::from(i);
+                (id, world.restart(id))
+            })
+            .collect();
+        (world, starts)
+    }
+
+    pub fn node(&self, id: Id) -> Option<&Node> {
+        self.system.nodes.get(usize::from(id))
+    }
+
+    pub fn state(&self, id: Id) -> Option<&NodeState> {
+        self.states.get(usize::from(id)).and_then(Option::as_ref)
+    }
+
+    pub fn is_up(&self, id: Id) -> bool {
+        self.state(id).is_some()
+    }
+
+    pub fn violated(&self) -> Vec<Property> {
+        Property::ALL
+            .iter()
+            .copied()
+            .filter(|p| !holds(*p, &self.history, self.states.iter().flatten()))
+            .collect()
+    }
+
+    fn run(&mut self, id: Id, f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects) -> Outcome {
+        let before = self.violated();
+        let i = usize::from(id);
+        let (Some(node), Some(Some(state))) = (self.system.nodes.get(i), self.states.get_mut(i)) else {
+            return Outcome::default();
+        };
+        let fx = f(node, id, state);
+        if fx.persist {
+            self.storage[i] = Node::storage_of(state);
+        }
+        self.finish(id, fx, &before)
+    }
+
+    fn finish(&mut self, id: Id, fx: Effects, before: &[Property]) -> Outcome {
+        for (dst, msg) in &fx.sends {
+            self.history.observe(&self.system.dir, id, *dst, msg);
+        }
+        let new_violations = self
+            .violated()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        Outcome {
+            steps: fx.steps,
+            sends: fx.sends,
+            set_timers: fx.set_timers,
+            cancel_timers: fx.cancel_timers,
+            done: fx.done,
+            new_violations,
+        }
+    }
+
+    /// Deliver `msg` from `src` to `dst` (dropped if `dst` is down).
+    pub fn deliver(&mut self, src: Id, dst: Id, msg: Msg) -> Outcome {
+        self.run(dst, |node, me, st| node.on_message(me, st, src, msg))
+    }
+
+    pub fn fire(&mut self, id: Id, timer: &Timer) -> Outcome {
+        self.run(id, |node, me, st| node.on_timer(me, st, timer))
+    }
+
+    /// Start an operation at a user (or attacker); the op id it got.
+    pub fn choose(&mut self, id: Id, choice: &Choice) -> (Outcome, Option<OpId>) {
+        let mut op = None;
+        let out = self.run(id, |node, me, st| {
+            let (fx, o) = node.on_choice(me, st, choice);
+            op = o;
+            fx
+        });
+        (out, op)
+    }
+
+    /// The node stops and loses everything but its storage.
+    pub fn crash(&mut self, id: Id) {
+        if let Some(s) = self.states.get_mut(usize::from(id)) {
+            *s = None;
+        }
+    }
+
+    /// The node (re)starts from its storage.
+    pub fn restart(&mut self, id: Id) -> Outcome {
+        let before = self.violated();
+        let i = usize::from(id);
+        let Some(node) = self.system.nodes.get(i) else {
+            return Outcome::default();
+        };
+        let (state, mut fx) = node.start(id, self.storage[i].as_ref());
+        // Drivers start operations themselves; checker-only choices are dropped here.
+        fx.choices = None;
+        self.states[i] = Some(state);
+        self.finish(id, fx, &before)
+    }
+}
+
+/// One delivered or started event, as the FIFO driver records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub from: Id,
+    pub to: Id,
+    pub what: String,
+    pub steps: Vec<Step>,
+}
+
+/// Delivers messages first-in first-out with no loss and no time: the plain
+/// sequence a figure draws. For tests; the simulator is the full driver.
+pub struct FifoDriver {
+    pub world: World,
+    queue: VecDeque<(Id, Id, Msg)>,
+    pub log: Vec<Record>,
+}
+
+impl FifoDriver {
+    pub fn new(system: System) -> Self {
+        let (world, starts) = World::new(system);
+        let mut d = FifoDriver {
+            world,
+            queue: VecDeque::new(),
+            log: Vec::new(),
+        };
+        for (id, out) in starts {
+            d.enqueue(id, out);
+        }
+        d
+    }
+
+    fn enqueue(&mut self, from: Id, out: Outcome) -> Vec<Done> {
+        for (to, msg) in out.sends {
+            self.queue.push_back((from, to, msg));
+        }
+        out.done
+    }
+
+    /// Start `choice` at `who` and run until the network is quiet; the
+    /// operation's result.
+    pub fn run(&mut self, who: Id, choice: Choice) -> Option<Done> {
+        let (out, op) = self.world.choose(who, &choice);
+        self.log.push(Record {
+            from: who,
+            to: who,
+            what: format!("{choice:?}"),
+            steps: out.steps.clone(),
+        });
+        let mut finished = self.enqueue(who, out);
+        while let Some((from, to, msg)) = self.queue.pop_front() {
+            let what = msg.to_string();
+            let out = self.world.deliver(from, to, msg);
+            self.log.push(Record {
+                from,
+                to,
+                what,
+                steps: out.steps.clone(),
+            });
+            finished.extend(self.enqueue(to, out));
+        }
+        let op = op?;
+        finished.into_iter().find(|d| d.op == op)
+    }
+
+    /// Every step label recorded so far, in order.
+    pub fn steps(&self) -> Vec<Step> {
+        self.log.iter().flat_map(|r| r.steps.iter().copied()).collect()
+    }
+
+    /// Forget the log (to assert one operation's sequence).
+    pub fn clear_log(&mut self) {
+        self.log.clear();
+    }
+}
