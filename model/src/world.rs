@@ -223,3 +223,124 @@ impl FifoDriver {
         self.log.clear();
     }
 }
+
+/// What a scenario's `expect_final` asserts about a user's certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertificateStatus {
+    /// The user holds a certificate the CA still has rows for.
+    Valid,
+    /// The user holds a certificate the CA no longer has (P13, S10).
+    Invalidated,
+    /// The user holds none.
+    None,
+}
+
+/// The end state of one user's certificate across the CA and the services.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UserFinal {
+    pub certificate: CertificateStatus,
+    pub serial: Option<u64>,
+    /// Fig. 6 for the certificate, by service name (sorted).
+    pub ca_services: Vec<String>,
+    /// Services whose Fig. 7 table holds the serial (sorted).
+    pub service_tables: Vec<String>,
+}
+
+/// The serial of a DER certificate we issued, read without a trust decision.
+pub fn certificate_serial(der: &[u8]) -> Option<u64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    crate::x509::serial_from_integer_content(cert.raw_serial())
+}
+
+impl World {
+    /// The CA's state, wherever the CA role lives (None while it is down).
+    pub fn ca_state(&self) -> Option<&crate::ca::CaState> {
+        self.system.dir.ca().and_then(|ca| self.state(ca)).and_then(NodeState::ca)
+    }
+
+    /// The end state of `user`'s certificate. Crashed services are read from
+    /// their durable storage, which is what their table is.
+    pub fn user_final(&self, user: Id) -> UserFinal {
+        let dir = &self.system.dir;
+        let serial = self
+            .state(user)
+            .and_then(NodeState::user)
+            .and_then(|u| u.certificate.as_ref())
+            .and_then(|c| certificate_serial(c.as_ref()));
+        let ca_tables = self.ca_state().map(|c| &c.tables).or_else(|| {
+            dir.ca().and_then(|ca| match self.storage.get(usize::from(ca))? {
+                Some(Storage::Ca(c)) | Some(Storage::PortalCa(_, c)) => Some(&c.tables),
+                _ => None,
+            })
+        });
+        let ca_services: Vec<String> = serial
+            .and_then(|s| ca_tables.and_then(|t| t.services(s)))
+            .map(|set| set.iter().map(|id| dir.name(*id).to_string()).collect())
+            .unwrap_or_default();
+        let certificate = match serial {
+            None => CertificateStatus::None,
+            Some(s) if ca_tables.is_some_and(|t| t.is_registered(s)) => CertificateStatus::Valid,
+            Some(_) => CertificateStatus::Invalidated,
+        };
+        let mut service_tables: Vec<String> = dir
+            .services()
+            .filter(|sid| {
+                let i = usize::from(*sid);
+                let table = match (self.states.get(i), self.storage.get(i)) {
+                    (Some(Some(st)), _) => st.service().map(|s| &s.durable.table),
+                    (_, Some(Some(Storage::Service(d) | Storage::PortalCa(d, _)))) => Some(&d.table),
+                    _ => None,
+                };
+                serial.is_some_and(|s| table.is_some_and(|t| t.holds(s)))
+            })
+            .map(|sid| dir.name(sid).to_string())
+            .collect();
+        service_tables.sort();
+        let mut ca_services = ca_services;
+        ca_services.sort();
+        UserFinal {
+            certificate,
+            serial,
+            ca_services,
+            service_tables,
+        }
+    }
+
+    /// The attacker's replay of the newest presentation it saw of `victim`'s
+    /// certificate at `service`, if it saw one.
+    pub fn attacker_replay(&self, attacker: Id, victim: Id, service: Id) -> Option<Choice> {
+        let Some(Node::Attacker(a)) = self.node(attacker) else {
+            return None;
+        };
+        let st = self.state(attacker).and_then(NodeState::attacker)?;
+        let victim_name = &self.system.dir.subjects.get(&victim)?.name;
+        let shown = a.seen_of(st, victim_name)?;
+        Some(Choice::Attacker(crate::attacker::Replay { shown, service }))
+    }
+
+    /// Every certificate the users hold, by user name, and every CRL the CA
+    /// would publish now: what `--export-pki` writes.
+    pub fn pki_material(&self) -> (Vec<(String, crate::x509::Der)>, Vec<crate::x509::Der>) {
+        let dir = &self.system.dir;
+        let users = dir
+            .users()
+            .filter_map(|u| {
+                let cert = self.state(u)?.user()?.certificate.clone()?;
+                Some((dir.name(u).to_string(), cert))
+            })
+            .collect();
+        let crls = self
+            .ca_state()
+            .and_then(|ca| {
+                let revoked: Vec<u64> = ca.revoked.iter().copied().collect();
+                self.system
+                    .authority
+                    .crl(ca.crl_number.max(1), &revoked, self.system.clock.now())
+                    .ok()
+            })
+            .into_iter()
+            .collect();
+        (users, crls)
+    }
+}

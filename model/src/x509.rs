@@ -1352,8 +1352,9 @@ pub mod forge {
     //!
     //! Each builds a deliberately bad certificate from an honest CA and request,
     //! so that tests, property tests and fuzzers can check that every flaw is
-    //! refused with its own [`Rejection`]. Everything here is deterministic except
-    //! [`ecdsa_signed`], whose ECDSA signature ring randomises.
+    //! refused with its own [`Rejection`](crate::rejection::Rejection).
+    //! Everything here is deterministic except [`ecdsa_signed`], whose ECDSA
+    //! signature ring randomises.
 
     use super::{CertRequest, CertificateAuthority, Der, PkiError, Profile, RawPublicKey};
     use rcgen::{Issuer, KeyPair};
@@ -1799,6 +1800,18 @@ mod tests {
             anchor.verify_certificate(der.as_bytes(), u64::MAX),
             Err(Rejection::Expired)
         );
+    }
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        // The model checker explores states on several threads.
+        fn check<T: Send + Sync>() {}
+        check::<Der>();
+        check::<SigningKey>();
+        check::<CertificateAuthority>();
+        check::<TrustAnchor>();
+        check::<CertInfo>();
+        check::<Rejection>();
     }
 
     #[test]
