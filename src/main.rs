@@ -1,1 +1,12 @@
-fn main() {}
+//! `commoncert`: model-check and simulate the common-certificate system.
+//!
+//! A thin command line over the library crates: `commoncert-model` (the
+//! actors, the stateright model, the verification matrix) and
+//! `commoncert-sim` (the simulator and scenarios).
+
+mod cli;
+mod verify;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -73,8 +73,7 @@ impl Attacker {
     pub fn seen_of(&self, st: &AttackerState, victim_name: &str) -> Option<Shown> {
         st.seen
             .iter()
-            .filter(|s| subject_common_name(s.certificate.as_ref()).as_deref() == Some(victim_name))
-            .next_back()
+            .rfind(|s| subject_common_name(s.certificate.as_ref()).as_deref() == Some(victim_name))
             .cloned()
     }
 
@@ -89,7 +88,13 @@ impl Attacker {
         }
         match self.dir.modes.presentation {
             Presentation::ProofOfPossession => {
-                fx.send(service, Msg::Access { op, purpose: Purpose::Use });
+                fx.send(
+                    service,
+                    Msg::Access {
+                        op,
+                        purpose: Purpose::Use,
+                    },
+                );
             }
             Presentation::Bearer => {
                 fx.send(
@@ -109,7 +114,14 @@ impl Attacker {
         op
     }
 
-    fn end(&self, st: &mut AttackerState, op: OpId, outcome: Outcome, refusal: Option<Refusal>, fx: &mut Effects) {
+    fn end(
+        &self,
+        st: &mut AttackerState,
+        op: OpId,
+        outcome: Outcome,
+        refusal: Option<Refusal>,
+        fx: &mut Effects,
+    ) {
         st.pending.remove(&op);
         fx.done.push(Done {
             op,
@@ -126,10 +138,9 @@ impl Attacker {
 
     pub fn on_msg(&self, st: &mut AttackerState, src: Id, msg: Msg, fx: &mut Effects) {
         match msg {
-            Msg::Observed { shown } => {
-                if st.seen.insert(shown) {
-                    self.offer_choices(st, fx);
-                }
+            Msg::Observed { shown } if !st.seen.contains(&shown) => {
+                st.seen.insert(shown);
+                self.offer_choices(st, fx)
             }
             Msg::Challenge { op, .. } => {
                 // It cannot sign: it replays the victim's signature for another challenge.

@@ -7,13 +7,13 @@
 use crate::clock::Clock;
 use crate::config::{Directory, Revocation};
 use crate::effects::Effects;
-use crate::msg::{Msg, Verdict};
+use crate::msg::{Msg, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
-use crate::x509::{CertRequest, CertificateAuthority};
+use crate::x509::{CertRequest, CertificateAuthority, Der};
 use serde::Serialize;
 use stateright::actor::Id;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The CA's configuration (immutable; not part of the checked state).
@@ -32,6 +32,9 @@ pub struct CaState {
     /// Every serial ever invalidated, for the CRLs (V1).
     pub revoked: BTreeSet<Serial>,
     pub crl_number: u64,
+    /// Issued certificates by the request that asked for them, so that a
+    /// duplicated request gets the same certificate, not a second one.
+    pub issued: BTreeMap<(Id, Session), (Serial, Der)>,
 }
 
 impl Ca {
@@ -41,6 +44,7 @@ impl Ca {
             next_serial: 1,
             revoked: BTreeSet::new(),
             crl_number: 0,
+            issued: BTreeMap::new(),
         })
     }
 
@@ -55,8 +59,22 @@ impl Ca {
                 subject,
                 public_key,
             } => {
+                if let Some((serial, certificate)) = st.issued.get(&(src, session)).cloned() {
+                    fx.send(
+                        src,
+                        Msg::Issued {
+                            session,
+                            serial,
+                            certificate,
+                        },
+                    );
+                    return;
+                }
                 let serial = st.next_serial;
+                // X.509 times are whole seconds: start at the second already begun,
+                // so the certificate is valid the moment it is issued.
                 let now = self.clock.now();
+                let now = now - now % 1000;
                 let request = CertRequest {
                     serial,
                     common_name: subject.name.clone(),
@@ -72,6 +90,8 @@ impl Ca {
                 // S7/P2: the Fig. 5 row and the Fig. 6 row with the asking service.
                 st.next_serial += 1;
                 st.tables.register(serial, subject, src);
+                st.issued
+                    .insert((src, session), (serial, certificate.clone()));
                 fx.persist = true;
                 fx.steps(&[Step::S7, Step::P2]).send(
                     src,

@@ -10,7 +10,9 @@ use stateright::actor::Id;
 use std::collections::BTreeMap;
 
 /// How a service learns that a certificate was invalidated.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Revocation {
     /// Fig. 4: the service asks the CA at every presentation (P21, P23).
@@ -22,7 +24,9 @@ pub enum Revocation {
 }
 
 /// What a user shows a service.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Presentation {
     /// The user signs a service-chosen challenge with the certificate's key.
@@ -34,7 +38,9 @@ pub enum Presentation {
 
 /// The primary authentication a service uses before a certificate exists
 /// (P1, P5, S3, S15).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PrimaryAuth {
     /// ID and password, as in the figures.
@@ -83,7 +89,9 @@ pub enum Role {
         statement: Option<String>,
     },
     /// A service node that also hosts the CA (variant V3).
-    PortalCa { statement: Option<String> },
+    PortalCa {
+        statement: Option<String>,
+    },
     User,
     Attacker,
 }
@@ -92,10 +100,16 @@ pub enum Role {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Credential {
-    Password { login: String, password: String },
+    Password {
+        login: String,
+        password: String,
+    },
     /// V2: a biometric sample; it matches a stored template within a small
     /// Hamming distance, as a real matcher tolerates noise.
-    Biometric { login: String, sample: [u8; 16] },
+    Biometric {
+        login: String,
+        sample: [u8; 16],
+    },
 }
 
 impl Credential {

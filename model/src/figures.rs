@@ -1,14 +1,14 @@
 //! One test per patent figure: drive the real actors with the FIFO driver and
 //! assert the exact step sequence and the final tables.
 
-use crate::config::{PrimaryAuth, Presentation, Revocation};
+use crate::attacker::Replay;
+use crate::config::{Presentation, PrimaryAuth, Revocation};
 use crate::node::{Choice, NodeState};
+use crate::properties::Property;
 use crate::step::Step::{self, *};
 use crate::system::{System, SystemSpec, standard_spec};
 use crate::tables::Link;
 use crate::user::{Command, Outcome, Using};
-use crate::properties::Property;
-use crate::attacker::Replay;
 use crate::world::FifoDriver;
 use stateright::actor::Id;
 
@@ -44,17 +44,35 @@ fn use_at(s: Id) -> Command {
 }
 
 fn ca_services(d: &FifoDriver, system: &System) -> Vec<Vec<String>> {
-    let ca = d.world.state(id(system, "CA")).and_then(NodeState::ca).expect("CA up");
+    let ca = d
+        .world
+        .state(id(system, "CA"))
+        .and_then(NodeState::ca)
+        .expect("CA up");
     ca.tables
         .rows()
         .into_iter()
-        .map(|(_, _, services)| services.iter().map(|s| system.dir.name(*s).to_string()).collect())
+        .map(|(_, _, services)| {
+            services
+                .iter()
+                .map(|s| system.dir.name(*s).to_string())
+                .collect()
+        })
         .collect()
 }
 
 fn linked(d: &FifoDriver, system: &System, service: &str) -> Vec<(u64, Link)> {
-    let st = d.world.state(id(system, service)).and_then(NodeState::service).expect("service up");
-    st.durable.table.rows.values().filter_map(|r| r.serial).collect()
+    let st = d
+        .world
+        .state(id(system, service))
+        .and_then(NodeState::service)
+        .expect("service up");
+    st.durable
+        .table
+        .rows
+        .values()
+        .filter_map(|r| r.serial)
+        .collect()
 }
 
 #[test]
@@ -70,7 +88,10 @@ fn fig3a_issue_through_a_then_qualify_at_b() {
         steps,
         vec![S11, S12, S13, P3, P4, S14, S15, P5, S16, S17, S18, S19, P6]
     );
-    assert_eq!(ca_services(&d, &sys), vec![vec!["A".to_string(), "B".to_string()]]);
+    assert_eq!(
+        ca_services(&d, &sys),
+        vec![vec!["A".to_string(), "B".to_string()]]
+    );
     assert_eq!(linked(&d, &sys, "A"), vec![(1, Link::Issued)]);
     assert_eq!(linked(&d, &sys, "B"), vec![(1, Link::Qualified)]);
     assert!(d.world.violated().is_empty());
@@ -101,11 +122,18 @@ fn fig3b_invalidate_by_password_then_b_learns_ng_from_the_ca() {
     assert_eq!(steps, vec![S1, S2, S3, P11, S4, P12, S5, S9, S10, P13]);
     assert!(ca_services(&d, &sys).is_empty(), "the CA deleted both rows");
     assert!(linked(&d, &sys, "A").is_empty());
-    assert_eq!(linked(&d, &sys, "B"), vec![(1, Link::Qualified)], "B learns only at P14/P15");
+    assert_eq!(
+        linked(&d, &sys, "B"),
+        vec![(1, Link::Qualified)],
+        "B learns only at P14/P15"
+    );
     let (out, steps) = run(&mut d, u, use_at(b));
     assert_eq!(out, Outcome::Revoked);
     assert_eq!(steps, vec![S11, S12, S13, P14, P15]);
-    assert!(linked(&d, &sys, "B").is_empty(), "P15: B deleted the serial");
+    assert!(
+        linked(&d, &sys, "B").is_empty(),
+        "P15: B deleted the serial"
+    );
     assert!(d.world.violated().is_empty());
 }
 
@@ -127,7 +155,10 @@ fn fig4_use_at_a_and_b_asks_the_ca_each_time() {
     let (out, steps) = run(&mut d, u, use_at(b));
     assert_eq!(out, Outcome::Granted);
     assert_eq!(steps, vec![S11, S12, S13, P23, P24]);
-    assert!(d.log.iter().any(|r| r.what.starts_with("Check")), "online: a CA check");
+    assert!(
+        d.log.iter().any(|r| r.what.starts_with("Check")),
+        "online: a CA check"
+    );
 }
 
 #[test]
@@ -138,26 +169,49 @@ fn fig4_push_variant_v1_grants_from_the_table_and_pushes_a_signed_crl() {
     let (out, steps) = run(&mut d, u, use_at(b));
     assert_eq!(out, Outcome::Granted);
     assert_eq!(steps, vec![S11, S12, S13, P24]);
-    assert!(!d.log.iter().any(|r| r.what.starts_with("Check")), "V1: no CA check");
-    assert_eq!(run(&mut d, u, invalidate(a, Using::Password)).0, Outcome::Invalidated);
     assert!(
-        d.log.iter().any(|r| r.what.starts_with("Revocation") && r.to == b),
+        !d.log.iter().any(|r| r.what.starts_with("Check")),
+        "V1: no CA check"
+    );
+    assert_eq!(
+        run(&mut d, u, invalidate(a, Using::Password)).0,
+        Outcome::Invalidated
+    );
+    assert!(
+        d.log
+            .iter()
+            .any(|r| r.what.starts_with("Revocation") && r.to == b),
         "the CA pushed a CRL to B"
     );
-    assert!(linked(&d, &sys, "B").is_empty(), "B deleted the serial on the CRL");
+    assert!(
+        linked(&d, &sys, "B").is_empty(),
+        "B deleted the serial on the CRL"
+    );
     let (out, steps) = run(&mut d, u, use_at(b));
-    assert_eq!(out, Outcome::Revoked, "B no longer knows the serial; the CA says NG");
-    assert_eq!(steps, vec![S11, S12, S13, P3, P4, S14, S15, P5, S16, S17, P14, P15]);
+    assert_eq!(
+        out,
+        Outcome::Revoked,
+        "B no longer knows the serial; the CA says NG"
+    );
+    assert_eq!(
+        steps,
+        vec![S11, S12, S13, P3, P4, S14, S15, P5, S16, S17, P14, P15]
+    );
     assert!(d.world.violated().is_empty());
 }
 
 #[test]
-fn fig8_wrong_password_loops_to_the_login_screen_and_an_existing_certificate_is_offered_for_invalidation() {
+fn fig8_wrong_password_loops_to_the_login_screen_and_an_existing_certificate_is_offered_for_invalidation()
+ {
     let (mut d, sys) = driver(standard_spec(2, 1, false));
     let (u, a) = (id(&sys, "u0"), id(&sys, "A"));
     let wrong = Command::Issue {
         service: a,
-        credential: Some(crate::system::credential(PrimaryAuth::Password, "u0-A", "wrong")),
+        credential: Some(crate::system::credential(
+            PrimaryAuth::Password,
+            "u0-A",
+            "wrong",
+        )),
     };
     let (out, steps) = run(&mut d, u, wrong);
     assert_eq!(out, Outcome::BadCredentials);
@@ -181,7 +235,10 @@ fn fig9_prohibit_then_use_again_requalifies() {
     assert_eq!((out, steps), (Outcome::NotQualified, vec![S11, S12, S13]));
     let (out, steps) = run(&mut d, u, use_at(b));
     assert_eq!(out, Outcome::Granted);
-    assert_eq!(steps, vec![S11, S12, S13, P3, P4, S14, S15, P5, S16, S17, S18, S19, P6]);
+    assert_eq!(
+        steps,
+        vec![S11, S12, S13, P3, P4, S14, S15, P5, S16, S17, S18, S19, P6]
+    );
 }
 
 #[test]
@@ -201,9 +258,16 @@ fn fig11_portal_statement_from_every_qualified_bank() {
     // makes the order deterministic: both banks are asked before either answers.
     assert_eq!(
         d.steps(),
-        vec![P31, P32, P33, P34, P35, P36, P37, P38, P39, P43, P40, P44, P41, P42, P45, P46]
+        vec![
+            P31, P32, P33, P34, P35, P36, P37, P38, P39, P43, P40, P44, P41, P42, P45, P46
+        ]
     );
-    assert!(d.world.history.reached.contains(&crate::properties::Milestone::StatementTwoSources));
+    assert!(
+        d.world
+            .history
+            .reached
+            .contains(&crate::properties::Milestone::StatementTwoSources)
+    );
 }
 
 #[test]
@@ -215,9 +279,14 @@ fn fig11_under_bearer_presentation_reads_in_patent_order_per_bank() {
     run(&mut d, u, issue(portal));
     run(&mut d, u, use_at(b));
     d.clear_log();
-    let done = d.run(u, Choice::User(Command::Statement { portal })).expect("ends");
+    let done = d
+        .run(u, Choice::User(Command::Statement { portal }))
+        .expect("ends");
     assert_eq!(done.sources, vec!["B".to_string()]);
-    assert_eq!(d.steps(), vec![P31, P32, P33, P34, P35, P36, P37, P38, P39, P40, P41, P42]);
+    assert_eq!(
+        d.steps(),
+        vec![P31, P32, P33, P34, P35, P36, P37, P38, P39, P40, P41, P42]
+    );
 }
 
 #[test]
@@ -227,8 +296,14 @@ fn variant_t1_merged_table_runs_the_same_flows() {
     let (mut d, sys, u, a, _) = issued_and_qualified(spec);
     let ca = d.world.ca_state().expect("CA up");
     assert!(matches!(ca.tables, crate::tables::CaTables::Merged(_)));
-    assert_eq!(ca_services(&d, &sys), vec![vec!["A".to_string(), "B".to_string()]]);
-    assert_eq!(run(&mut d, u, invalidate(a, Using::Password)).0, Outcome::Invalidated);
+    assert_eq!(
+        ca_services(&d, &sys),
+        vec![vec!["A".to_string(), "B".to_string()]]
+    );
+    assert_eq!(
+        run(&mut d, u, invalidate(a, Using::Password)).0,
+        Outcome::Invalidated
+    );
     assert!(ca_services(&d, &sys).is_empty());
 }
 
@@ -237,12 +312,20 @@ fn variant_v2_biometric_primary_authentication() {
     let mut spec = standard_spec(2, 1, false);
     spec.modes.primary_auth = PrimaryAuth::Biometric;
     let (mut d, sys, u, a, _) = issued_and_qualified(spec);
-    let login = d.log.iter().find(|r| r.what.starts_with("Login")).map(|r| r.what.clone());
+    let login = d
+        .log
+        .iter()
+        .find(|r| r.what.starts_with("Login"))
+        .map(|r| r.what.clone());
     assert!(login.is_some());
     let other_finger = Command::Invalidate {
         service: a,
         using: Using::Password,
-        credential: Some(crate::system::credential(PrimaryAuth::Biometric, "u0-A", "someone else")),
+        credential: Some(crate::system::credential(
+            PrimaryAuth::Biometric,
+            "u0-A",
+            "someone else",
+        )),
     };
     assert_eq!(run(&mut d, u, other_finger).0, Outcome::BadCredentials);
     assert_eq!(ca_services(&d, &sys).len(), 1);
@@ -258,8 +341,13 @@ fn variant_v3_ca_inside_the_portal() {
     assert_eq!(sys.dir.ca(), Some(portal));
     assert_eq!(run(&mut d, u, issue(portal)).0, Outcome::Issued);
     assert_eq!(run(&mut d, u, use_at(b)).0, Outcome::Granted);
-    let done = d.run(u, Choice::User(Command::Statement { portal })).expect("ends");
-    assert_eq!((done.outcome, done.sources), (Outcome::Statement, vec!["B".to_string()]));
+    let done = d
+        .run(u, Choice::User(Command::Statement { portal }))
+        .expect("ends");
+    assert_eq!(
+        (done.outcome, done.sources),
+        (Outcome::Statement, vec!["B".to_string()])
+    );
     assert!(d.world.violated().is_empty());
 }
 
@@ -277,7 +365,10 @@ fn with_attacker(presentation: Presentation) -> (FifoDriver, System, Id, Id, Id)
 #[test]
 fn bearer_certificates_let_an_eavesdropper_impersonate() {
     let (mut d, _, u, b, m) = with_attacker(Presentation::Bearer);
-    let replay = d.world.attacker_replay(m, u, b).expect("mallory saw the certificate");
+    let replay = d
+        .world
+        .attacker_replay(m, u, b)
+        .expect("mallory saw the certificate");
     let done = d.run(m, replay).expect("ends");
     assert_eq!(done.outcome, Outcome::Granted);
     assert_eq!(d.world.violated(), vec![Property::NoImpersonation]);
@@ -286,11 +377,17 @@ fn bearer_certificates_let_an_eavesdropper_impersonate() {
 #[test]
 fn proof_of_possession_refuses_a_replayed_presentation() {
     let (mut d, _, u, b, m) = with_attacker(Presentation::ProofOfPossession);
-    let replay = d.world.attacker_replay(m, u, b).expect("mallory saw the certificate");
+    let replay = d
+        .world
+        .attacker_replay(m, u, b)
+        .expect("mallory saw the certificate");
     let done = d.run(m, replay).expect("ends");
     assert_eq!(done.outcome, Outcome::Rejected);
     // B handed out that nonce number before (to the victim): a replay.
-    assert_eq!(done.reason, Some(crate::rejection::Rejection::ReplayedChallenge));
+    assert_eq!(
+        done.reason,
+        Some(crate::rejection::Rejection::ReplayedChallenge)
+    );
     assert!(d.world.violated().is_empty());
     // At the service whose challenge the victim signed, the same.
     let a = Id::from(1);
@@ -300,7 +397,10 @@ fn proof_of_possession_refuses_a_replayed_presentation() {
     let done = d
         .run(m, Choice::Attacker(Replay { shown, service: a }))
         .expect("ends");
-    assert_eq!(done.reason, Some(crate::rejection::Rejection::ReplayedChallenge));
+    assert_eq!(
+        done.reason,
+        Some(crate::rejection::Rejection::ReplayedChallenge)
+    );
 }
 
 #[test]
@@ -322,8 +422,15 @@ fn a_service_with_the_ca_check_skipped_breaks_only_qualified_services() {
     let mut spec = standard_spec(2, 1, false);
     spec.defects.skip_ca_check = true;
     let (mut d, _, u, a, b) = issued_and_qualified(spec);
-    assert_eq!(run(&mut d, u, invalidate(a, Using::Password)).0, Outcome::Invalidated);
-    assert_eq!(run(&mut d, u, use_at(b)).0, Outcome::Granted, "B never asks the CA");
+    assert_eq!(
+        run(&mut d, u, invalidate(a, Using::Password)).0,
+        Outcome::Invalidated
+    );
+    assert_eq!(
+        run(&mut d, u, use_at(b)).0,
+        Outcome::Granted,
+        "B never asks the CA"
+    );
     let v = d.world.violated();
     assert!(v.contains(&Property::RevokedNeverAccepted), "{v:?}");
 }

@@ -13,9 +13,12 @@
 
 pub mod attacker;
 pub mod ca;
+pub mod checker;
 pub mod clock;
 pub mod config;
 pub mod effects;
+#[cfg(test)]
+mod figures;
 pub mod msg;
 pub mod node;
 pub mod properties;
@@ -25,7 +28,6 @@ pub mod step;
 pub mod system;
 pub mod tables;
 pub mod user;
+pub mod verify;
 pub mod world;
 pub mod x509;
-#[cfg(test)]
-mod figures;

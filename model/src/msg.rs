@@ -312,7 +312,11 @@ impl fmt::Display for Msg {
                 f,
                 "Present({purpose:?}, cert {}{})",
                 shown.certificate.fingerprint(),
-                if shown.proof.is_some() { ", signed" } else { "" }
+                if shown.proof.is_some() {
+                    ", signed"
+                } else {
+                    ""
+                }
             ),
             Msg::LoginForm { failed, .. } => {
                 write!(f, "LoginForm{}", if *failed { "(failed)" } else { "" })
@@ -333,7 +337,9 @@ impl fmt::Display for Msg {
             Msg::Invalidate { serial, .. } => write!(f, "Invalidate(#{serial})"),
             Msg::ListServices { serial, .. } => write!(f, "ListServices(#{serial})"),
             Msg::Issued { serial, .. } => write!(f, "Issued(#{serial})"),
-            Msg::Answer { serial, verdict, .. } => write!(
+            Msg::Answer {
+                serial, verdict, ..
+            } => write!(
                 f,
                 "Answer(#{serial}, {})",
                 match verdict {
@@ -342,7 +348,9 @@ impl fmt::Display for Msg {
                     Verdict::NotQualified => "not-qualified",
                 }
             ),
-            Msg::Services { serial, services, .. } => match services {
+            Msg::Services {
+                serial, services, ..
+            } => match services {
                 Some(s) => write!(f, "Services(#{serial}: {})", s.join(", ")),
                 None => write!(f, "Services(#{serial}: NG)"),
             },

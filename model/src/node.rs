@@ -169,7 +169,12 @@ impl Node {
     }
 
     /// Start an operation: a user's command or an attacker's replay.
-    pub fn on_choice(&self, me: Id, state: &mut NodeState, choice: &Choice) -> (Effects, Option<u32>) {
+    pub fn on_choice(
+        &self,
+        me: Id,
+        state: &mut NodeState,
+        choice: &Choice,
+    ) -> (Effects, Option<u32>) {
         let mut fx = Effects::default();
         let op = match (self, &mut *state, choice) {
             (Node::User(u), NodeState::User(st), Choice::User(cmd)) => {
@@ -209,7 +214,11 @@ impl Node {
         fx.sends.extend(copies);
     }
 
-    fn apply(&self, state: &NodeState, fx: Effects, o: &mut Out<Self>) {
+    /// Turn effects into stateright commands for any actor type over these messages.
+    pub fn apply_to<A>(&self, state: &NodeState, fx: Effects, o: &mut Out<A>)
+    where
+        A: Actor<Msg = Msg, Timer = Timer, Storage = Storage, Random = Choice>,
+    {
         for (dst, msg) in fx.sends {
             o.send(dst, msg);
         }
@@ -245,26 +254,26 @@ impl Actor for Node {
 
     fn on_start(&self, id: Id, storage: &Option<Storage>, o: &mut Out<Self>) -> NodeState {
         let (state, fx) = Node::start(self, id, storage.as_ref());
-        self.apply(&state, fx, o);
+        self.apply_to(&state, fx, o);
         state
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         let st = state.to_mut();
         let fx = self.on_message(id, st, src, msg);
-        self.apply(st, fx, o);
+        self.apply_to(st, fx, o);
     }
 
     fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
         let st = state.to_mut();
         let fx = self.on_timer(id, st, timer);
-        self.apply(st, fx, o);
+        self.apply_to(st, fx, o);
     }
 
     fn on_random(&self, id: Id, state: &mut Cow<NodeState>, random: &Choice, o: &mut Out<Self>) {
         let st = state.to_mut();
         let (fx, _) = self.on_choice(id, st, random);
-        self.apply(st, fx, o);
+        self.apply_to(st, fx, o);
     }
 
     fn name(&self) -> String {

@@ -118,7 +118,8 @@ struct Evidence {
 pub struct History {
     /// Fig. 6 as the CA announced it: serial -> services.
     listed: BTreeMap<Serial, BTreeSet<Id>>,
-    issued_at: BTreeMap<Serial, Id>,
+    /// serial -> the service it was issued through, and for which session.
+    issued_at: BTreeMap<Serial, (Id, Session)>,
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
@@ -162,10 +163,16 @@ impl History {
             Msg::Issued {
                 session, serial, ..
             } if from_ca => {
-                if self.issued_at.contains_key(serial) {
-                    self.violated.insert(Property::UniqueSerials);
+                // The same certificate answered again (a duplicated request) is
+                // not a second issuance; the same serial for another request is.
+                match self.issued_at.get(serial) {
+                    Some(first) if *first != (dst, *session) => {
+                        self.violated.insert(Property::UniqueSerials);
+                    }
+                    Some(_) => return,
+                    None => {}
                 }
-                self.issued_at.insert(*serial, dst);
+                self.issued_at.insert(*serial, (dst, *session));
                 self.owners.insert(*serial, session.peer);
                 self.listed.insert(*serial, BTreeSet::from([dst]));
             }
@@ -254,7 +261,12 @@ impl History {
             self.violated.insert(Property::NoImpersonation);
         }
         match msg {
-            Msg::Granted { .. } if self.issued_at.get(&serial).is_some_and(|s| *s != service) => {
+            Msg::Granted { .. }
+                if self
+                    .issued_at
+                    .get(&serial)
+                    .is_some_and(|(s, _)| *s != service) =>
+            {
                 self.reached.insert(Milestone::GrantAfterQualification);
             }
             Msg::Balance { .. } => {
@@ -276,22 +288,19 @@ pub fn holds<'a>(
     states: impl IntoIterator<Item = &'a NodeState>,
 ) -> bool {
     match property {
-        Property::OneCertificatePerUser => states
-            .into_iter()
-            .filter_map(NodeState::ca)
-            .all(|ca| {
-                let mut per_subject: BTreeMap<&str, usize> = BTreeMap::new();
-                for (_, subject, _) in ca.tables.rows() {
-                    *per_subject.entry(subject.name.as_str()).or_default() += 1;
-                }
-                per_subject.values().all(|n| *n <= 1)
-            }),
+        Property::OneCertificatePerUser => states.into_iter().filter_map(NodeState::ca).all(|ca| {
+            let mut per_subject: BTreeMap<&str, usize> = BTreeMap::new();
+            for (_, subject, _) in ca.tables.rows() {
+                *per_subject.entry(subject.name.as_str()).or_default() += 1;
+            }
+            per_subject.values().all(|n| *n <= 1)
+        }),
         p => !history.violated.contains(&p),
     }
 }
 
 /// Every property violated in a system state.
-pub fn violations<'a>(history: &History, states: &[&'a NodeState]) -> Vec<Property> {
+pub fn violations(history: &History, states: &[&NodeState]) -> Vec<Property> {
     Property::ALL
         .iter()
         .copied()

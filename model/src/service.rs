@@ -117,7 +117,9 @@ impl Service {
 
     pub fn on_msg(&self, me: Id, st: &mut ServiceState, src: Id, msg: Msg, fx: &mut Effects) {
         match msg {
-            Msg::Access { op, purpose } => self.on_access(me, st, Session { peer: src, op }, purpose, fx),
+            Msg::Access { op, purpose } => {
+                self.on_access(me, st, Session { peer: src, op }, purpose, fx)
+            }
             Msg::Login {
                 op,
                 credential,
@@ -144,7 +146,9 @@ impl Service {
                 serial,
                 certificate,
             } if src == self.ca() => {
-                let Some(s) = st.sessions.get(&session) else { return };
+                let Some(s) = st.sessions.get(&session) else {
+                    return;
+                };
                 if s.stage != Stage::AwaitCa || s.purpose != Purpose::Issue {
                     return;
                 }
@@ -168,9 +172,7 @@ impl Service {
                 verdict,
             } if src == self.ca() => self.on_answer(me, st, session, serial, verdict, fx),
             Msg::Services {
-                session,
-                services,
-                ..
+                session, services, ..
             } if src == self.ca() => {
                 if !matches!(st.sessions.get(&session), Some(s) if s.stage == Stage::AwaitCa && s.purpose == Purpose::Statement)
                 {
@@ -209,13 +211,24 @@ impl Service {
         }
     }
 
-    fn on_access(&self, me: Id, st: &mut ServiceState, session: Session, purpose: Purpose, fx: &mut Effects) {
+    fn on_access(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        session: Session,
+        purpose: Purpose,
+        fx: &mut Effects,
+    ) {
+        if st.sessions.contains_key(&session) {
+            return; // a duplicated access: the session is under way
+        }
         if matches!(purpose, Purpose::Statement) && !self.dir.is_portal(me) {
             return self.refuse(st, session, Refusal::NotQualified, fx);
         }
         if !purpose.presents_certificate() {
             // S2: a login screen.
-            st.sessions.insert(session, SessionState::new(purpose, Stage::AwaitLogin));
+            st.sessions
+                .insert(session, SessionState::new(purpose, Stage::AwaitLogin));
             fx.step(Step::S2).send(
                 session.peer,
                 Msg::LoginForm {
@@ -227,16 +240,32 @@ impl Service {
             let nonce = st.durable.next_nonce;
             st.durable.next_nonce += 1;
             fx.persist = true;
-            st.sessions
-                .insert(session, SessionState::new(purpose, Stage::AwaitPresent { nonce }));
-            fx.send(session.peer, Msg::Challenge { op: session.op, nonce });
+            st.sessions.insert(
+                session,
+                SessionState::new(purpose, Stage::AwaitPresent { nonce }),
+            );
+            fx.send(
+                session.peer,
+                Msg::Challenge {
+                    op: session.op,
+                    nonce,
+                },
+            );
         }
     }
 
     /// Verify a presentation: the certificate, then (under proof of
     /// possession) the signature over the challenge this session was given.
-    fn verify(&self, me: Id, st: &mut ServiceState, session: Session, shown: &Shown) -> Result<CertInfo, Rejection> {
-        let info = self.anchor.verify_certificate(shown.certificate.as_ref(), self.clock.now())?;
+    fn verify(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        session: Session,
+        shown: &Shown,
+    ) -> Result<CertInfo, Rejection> {
+        let info = self
+            .anchor
+            .verify_certificate(shown.certificate.as_ref(), self.clock.now())?;
         if self.dir.modes.presentation == Presentation::Bearer {
             return Ok(info);
         }
@@ -255,7 +284,11 @@ impl Service {
                 Rejection::UnknownChallenge
             });
         }
-        verify_proof(&info.public_key, &challenge_bytes(self.dir.name(me), *nonce), signature)?;
+        verify_proof(
+            &info.public_key,
+            &challenge_bytes(self.dir.name(me), *nonce),
+            signature,
+        )?;
         Ok(info)
     }
 
@@ -284,7 +317,12 @@ impl Service {
         if let Some(row) = row
             && row.subject.name != info.common_name
         {
-            return self.refuse(st, session, Refusal::Rejected(Rejection::SerialRowMismatch), fx);
+            return self.refuse(
+                st,
+                session,
+                Refusal::Rejected(Rejection::SerialRowMismatch),
+                fx,
+            );
         }
         let link = row.and_then(|r| r.serial.map(|(_, link)| link));
         let login = row.map(|r| r.login.clone());
@@ -322,13 +360,20 @@ impl Service {
                 Some(link) => {
                     // V1: the own table is the only check.
                     st.sessions.remove(&session);
-                    fx.step(Step::S13).step(if link == Link::Issued { Step::P22 } else { Step::P24 });
-                    grant(fx, Msg::Granted {
-                        op: session.op,
-                        serial: info.serial,
-                        subject: info.common_name,
-                        basis: Basis::OwnTable,
+                    fx.step(Step::S13).step(if link == Link::Issued {
+                        Step::P22
+                    } else {
+                        Step::P24
                     });
+                    grant(
+                        fx,
+                        Msg::Granted {
+                            op: session.op,
+                            serial: info.serial,
+                            subject: info.common_name,
+                            basis: Basis::OwnTable,
+                        },
+                    );
                 }
             },
             Purpose::Prohibit => {
@@ -348,7 +393,8 @@ impl Service {
                 s.stage = Stage::AwaitConfirm;
                 s.login = login;
                 st.sessions.insert(session, s);
-                fx.step(Step::P12).send(session.peer, Msg::AskInvalidate { op: session.op });
+                fx.step(Step::P12)
+                    .send(session.peer, Msg::AskInvalidate { op: session.op });
             }
             Purpose::Statement | Purpose::StatementSource { .. } => {
                 let portal = purpose == Purpose::Statement;
@@ -407,18 +453,23 @@ impl Service {
             }
             Purpose::StatementSource { region } => {
                 st.sessions.remove(&session);
-                let text = self.dir.statement_of(me).unwrap_or("no statement").to_string();
-                fx.step(if region == 0 { Step::P42 } else { Step::P46 }).send(
-                    session.peer,
-                    Msg::Balance {
-                        op: session.op,
-                        region,
-                        serial,
-                        subject,
-                        basis,
-                        text,
-                    },
-                );
+                let text = self
+                    .dir
+                    .statement_of(me)
+                    .unwrap_or("no statement")
+                    .to_string();
+                fx.step(if region == 0 { Step::P42 } else { Step::P46 })
+                    .send(
+                        session.peer,
+                        Msg::Balance {
+                            op: session.op,
+                            region,
+                            serial,
+                            subject,
+                            basis,
+                            text,
+                        },
+                    );
             }
             _ => {}
         }
@@ -432,7 +483,9 @@ impl Service {
         public_key: Option<[u8; 32]>,
         fx: &mut Effects,
     ) {
-        let Some(s) = st.sessions.get(&session) else { return };
+        let Some(s) = st.sessions.get(&session) else {
+            return;
+        };
         if s.stage != Stage::AwaitLogin {
             return;
         }
@@ -463,11 +516,17 @@ impl Service {
                 if linked.is_some() {
                     // S9: a certificate exists; the user, here to get one, says No.
                     st.sessions.remove(&session);
-                    fx.step(Step::S9).send(session.peer, Msg::AskInvalidate { op: session.op });
+                    fx.step(Step::S9)
+                        .send(session.peer, Msg::AskInvalidate { op: session.op });
                     return;
                 }
                 let Some(public_key) = public_key else {
-                    return self.refuse(st, session, Refusal::Rejected(Rejection::UnsupportedKey), fx);
+                    return self.refuse(
+                        st,
+                        session,
+                        Refusal::Rejected(Rejection::UnsupportedKey),
+                        fx,
+                    );
                 };
                 if let Some(s) = st.sessions.get_mut(&session) {
                     s.stage = Stage::AwaitCa;
@@ -493,7 +552,8 @@ impl Service {
                     s.login = Some(login);
                     s.serial = Some(serial);
                 }
-                fx.step(Step::S9).send(session.peer, Msg::AskInvalidate { op: session.op });
+                fx.step(Step::S9)
+                    .send(session.peer, Msg::AskInvalidate { op: session.op });
             }
             Purpose::Use => {
                 let Some(serial) = s.serial else { return };
@@ -510,7 +570,9 @@ impl Service {
     }
 
     fn on_confirm(&self, st: &mut ServiceState, session: Session, fx: &mut Effects) {
-        let Some(s) = st.sessions.get_mut(&session) else { return };
+        let Some(s) = st.sessions.get_mut(&session) else {
+            return;
+        };
         if s.stage != Stage::AwaitConfirm {
             return;
         }
@@ -521,7 +583,8 @@ impl Service {
                 if s.purpose == Purpose::InvalidateByPassword {
                     fx.step(Step::S10);
                 }
-                fx.step(Step::P13).send(self.ca(), Msg::Invalidate { session, serial });
+                fx.step(Step::P13)
+                    .send(self.ca(), Msg::Invalidate { session, serial });
             }
             Purpose::Prohibit => {
                 // S20-2: delete the serial here first, so that no grant rests on it meanwhile.
@@ -534,8 +597,18 @@ impl Service {
         }
     }
 
-    fn on_answer(&self, me: Id, st: &mut ServiceState, session: Session, serial: Serial, verdict: Verdict, fx: &mut Effects) {
-        let Some(s) = st.sessions.get(&session).cloned() else { return };
+    fn on_answer(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        session: Session,
+        serial: Serial,
+        verdict: Verdict,
+        fx: &mut Effects,
+    ) {
+        let Some(s) = st.sessions.get(&session).cloned() else {
+            return;
+        };
         if s.stage != Stage::AwaitCa || s.serial != Some(serial) {
             return;
         }
@@ -556,7 +629,11 @@ impl Service {
                         .and_then(|r| r.serial)
                         .map(|(_, link)| link == Link::Issued)
                         .unwrap_or(false);
-                    fx.steps(if issued_here { &[Step::P21, Step::P22] } else { &[Step::P23, Step::P24] });
+                    fx.steps(if issued_here {
+                        &[Step::P21, Step::P22]
+                    } else {
+                        &[Step::P23, Step::P24]
+                    });
                 }
                 st.sessions.remove(&session);
                 fx.send(
@@ -569,7 +646,10 @@ impl Service {
                     },
                 );
             }
-            (Purpose::Use | Purpose::Statement | Purpose::StatementSource { .. }, Verdict::NotRegistered) => {
+            (
+                Purpose::Use | Purpose::Statement | Purpose::StatementSource { .. },
+                Verdict::NotRegistered,
+            ) => {
                 // P14/P15: the CA says NG; forget the serial and tell the user.
                 if st.durable.table.unlink(serial) {
                     fx.persist = true;
@@ -591,7 +671,9 @@ impl Service {
                 st.sessions.remove(&session);
                 fx.send(session.peer, Msg::Prohibited { op });
             }
-            (Purpose::Prohibit, Verdict::NotRegistered) => self.refuse(st, session, Refusal::Revoked, fx),
+            (Purpose::Prohibit, Verdict::NotRegistered) => {
+                self.refuse(st, session, Refusal::Revoked, fx)
+            }
             (Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate, _) => {
                 // Invalid either way now: the CA deleted it, or had already.
                 st.durable.table.unlink(serial);

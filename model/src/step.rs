@@ -191,7 +191,10 @@ mod tests {
     fn restriction_keeps_only_named_families() {
         use Step::*;
         let actual = [S11, S12, S13, P3, P4, S14, P5, S15];
-        assert_eq!(restrict_to_families(&actual, &[S11]), vec![S11, S12, S13, S14, S15]);
+        assert_eq!(
+            restrict_to_families(&actual, &[S11]),
+            vec![S11, S12, S13, S14, S15]
+        );
         assert_eq!(restrict_to_families(&actual, &[P3]), vec![P3, P4, P5]);
     }
 }

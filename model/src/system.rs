@@ -107,19 +107,22 @@ impl SystemSpec {
         }
         let mut parties = Vec::new();
         let mut next = 0usize;
-        let mut push = |name: &str, role: Role, parties: &mut Vec<Party>| -> Result<Id, BuildError> {
-            if name == "CA" && !matches!(role, Role::Ca) || parties.iter().any(|p: &Party| p.name == name) {
-                return Err(BuildError::Duplicate(name.to_string()));
-            }
-            let id = Id::from(next);
-            next += 1;
-            parties.push(Party {
-                id,
-                name: name.to_string(),
-                role,
-            });
-            Ok(id)
-        };
+        let mut push =
+            |name: &str, role: Role, parties: &mut Vec<Party>| -> Result<Id, BuildError> {
+                if name == "CA" && !matches!(role, Role::Ca)
+                    || parties.iter().any(|p: &Party| p.name == name)
+                {
+                    return Err(BuildError::Duplicate(name.to_string()));
+                }
+                let id = Id::from(next);
+                next += 1;
+                parties.push(Party {
+                    id,
+                    name: name.to_string(),
+                    role,
+                });
+                Ok(id)
+            };
         if !ca_in_portal {
             push("CA", Role::Ca, &mut parties)?;
         }
@@ -157,7 +160,10 @@ impl SystemSpec {
                         user: u.name.clone(),
                         service: service.clone(),
                     })?;
-                accounts.insert((*uid, sid), credential(self.modes.primary_auth, login, secret));
+                accounts.insert(
+                    (*uid, sid),
+                    credential(self.modes.primary_auth, login, secret),
+                );
             }
         }
         let dir = Arc::new(Directory {
@@ -167,7 +173,8 @@ impl SystemSpec {
             accounts,
         });
         let clock = Clock::default();
-        let authority = CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
+        let authority =
+            CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
         let anchor = authority.trust_anchor();
         let service = || Service {
             dir: dir.clone(),
@@ -189,7 +196,8 @@ impl SystemSpec {
                 Role::Service { .. } => Node::Service(service()),
                 Role::PortalCa { .. } => Node::PortalCa(service(), ca.clone()),
                 Role::User => {
-                    let key = SigningKey::from_seed(&key_seed(self.seed, KeyStream::User, user_index));
+                    let key =
+                        SigningKey::from_seed(&key_seed(self.seed, KeyStream::User, user_index));
                     user_index += 1;
                     Node::User(User {
                         dir: dir.clone(),
@@ -242,7 +250,12 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
             },
             accounts: services
                 .iter()
-                .map(|s| (s.name.clone(), (format!("u{i}-{}", s.name), format!("pw-{i}-{}", s.name))))
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        (format!("u{i}-{}", s.name), format!("pw-{i}-{}", s.name)),
+                    )
+                })
                 .collect(),
         })
         .collect();
@@ -256,4 +269,46 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
         autonomous_actions: None,
         timeouts: false,
     }
+}
+
+/// `commoncert pki`: run a small deterministic history (two users issue,
+/// the second invalidates) with the FIFO driver and write what it produced as
+/// PEM: the CA root, the user certificates, and the CRL listing the
+/// invalidated serial.
+pub fn export_demo_pki(
+    seed: u64,
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    use crate::node::Choice;
+    use crate::user::{Command, Using};
+    use crate::world::FifoDriver;
+    let mut spec = standard_spec(2, 2, false);
+    spec.seed = seed;
+    let system = spec.build().map_err(|e| e.to_string())?;
+    let a = system.dir.by_name("A").ok_or("no service A")?;
+    let users: Vec<Id> = system.dir.users().collect();
+    let mut d = FifoDriver::new(system);
+    for u in &users {
+        d.run(
+            *u,
+            Choice::User(Command::Issue {
+                service: a,
+                credential: None,
+            }),
+        );
+    }
+    let (certs, _) = d.world.pki_material();
+    if let Some(last) = users.last() {
+        d.run(
+            *last,
+            Choice::User(Command::Invalidate {
+                service: a,
+                using: Using::Password,
+                credential: None,
+            }),
+        );
+    }
+    let (_, crls) = d.world.pki_material();
+    crate::x509::export_pem(dir, d.world.system.ca_root(), &certs, &crls)
+        .map_err(|e| format!("{}: {e}", dir.display()))
 }

@@ -78,7 +78,8 @@ impl World {
     fn run(&mut self, id: Id, f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects) -> Outcome {
         let before = self.violated();
         let i = usize::from(id);
-        let (Some(node), Some(Some(state))) = (self.system.nodes.get(i), self.states.get_mut(i)) else {
+        let (Some(node), Some(Some(state))) = (self.system.nodes.get(i), self.states.get_mut(i))
+        else {
             return Outcome::default();
         };
         let fx = f(node, id, state);
@@ -215,7 +216,10 @@ impl FifoDriver {
 
     /// Every step label recorded so far, in order.
     pub fn steps(&self) -> Vec<Step> {
-        self.log.iter().flat_map(|r| r.steps.iter().copied()).collect()
+        self.log
+            .iter()
+            .flat_map(|r| r.steps.iter().copied())
+            .collect()
     }
 
     /// Forget the log (to assert one operation's sequence).
@@ -225,7 +229,7 @@ impl FifoDriver {
 }
 
 /// What a scenario's `expect_final` asserts about a user's certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CertificateStatus {
     /// The user holds a certificate the CA still has rows for.
@@ -256,7 +260,11 @@ pub fn certificate_serial(der: &[u8]) -> Option<u64> {
 impl World {
     /// The CA's state, wherever the CA role lives (None while it is down).
     pub fn ca_state(&self) -> Option<&crate::ca::CaState> {
-        self.system.dir.ca().and_then(|ca| self.state(ca)).and_then(NodeState::ca)
+        self.system
+            .dir
+            .ca()
+            .and_then(|ca| self.state(ca))
+            .and_then(NodeState::ca)
     }
 
     /// The end state of `user`'s certificate. Crashed services are read from
@@ -269,10 +277,11 @@ impl World {
             .and_then(|u| u.certificate.as_ref())
             .and_then(|c| certificate_serial(c.as_ref()));
         let ca_tables = self.ca_state().map(|c| &c.tables).or_else(|| {
-            dir.ca().and_then(|ca| match self.storage.get(usize::from(ca))? {
-                Some(Storage::Ca(c)) | Some(Storage::PortalCa(_, c)) => Some(&c.tables),
-                _ => None,
-            })
+            dir.ca()
+                .and_then(|ca| match self.storage.get(usize::from(ca))? {
+                    Some(Storage::Ca(c)) | Some(Storage::PortalCa(_, c)) => Some(&c.tables),
+                    _ => None,
+                })
         });
         let ca_services: Vec<String> = serial
             .and_then(|s| ca_tables.and_then(|t| t.services(s)))
@@ -289,7 +298,9 @@ impl World {
                 let i = usize::from(*sid);
                 let table = match (self.states.get(i), self.storage.get(i)) {
                     (Some(Some(st)), _) => st.service().map(|s| &s.durable.table),
-                    (_, Some(Some(Storage::Service(d) | Storage::PortalCa(d, _)))) => Some(&d.table),
+                    (_, Some(Some(Storage::Service(d) | Storage::PortalCa(d, _)))) => {
+                        Some(&d.table)
+                    }
                     _ => None,
                 };
                 serial.is_some_and(|s| table.is_some_and(|t| t.holds(s)))

@@ -1,17 +1,336 @@
 //! `commoncert sim`: the command-line face of the simulator.
+//!
+//! `commoncert sim <FILE|DIR>... [--seed N] [--seeds A..B] [--report DIR]
+//! [--export-pki DIR] [--json]`. Every file is parsed and checked before
+//! anything runs; exit 0 when every run passes, 1 when one fails, 2 when
+//! input is refused (a bad file, a bad flag value, an unwritable output).
 
-use std::path::PathBuf;
+use crate::report;
+use crate::scenario::{self, Refused, Scenario};
+use crate::sim::{self, Options, Run};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `commoncert sim`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
-    /// Scenario files or folders of them.
+    /// Scenario files, or folders searched recursively for `*.toml`.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Replay with this seed instead of each file's own.
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// Swarm testing over seeds A (included) to B (excluded), each with its
+    /// own randomised fault profile layered on the file's network.
+    #[arg(long, value_name = "A..B")]
+    pub seeds: Option<String>,
+    /// Write trace.json, report.md and report.html per scenario, plus
+    /// index.html, junit.xml and coverage.json, into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Write the run's CA certificate, user certificates and CRL as PEM.
+    #[arg(long, value_name = "DIR")]
+    pub export_pki: Option<PathBuf>,
+    /// Print one JSON document instead of the PASS/FAIL lines.
+    #[arg(long)]
+    pub json: bool,
 }
+
+/// Print to stdout, ignoring a closed pipe (`| head`) instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// Exit codes.
+pub const EXIT_PASS: i32 = 0;
+pub const EXIT_FAIL: i32 = 1;
+pub const EXIT_REFUSED: i32 = 2;
 
 /// Run the command; the process exit code (0 pass, 1 a scenario failed, 2 input refused).
 pub fn run(args: &SimArgs) -> i32 {
-    let _ = args;
-    2
+    match execute(args) {
+        Ok(true) => EXIT_PASS,
+        Ok(false) => EXIT_FAIL,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            EXIT_REFUSED
+        }
+    }
+}
+
+/// Replay every scenario under `dir` with its own seed, printing one
+/// PASS/FAIL line per scenario (the default `cargo run --release` job).
+/// `Ok(true)` when all passed; an error when a file is refused or there is
+/// no scenario to run.
+pub fn replay_all(dir: &Path) -> anyhow::Result<bool> {
+    let scenarios = load_all(&[dir.to_path_buf()]).map_err(|errors| {
+        anyhow::anyhow!(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    let mut all = true;
+    for sc in &scenarios {
+        let run = sim::run(
+            sc,
+            Options {
+                seed: sc.seed,
+                swarm: false,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", sc.file.display()))?;
+        out!("{}", run_lines(&run));
+        all &= run.pass;
+    }
+    Ok(all)
+}
+
+/// Parse `A..B` (A included, B excluded, A < B).
+pub fn parse_seed_range(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let err = || {
+        format!(
+            "--seeds {s:?}: expected A..B with integers A < B (A included, B excluded), e.g. 0..100"
+        )
+    };
+    let (a, b) = s.split_once("..").ok_or_else(err)?;
+    let a: u64 = a.trim().parse().map_err(|_| err())?;
+    let b: u64 = b.trim().parse().map_err(|_| err())?;
+    if a >= b {
+        return Err(err());
+    }
+    Ok(a..b)
+}
+
+/// Every `*.toml` under `paths` (folders walked recursively), sorted by path
+/// within each folder, parsed and checked; names must be unique.
+pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<String>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = files.len();
+            if let Err(e) = walk(p, &mut files) {
+                errors.push(format!("{}: cannot read the folder: {e}", p.display()));
+            } else if files.len() == before {
+                errors.push(format!("{}: no scenario files (*.toml) here", p.display()));
+            }
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            errors.push(format!("{}: no such file or folder", p.display()));
+        }
+    }
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for f in files {
+        match scenario::load(&f) {
+            Ok(sc) => {
+                if let Some(other) = scenarios.iter().find(|o| o.name == sc.name) {
+                    errors.push(
+                        Refused {
+                            file: sc.file.clone(),
+                            line: sc.name_line,
+                            column: 1,
+                            message: format!(
+                                "duplicate scenario name `{}` (also in {}): names must be unique",
+                                sc.name,
+                                other.file.display()
+                            ),
+                        }
+                        .to_string(),
+                    );
+                } else {
+                    scenarios.push(sc);
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The PASS/FAIL line of a run, and for a failure what differed and how to replay it.
+pub fn run_lines(run: &Run) -> String {
+    let mut s = format!(
+        "{} {} seed={} events={} trace={}\n",
+        if run.pass { "PASS" } else { "FAIL" },
+        run.name,
+        run.seed,
+        run.events,
+        run.trace_hash
+    );
+    if !run.pass {
+        if let Some(p) = &run.profile {
+            s.push_str(&format!("  faults: {p}\n"));
+        }
+        for f in &run.failures {
+            s.push_str(&format!("  {}\n", f.message));
+        }
+        s.push_str(&format!("  replay: {}\n", run.replay_command()));
+    }
+    s
+}
+
+fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
+    let seeds = match &args.seeds {
+        Some(s) => Some(parse_seed_range(s).map_err(|e| vec![e])?),
+        None => None,
+    };
+    let scenarios = load_all(&args.paths)?;
+    let swarm = seeds.is_some();
+    let total = scenarios.len() as u64 * seeds.as_ref().map_or(1, |r| r.end - r.start);
+    let bar = if swarm && !args.json && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs {msg} ({eta})")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut runs: Vec<Run> = Vec::new();
+    let mut errors = Vec::new();
+    for sc in &scenarios {
+        let seed_list: Vec<u64> = match &seeds {
+            Some(r) => r.clone().collect(),
+            None => vec![args.seed.unwrap_or(sc.seed)],
+        };
+        let mut scenario_runs = Vec::new();
+        for seed in seed_list {
+            bar.set_message(sc.name.clone());
+            match sim::run(sc, Options { seed, swarm }) {
+                Ok(r) => scenario_runs.push(r),
+                Err(e) => errors.push(format!("{}:1:1: {e}", sc.file.display())),
+            }
+            bar.inc(1);
+        }
+        if !args.json {
+            bar.suspend(|| print_scenario(&scenario_runs, seeds.as_ref()));
+        }
+        runs.extend(scenario_runs);
+    }
+    bar.finish_and_clear();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if swarm && !args.json {
+        let failing: Vec<&Run> = runs.iter().filter(|r| !r.pass).collect();
+        if !failing.is_empty() {
+            outln!("failing seeds ({}):", failing.len());
+            for r in failing {
+                outln!("  {} seed={}: {}", r.name, r.seed, r.replay_command());
+            }
+        }
+    }
+    if args.json {
+        let doc = serde_json::json!({
+            "pass": runs.iter().all(|r| r.pass),
+            "runs": runs,
+        });
+        match serde_json::to_string_pretty(&doc) {
+            Ok(s) => outln!("{s}"),
+            Err(e) => return Err(vec![format!("cannot write JSON: {e}")]),
+        }
+    }
+    let mut out_errors = Vec::new();
+    if let Some(dir) = &args.report
+        && let Err(e) = report::write_all(dir, &runs)
+    {
+        out_errors.push(format!("{}: cannot write the report: {e}", dir.display()));
+    }
+    if let Some(dir) = &args.export_pki {
+        for r in &runs {
+            let Some(pki) = &r.pki else { continue };
+            let target = if runs.len() == 1 {
+                dir.clone()
+            } else if swarm {
+                dir.join(format!("{}-seed{}", report::file_stem(&r.name), r.seed))
+            } else {
+                dir.join(report::file_stem(&r.name))
+            };
+            if let Err(e) =
+                commoncert_model::x509::export_pem(&target, &pki.root, &pki.users, &pki.crls)
+            {
+                out_errors.push(format!("{}: cannot export the PKI: {e}", target.display()));
+            }
+        }
+    }
+    if !out_errors.is_empty() {
+        return Err(out_errors);
+    }
+    Ok(runs.iter().all(|r| r.pass))
+}
+
+fn print_scenario(runs: &[Run], seeds: Option<&std::ops::Range<u64>>) {
+    match seeds {
+        None => {
+            for r in runs {
+                out!("{}", run_lines(r));
+            }
+        }
+        Some(range) => {
+            let Some(first) = runs.first() else { return };
+            let failed: Vec<&Run> = runs.iter().filter(|r| !r.pass).collect();
+            let tolerated = runs.iter().filter(|r| !r.tolerated.is_empty()).count();
+            for r in &failed {
+                out!("{}", run_lines(r));
+            }
+            outln!(
+                "{} {} seeds={}..{} runs={} failed={} tolerated={}",
+                if failed.is_empty() { "PASS" } else { "FAIL" },
+                first.name,
+                range.start,
+                range.end,
+                runs.len(),
+                failed.len(),
+                tolerated
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges_are_validated() {
+        assert_eq!(parse_seed_range("0..10"), Ok(0..10));
+        assert!(parse_seed_range("5..5").is_err());
+        assert!(parse_seed_range("7..2").is_err());
+        assert!(parse_seed_range("x..2").is_err());
+        assert!(parse_seed_range("3").is_err());
+    }
 }

@@ -1,5 +1,26 @@
 //! The deterministic discrete-event simulator: it drives the model's actors
 //! (`commoncert_model::world::World`) with a virtual clock and seeded faults,
-//! and replays scenario files.
+//! and replays scenario files (`../shared/scenario-format.md`).
+//!
+//! Code map, turmoil-style:
+//! - [`scenario`]: the file format, parsed and checked before anything runs;
+//! - [`clock`]: virtual time and the agenda of events, ordered by (time, seq);
+//! - [`network`]: latency, loss, duplication, partitions (seeded stream);
+//! - [`faults`]: swarm-testing fault profiles (their own seeded stream);
+//! - [`sim`]: the engine: one run of one scenario with one seed, and its verdict;
+//! - [`trace`]: every event of a run and its fingerprint;
+//! - [`report`]: Markdown, HTML/SVG, JUnit and coverage reports;
+//! - [`cli`]: `commoncert sim`.
+//!
+//! Invariant kept throughout: nothing that affects a trace reads the wall
+//! clock, iterates a hash map or depends on thread scheduling; the same file
+//! and seed give the same trace, byte for byte.
 
 pub mod cli;
+pub mod clock;
+pub mod faults;
+pub mod network;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod trace;

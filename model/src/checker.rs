@@ -1,0 +1,609 @@
+//! The stateright model: a `CheckConfig` becomes an `ActorModel` of the real
+//! actors (`into_model`), checked with the shared properties, step coverage
+//! and step-labelled counterexamples.
+//!
+//! Time is abstract here (the virtual clock stays at zero: certificates are
+//! valid for the whole run); every other input is the real one, including
+//! the DER certificates and CRLs.
+
+use crate::config::{Modes, Presentation, Revocation};
+use crate::effects::Timer;
+use crate::msg::Msg;
+use crate::node::{Choice, Node, NodeState};
+use crate::properties::{History, Milestone, Property, holds};
+use crate::step::Step;
+use crate::system::{BuildError, System, standard_spec};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
+};
+use stateright::{Checker, Expectation, Model};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Network semantics, as stateright offers them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkKind {
+    /// Per-pair FIFO.
+    Ordered,
+    /// Any order, each message once.
+    #[default]
+    Unordered,
+    /// Any order, any number of times.
+    Duplicating,
+}
+
+/// A model-checking configuration: the parameters researchers vary.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct CheckConfig {
+    /// Services (>= 2); with `portal`, the first is a portal and the rest banks.
+    pub services: usize,
+    pub users: usize,
+    pub portal: bool,
+    pub revocation: Revocation,
+    pub presentation: Presentation,
+    pub network: NetworkKind,
+    pub lossy: bool,
+    /// At most this many nodes crashed at once (tables durable, sessions lost).
+    pub crashes: usize,
+    pub attacker: bool,
+    /// Operations each user chooses nondeterministically.
+    pub actions: u8,
+    /// Stop exploring below this depth (None: exhaustive).
+    pub depth: Option<usize>,
+    pub symmetry: bool,
+    pub threads: usize,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            services: 2,
+            users: 1,
+            portal: false,
+            revocation: Revocation::Online,
+            presentation: Presentation::ProofOfPossession,
+            network: NetworkKind::Unordered,
+            lossy: false,
+            crashes: 0,
+            attacker: false,
+            actions: 2,
+            depth: None,
+            symmetry: false,
+            threads: 1,
+        }
+    }
+}
+
+/// How many explored transitions realised each step label.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    counts: Vec<AtomicU64>,
+    frozen: AtomicBool,
+}
+
+impl Coverage {
+    fn new() -> Self {
+        Coverage {
+            counts: Step::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            frozen: AtomicBool::new(false),
+        }
+    }
+
+    fn count(&self, steps: &[Step]) {
+        if self.frozen.load(Ordering::Relaxed) {
+            return;
+        }
+        for s in steps {
+            if let Some(i) = Step::ALL.iter().position(|x| x == s) {
+                self.counts[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Stop counting (path reconstruction re-runs transitions).
+    fn freeze(&self) {
+        self.frozen.store(true, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<Step, u64> {
+        Step::ALL
+            .iter()
+            .zip(&self.counts)
+            .map(|(s, c)| (*s, c.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// A node as the checker runs it: the real actor, counting step coverage.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub node: Node,
+    coverage: Arc<Coverage>,
+}
+
+impl Actor for Checked {
+    type Msg = Msg;
+    type Timer = Timer;
+    type State = NodeState;
+    type Storage = crate::node::Storage;
+    type Random = Choice;
+
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
+        let (state, fx) = self.node.start(id, storage.as_ref());
+        self.coverage.count(&fx.steps);
+        self.node.apply_to(&state, fx, o);
+        state
+    }
+
+    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        let st = state.to_mut();
+        let fx = self.node.on_message(id, st, src, msg);
+        self.coverage.count(&fx.steps);
+        self.node.apply_to(st, fx, o);
+    }
+
+    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+        let st = state.to_mut();
+        let fx = self.node.on_timer(id, st, timer);
+        self.coverage.count(&fx.steps);
+        self.node.apply_to(st, fx, o);
+    }
+
+    fn on_random(&self, id: Id, state: &mut Cow<NodeState>, random: &Choice, o: &mut Out<Self>) {
+        let st = state.to_mut();
+        let (fx, _) = self.node.on_choice(id, st, random);
+        self.coverage.count(&fx.steps);
+        self.node.apply_to(st, fx, o);
+    }
+}
+
+/// What the model's properties and history hook can see.
+#[derive(Clone, Debug)]
+pub struct ModelCfg {
+    pub system: System,
+}
+
+pub type CcModel = ActorModel<Checked, ModelCfg, History>;
+pub type CcState = ActorModelState<Checked, History>;
+pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
+
+fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
+    s.actor_states.iter().map(|a| &**a)
+}
+
+macro_rules! always {
+    ($model:expr, $p:expr) => {
+        $model.property(Expectation::Always, $p.name(), |_, s| {
+            holds($p, &s.history, states(s))
+        })
+    };
+}
+
+macro_rules! sometimes {
+    ($model:expr, $m:expr) => {
+        $model.property(Expectation::Sometimes, $m.name(), |_, s| {
+            s.history.reached.contains(&$m)
+        })
+    };
+}
+
+impl CheckConfig {
+    pub fn modes(&self) -> Modes {
+        Modes {
+            revocation: self.revocation,
+            presentation: self.presentation,
+            ..Modes::default()
+        }
+    }
+
+    /// Which `sometimes` milestones this configuration can reach at all.
+    pub fn milestones(&self) -> Vec<Milestone> {
+        Milestone::ALL
+            .iter()
+            .copied()
+            .filter(|m| match m {
+                // issue, qualify at a bank, qualify at another, statement
+                Milestone::StatementTwoSources => {
+                    self.portal && self.services >= 3 && self.actions >= 4
+                }
+                // issue, qualify, prohibit
+                Milestone::Prohibition => self.actions >= 3,
+                // issue, then use elsewhere / invalidate
+                Milestone::GrantAfterQualification | Milestone::Invalidation => self.actions >= 2,
+            })
+            .collect()
+    }
+
+    /// The stateright model of this configuration, with its coverage counter.
+    pub fn into_model(&self) -> Result<(CcModel, Arc<Coverage>), BuildError> {
+        let mut spec = standard_spec(self.services.max(2), self.users.max(1), self.portal);
+        spec.modes = self.modes();
+        spec.attacker = self.attacker.then(|| "mallory".to_string());
+        spec.autonomous_actions = Some(self.actions);
+        spec.timeouts = self.lossy || self.crashes > 0;
+        let system = spec.build()?;
+        let coverage = Arc::new(Coverage::new());
+        let actors: Vec<Checked> = system
+            .nodes
+            .iter()
+            .map(|node| Checked {
+                node: node.clone(),
+                coverage: coverage.clone(),
+            })
+            .collect();
+        let network = match self.network {
+            NetworkKind::Ordered => Network::new_ordered([]),
+            NetworkKind::Unordered => Network::new_unordered_nonduplicating([]),
+            NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
+        };
+        let mut model = ActorModel::new(ModelCfg { system }, History::default())
+            .actors(actors)
+            .init_network(network)
+            .lossy_network(if self.lossy {
+                LossyNetwork::Yes
+            } else {
+                LossyNetwork::No
+            })
+            .max_crashes(self.crashes)
+            .record_msg_out(|cfg, history, env| {
+                let mut next = history.clone();
+                next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
+                (next != *history).then_some(next)
+            });
+        model = always!(model, Property::RevokedNeverAccepted);
+        model = always!(model, Property::OnlyQualifiedServices);
+        model = always!(model, Property::PasswordStaysHome);
+        model = always!(model, Property::NoImpersonation);
+        model = always!(model, Property::UniqueSerials);
+        model = always!(model, Property::OneCertificatePerUser);
+        let reachable = self.milestones();
+        if reachable.contains(&Milestone::GrantAfterQualification) {
+            model = sometimes!(model, Milestone::GrantAfterQualification);
+        }
+        if reachable.contains(&Milestone::Invalidation) {
+            model = sometimes!(model, Milestone::Invalidation);
+        }
+        if reachable.contains(&Milestone::Prohibition) {
+            model = sometimes!(model, Milestone::Prohibition);
+        }
+        if reachable.contains(&Milestone::StatementTwoSources) {
+            model = sometimes!(model, Milestone::StatementTwoSources);
+        }
+        Ok((model, coverage))
+    }
+}
+
+/// A verdict of one property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Holds,
+    Violated,
+    /// The search stopped (depth bound) before it could tell.
+    Unknown,
+}
+
+/// One line of a counterexample.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub from: String,
+    pub to: String,
+    pub message: String,
+    pub steps: Vec<Step>,
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} -> {}: {}", self.from, self.to, self.message)?;
+        if !self.steps.is_empty() {
+            let labels: Vec<&str> = self.steps.iter().map(|s| s.label()).collect();
+            write!(f, "  [{}]", labels.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PropertyResult {
+    pub name: String,
+    pub kind: &'static str,
+    pub verdict: Verdict,
+    /// For a violated `always`: the path to the violation; for a found
+    /// `sometimes`: the example that reaches it.
+    pub counterexample: Vec<Line>,
+}
+
+/// Everything a check found.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub config: CheckConfig,
+    pub unique_states: usize,
+    pub total_states: usize,
+    pub max_depth: usize,
+    pub seconds: f64,
+    pub states_per_second: f64,
+    pub properties: Vec<PropertyResult>,
+    pub coverage: BTreeMap<Step, u64>,
+    /// Whether the search was complete (no depth bound hit).
+    pub complete: bool,
+}
+
+impl CheckReport {
+    /// Every `always` holds and every `sometimes` was found.
+    pub fn passed(&self) -> bool {
+        self.properties.iter().all(|p| p.verdict == Verdict::Holds)
+    }
+
+    pub fn verdict(&self, name: &str) -> Option<Verdict> {
+        self.properties
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.verdict)
+    }
+}
+
+/// Progress while checking.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub total_states: usize,
+    pub unique_states: usize,
+    pub max_depth: usize,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("services must be at least 2 (got {0})")]
+    TooFewServices(usize),
+    #[error("users must be at least 1")]
+    NoUsers,
+    #[error("symmetry reduction is not available for this model: {0}")]
+    Symmetry(&'static str),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
+
+/// Run the checker, calling `progress` about twice a second.
+pub fn check(
+    config: &CheckConfig,
+    mut progress: impl FnMut(Progress),
+) -> Result<CheckReport, CheckError> {
+    if config.services < 2 {
+        return Err(CheckError::TooFewServices(config.services));
+    }
+    if config.users == 0 {
+        return Err(CheckError::NoUsers);
+    }
+    if config.symmetry {
+        return Err(CheckError::Symmetry(
+            "users and services carry identities (keys, names in certificates); see ARCHITECTURE.md",
+        ));
+    }
+    let (model, coverage) = config.into_model()?;
+    let start = Instant::now();
+    let mut builder = model.clone().checker().threads(config.threads.max(1));
+    if let Some(d) = config.depth {
+        builder = builder.target_max_depth(d);
+    }
+    let checker = builder.spawn_bfs();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(20));
+        progress(Progress {
+            total_states: checker.state_count(),
+            unique_states: checker.unique_state_count(),
+            max_depth: checker.max_depth(),
+            elapsed: start.elapsed(),
+        });
+    }
+    let checker = checker.join();
+    let seconds = start.elapsed().as_secs_f64();
+    coverage.freeze();
+    let complete = config.depth.is_none_or(|d| checker.max_depth() < d);
+    let discoveries = checker.discoveries();
+    let properties = model
+        .properties()
+        .into_iter()
+        .map(|p| {
+            let found = discoveries.get(p.name);
+            let (kind, verdict) = match p.expectation {
+                Expectation::Always => (
+                    "always",
+                    match (found, complete) {
+                        (Some(_), _) => Verdict::Violated,
+                        (None, true) => Verdict::Holds,
+                        (None, false) => Verdict::Unknown,
+                    },
+                ),
+                Expectation::Sometimes => (
+                    "sometimes",
+                    match (found, complete) {
+                        (Some(_), _) => Verdict::Holds,
+                        (None, true) => Verdict::Violated,
+                        (None, false) => Verdict::Unknown,
+                    },
+                ),
+                Expectation::Eventually => ("eventually", Verdict::Unknown),
+            };
+            let counterexample = found
+                .map(|path| {
+                    // Cut the path at the first state where the discovery shows: the
+                    // search may have reached it through a longer continuation.
+                    let mut steps = path.clone().into_vec();
+                    if let Some(first) = steps.iter().position(|(s, _)| match p.expectation {
+                        Expectation::Always => !(p.condition)(&model, s),
+                        _ => (p.condition)(&model, s),
+                    }) {
+                        steps.truncate(first + 1);
+                        if let Some(last) = steps.last_mut() {
+                            last.1 = None;
+                        }
+                    }
+                    label_path(&model, steps)
+                })
+                .unwrap_or_default();
+            PropertyResult {
+                name: p.name.to_string(),
+                kind,
+                verdict,
+                counterexample,
+            }
+        })
+        .collect();
+    let total = checker.state_count();
+    Ok(CheckReport {
+        config: config.clone(),
+        unique_states: checker.unique_state_count(),
+        total_states: total,
+        max_depth: checker.max_depth(),
+        seconds,
+        states_per_second: if seconds > 0.0 {
+            total as f64 / seconds
+        } else {
+            0.0
+        },
+        properties,
+        coverage: coverage.snapshot(),
+        complete,
+    })
+}
+
+/// Turn a checker path into step-labelled lines by re-running each
+/// transition's handler on the state before it (handlers are pure).
+pub fn label_path(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Vec<Line> {
+    let dir = &model.cfg.system.dir;
+    let name = |id: Id| dir.name(id).to_string();
+    let mut lines = Vec::new();
+    for (state, action) in path {
+        let Some(action) = action else { continue };
+        let node_of = |id: Id| model.actors.get(usize::from(id)).map(|c| &c.node);
+        let state_of = |id: Id| {
+            state
+                .actor_states
+                .get(usize::from(id))
+                .map(|s| (**s).clone())
+        };
+        let line = match action {
+            ActorModelAction::Deliver { src, dst, msg } => {
+                let message = msg.to_string();
+                let steps = match (node_of(dst), state_of(dst)) {
+                    (Some(node), Some(mut st)) => node.on_message(dst, &mut st, src, msg).steps,
+                    _ => Vec::new(),
+                };
+                Line {
+                    from: name(src),
+                    to: name(dst),
+                    message,
+                    steps,
+                }
+            }
+            ActorModelAction::Drop(env) => Line {
+                from: name(env.src),
+                to: name(env.dst),
+                message: format!("{} (lost)", env.msg),
+                steps: Vec::new(),
+            },
+            ActorModelAction::Timeout(id, timer) => {
+                let steps = match (node_of(id), state_of(id)) {
+                    (Some(node), Some(mut st)) => node.on_timer(id, &mut st, &timer).steps,
+                    _ => Vec::new(),
+                };
+                Line {
+                    from: name(id),
+                    to: name(id),
+                    message: format!("{timer:?} fires"),
+                    steps,
+                }
+            }
+            ActorModelAction::Crash(id) => Line {
+                from: name(id),
+                to: name(id),
+                message: "crashes".into(),
+                steps: Vec::new(),
+            },
+            ActorModelAction::Recover(id) => Line {
+                from: name(id),
+                to: name(id),
+                message: "restarts from storage".into(),
+                steps: Vec::new(),
+            },
+            ActorModelAction::SelectRandom { actor, random, .. } => {
+                let steps = match (node_of(actor), state_of(actor)) {
+                    (Some(node), Some(mut st)) => node.on_choice(actor, &mut st, &random).0.steps,
+                    _ => Vec::new(),
+                };
+                Line {
+                    from: name(actor),
+                    to: name(actor),
+                    message: describe_choice(dir, &random),
+                    steps,
+                }
+            }
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
+    use crate::user::Command;
+    match c {
+        Choice::User(Command::Issue { service, .. }) => {
+            format!("chooses issue at {}", dir.name(*service))
+        }
+        Choice::User(Command::Use { service, .. }) => {
+            format!("chooses use at {}", dir.name(*service))
+        }
+        Choice::User(Command::Prohibit { service }) => {
+            format!("chooses prohibit at {}", dir.name(*service))
+        }
+        Choice::User(Command::Invalidate { service, using, .. }) => {
+            format!("chooses invalidate at {} by {using:?}", dir.name(*service))
+        }
+        Choice::User(Command::Statement { portal }) => {
+            format!("chooses statement at {}", dir.name(*portal))
+        }
+        Choice::Attacker(r) => format!(
+            "replays certificate {} at {}",
+            r.shown.certificate.fingerprint(),
+            dir.name(r.service)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(cfg: CheckConfig) -> CheckReport {
+        check(&cfg, |_| {}).expect("valid configuration")
+    }
+
+    /// Measure one configuration given as JSON in CC_PROBE (development aid).
+    #[test]
+    #[ignore]
+    fn probe() {
+        let Ok(json) = std::env::var("CC_PROBE") else {
+            return;
+        };
+        let cfg: CheckConfig = serde_json::from_str(&json).expect("a CheckConfig as JSON");
+        let r = run(cfg);
+        eprintln!(
+            "unique {} total {} depth {} {:.2}s",
+            r.unique_states, r.total_states, r.max_depth, r.seconds
+        );
+        for p in &r.properties {
+            eprintln!("   {} {:?} {}", p.name, p.verdict, p.counterexample.len());
+            if std::env::var("CC_PATHS").is_ok() && p.kind == "always" {
+                for l in &p.counterexample {
+                    eprintln!("        {l}");
+                }
+            }
+        }
+    }
+}

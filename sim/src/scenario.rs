@@ -1,0 +1,1112 @@
+//! Scenario files: the contract of `../shared/scenario-format.md`, parsed and
+//! checked before anything runs.
+//!
+//! Parsing is two-staged. serde reads the TOML into `Raw*` structs that deny
+//! unknown keys and keep the byte spans of everything a later check may need
+//! to point at; `check` then resolves ids, `do`s, outcomes and step labels
+//! and turns the file into a [`Scenario`]. Every refusal is a [`Refused`]
+//! naming `file:line:column` and what was expected, so an author can go
+//! straight to the offending character.
+//!
+//! Project additions to the format (documented in `scenarios/README.md`):
+//! - `[config]` `merged_ca_table = true` (variant T1), `primary_auth =
+//!   "biometric"` (V2; the account's password seeds the enrolled template),
+//!   `ca_in_portal = true` (V3; `"CA"` in `crash`/`restart`/`partition` names
+//!   the portal's node), `validity_ms` (certificate validity, virtual ms) and
+//!   `[config.defects] skip_ca_check = true` (a deliberately broken service);
+//! - user `name`, `address`, `email` default to the id, `""` and
+//!   `<id>@example.org`; `invalidate` without `using` means `"password"`;
+//! - `expect_steps` is allowed on every operation step, not only `use`;
+//! - an operation may also end in an outcome the contract's table omits but
+//!   the model can produce (`issue`: rejected; `prohibit`: revoked, rejected;
+//!   `invalidate`: rejected, not-qualified; `statement`: not-qualified).
+
+use commoncert_model::config::Subject;
+use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation};
+use commoncert_model::properties::Property;
+use commoncert_model::service::Defects;
+use commoncert_model::step::Step as Label;
+use commoncert_model::system::{ServiceSpec, SystemSpec, UserSpec};
+use commoncert_model::user::{Outcome, Using};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A scenario file refused before anything ran.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", file.display())]
+pub struct Refused {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The network of `[config.network]`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NetworkConfig {
+    /// Inclusive range of one message's delay, in virtual ms.
+    pub latency_ms: (u64, u64),
+    pub loss: f64,
+    pub duplicate: f64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            latency_ms: (1, 20),
+            loss: 0.0,
+            duplicate: 0.0,
+        }
+    }
+}
+
+/// One scenario, checked: every id it names exists.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    /// The line of `name = ...`, for duplicate-name errors.
+    pub name_line: usize,
+    pub description: String,
+    pub file: PathBuf,
+    pub seed: u64,
+    pub timeout_ms: u64,
+    pub network: NetworkConfig,
+    /// The system, with `seed` still to be set by the run.
+    pub spec: SystemSpec,
+    pub steps: Vec<Step>,
+    pub expect_final: Vec<FinalExpectation>,
+    pub expect_violations: Vec<Property>,
+    /// Service id -> its display `name` (`@nifty`), where given.
+    pub display_names: BTreeMap<String, String>,
+}
+
+/// One `[[step]]`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// 1-based, as authors count.
+    pub number: usize,
+    /// The line of the step's `[[step]]` table.
+    pub line: usize,
+    pub action: Action,
+    pub concurrent: bool,
+    pub delay_ms: u64,
+    pub expect: Option<Outcome>,
+    pub expect_steps: Option<Vec<Label>>,
+    pub expect_sources: Option<Vec<String>>,
+}
+
+/// What a step does, with the party ids it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Issue {
+        user: String,
+        service: String,
+        password: Option<String>,
+    },
+    Use {
+        user: String,
+        service: String,
+        login: bool,
+        password: Option<String>,
+    },
+    Prohibit {
+        user: String,
+        service: String,
+    },
+    Invalidate {
+        user: String,
+        service: String,
+        using: Using,
+        password: Option<String>,
+    },
+    Statement {
+        user: String,
+        service: String,
+    },
+    Impersonate {
+        attacker: String,
+        victim: String,
+        service: String,
+    },
+    Partition {
+        nodes: Vec<String>,
+    },
+    Heal,
+    Crash {
+        node: String,
+    },
+    Restart {
+        node: String,
+    },
+    Wait {
+        ms: u64,
+    },
+}
+
+impl Action {
+    /// The `do` value.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Issue { .. } => "issue",
+            Action::Use { .. } => "use",
+            Action::Prohibit { .. } => "prohibit",
+            Action::Invalidate { .. } => "invalidate",
+            Action::Statement { .. } => "statement",
+            Action::Impersonate { .. } => "impersonate",
+            Action::Partition { .. } => "partition",
+            Action::Heal => "heal",
+            Action::Crash { .. } => "crash",
+            Action::Restart { .. } => "restart",
+            Action::Wait { .. } => "wait",
+        }
+    }
+
+    /// Whether the step is an operation with an outcome (rather than a fault or a wait).
+    pub fn is_operation(&self) -> bool {
+        matches!(
+            self,
+            Action::Issue { .. }
+                | Action::Use { .. }
+                | Action::Prohibit { .. }
+                | Action::Invalidate { .. }
+                | Action::Statement { .. }
+                | Action::Impersonate { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Issue { user, service, .. } => write!(f, "issue {user} at {service}"),
+            Action::Use { user, service, .. } => write!(f, "use {user} at {service}"),
+            Action::Prohibit { user, service } => write!(f, "prohibit {user} at {service}"),
+            Action::Invalidate {
+                user,
+                service,
+                using,
+                ..
+            } => write!(
+                f,
+                "invalidate {user} at {service} using {}",
+                match using {
+                    Using::Password => "password",
+                    Using::Certificate => "certificate",
+                }
+            ),
+            Action::Statement { user, service } => write!(f, "statement {user} at {service}"),
+            Action::Impersonate {
+                attacker,
+                victim,
+                service,
+            } => write!(f, "impersonate {victim} by {attacker} at {service}"),
+            Action::Partition { nodes } => write!(f, "partition [{}]", nodes.join(", ")),
+            Action::Heal => f.write_str("heal"),
+            Action::Crash { node } => write!(f, "crash {node}"),
+            Action::Restart { node } => write!(f, "restart {node}"),
+            Action::Wait { ms } => write!(f, "wait {ms} ms"),
+        }
+    }
+}
+
+/// One `[[expect_final]]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalExpectation {
+    pub line: usize,
+    pub user: String,
+    pub certificate: Option<commoncert_model::world::CertificateStatus>,
+    pub ca_services: Option<Vec<String>>,
+    pub service_tables: Option<Vec<String>>,
+}
+
+// ---------------------------------------------------------------------------
+// Raw serde shapes
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    config: Option<Spanned<RawConfig>>,
+    #[serde(default)]
+    service: Vec<Spanned<RawService>>,
+    #[serde(default)]
+    user: Vec<Spanned<RawUser>>,
+    #[serde(default)]
+    attacker: Vec<Spanned<RawAttacker>>,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+    #[serde(default)]
+    expect_final: Vec<Spanned<RawFinal>>,
+    #[serde(default)]
+    expect: Option<RawExpect>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    revocation: Option<Revocation>,
+    presentation: Option<Presentation>,
+    timeout_ms: Option<Spanned<u64>>,
+    network: Option<RawNetwork>,
+    merged_ca_table: Option<bool>,
+    primary_auth: Option<PrimaryAuth>,
+    ca_in_portal: Option<Spanned<bool>>,
+    validity_ms: Option<Spanned<u64>>,
+    defects: Option<RawDefects>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    latency_ms: Option<Spanned<Vec<u64>>>,
+    loss: Option<Spanned<f64>>,
+    duplicate: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefects {
+    skip_ca_check: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: Spanned<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    portal: bool,
+    #[serde(default)]
+    statement: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    id: Spanned<String>,
+    name: Option<Spanned<String>>,
+    address: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    accounts: BTreeMap<String, Spanned<RawAccount>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    login: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttacker {
+    id: Spanned<String>,
+}
+
+type Names = Spanned<Vec<Spanned<String>>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(rename = "do")]
+    action: Spanned<String>,
+    user: Option<Spanned<String>>,
+    service: Option<Spanned<String>>,
+    expect: Option<Spanned<String>>,
+    expect_steps: Option<Names>,
+    expect_sources: Option<Names>,
+    password: Option<Spanned<String>>,
+    login: Option<Spanned<bool>>,
+    using: Option<Spanned<Using>>,
+    attacker: Option<Spanned<String>>,
+    victim: Option<Spanned<String>>,
+    nodes: Option<Names>,
+    node: Option<Spanned<String>>,
+    ms: Option<Spanned<u64>>,
+    concurrent: Option<Spanned<bool>>,
+    delay_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFinal {
+    user: Spanned<String>,
+    certificate: Option<commoncert_model::world::CertificateStatus>,
+    ca_services: Option<Names>,
+    service_tables: Option<Names>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    #[serde(default)]
+    violations: Vec<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------
+// Loading and checking
+// ---------------------------------------------------------------------------
+
+/// Line and column (both 1-based, column in characters) of byte `offset`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    (line, column)
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn at(&self, span: Range<usize>, message: impl Into<String>) -> Refused {
+        let (line, column) = line_column(self.text, span.start);
+        Refused {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        line_column(self.text, span.start).0
+    }
+}
+
+/// Read and check the scenario file at `path`.
+pub fn load(path: &Path) -> Result<Scenario, Refused> {
+    let text = std::fs::read(path).map_err(|e| Refused {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let text = String::from_utf8(text).map_err(|e| {
+        let (line, column) = line_column(
+            &String::from_utf8_lossy(e.as_bytes()),
+            e.utf8_error().valid_up_to(),
+        );
+        Refused {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: "expected UTF-8 text (TOML files are UTF-8)".to_string(),
+        }
+    })?;
+    parse(path, &text)
+}
+
+/// Check scenario `text`, reported as coming from `file`.
+pub fn parse(file: &Path, text: &str) -> Result<Scenario, Refused> {
+    let c = Checker { file, text };
+    if text.trim().is_empty() {
+        return Err(c.at(
+            0..0,
+            "empty scenario: expected at least `name = \"...\"` and some `[[step]]`s",
+        ));
+    }
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        c.at(span, e.message().trim().to_string())
+    })?;
+    check(&c, raw)
+}
+
+const OP_COMMON: &[&str] = &["do", "concurrent", "delay_ms", "expect", "expect_steps"];
+const OTHER_COMMON: &[&str] = &["do", "concurrent", "delay_ms"];
+
+/// The keys beside the common ones that each `do` accepts, and the outcomes it may expect.
+fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    Some(match verb {
+        "issue" => (
+            &["user", "service", "password"],
+            &[
+                "issued",
+                "already-issued",
+                "bad-credentials",
+                "rejected",
+                "timeout",
+            ],
+        ),
+        "use" => (
+            &["user", "service", "login", "password"],
+            &[
+                "granted",
+                "login-required",
+                "bad-credentials",
+                "revoked",
+                "not-qualified",
+                "rejected",
+                "no-certificate",
+                "timeout",
+            ],
+        ),
+        "prohibit" => (
+            &["user", "service"],
+            &[
+                "prohibited",
+                "not-qualified",
+                "no-certificate",
+                "revoked",
+                "rejected",
+                "timeout",
+            ],
+        ),
+        "invalidate" => (
+            &["user", "service", "using", "password"],
+            &[
+                "invalidated",
+                "bad-credentials",
+                "no-certificate",
+                "rejected",
+                "not-qualified",
+                "timeout",
+            ],
+        ),
+        "statement" => (
+            &["user", "service", "expect_sources"],
+            &[
+                "statement",
+                "revoked",
+                "rejected",
+                "no-certificate",
+                "not-qualified",
+                "timeout",
+            ],
+        ),
+        "impersonate" => (
+            &["attacker", "victim", "service"],
+            &["granted", "rejected", "timeout"],
+        ),
+        "partition" => (&["nodes"], &[]),
+        "heal" => (&[], &[]),
+        "crash" | "restart" => (&["node"], &[]),
+        "wait" => (&["ms"], &[]),
+        _ => return None,
+    })
+}
+
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, partition, heal, crash, restart, wait";
+
+/// The keys a raw step sets, with the span of each value.
+fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
+    let mut keys = Vec::new();
+    let mut add = |name: &'static str, span: Option<Range<usize>>| {
+        if let Some(span) = span {
+            keys.push((name, span));
+        }
+    };
+    add("user", s.user.as_ref().map(Spanned::span));
+    add("service", s.service.as_ref().map(Spanned::span));
+    add("expect", s.expect.as_ref().map(Spanned::span));
+    add("expect_steps", s.expect_steps.as_ref().map(Spanned::span));
+    add(
+        "expect_sources",
+        s.expect_sources.as_ref().map(Spanned::span),
+    );
+    add("password", s.password.as_ref().map(Spanned::span));
+    add("login", s.login.as_ref().map(Spanned::span));
+    add("using", s.using.as_ref().map(Spanned::span));
+    add("attacker", s.attacker.as_ref().map(Spanned::span));
+    add("victim", s.victim.as_ref().map(Spanned::span));
+    add("nodes", s.nodes.as_ref().map(Spanned::span));
+    add("node", s.node.as_ref().map(Spanned::span));
+    add("ms", s.ms.as_ref().map(Spanned::span));
+    add("concurrent", s.concurrent.as_ref().map(Spanned::span));
+    add("delay_ms", s.delay_ms.as_ref().map(Spanned::span));
+    keys
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Service,
+    User,
+    Attacker,
+}
+
+fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
+    let name = raw.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        return Err(c.at(raw.name.span(), "expected a non-empty scenario `name`"));
+    }
+
+    // [config]
+    let (config_span, config) = match raw.config {
+        Some(s) => {
+            let span = s.span();
+            (span, s.into_inner())
+        }
+        None => (0..0, RawConfig::default()),
+    };
+    let mut modes = Modes::default();
+    if let Some(r) = config.revocation {
+        modes.revocation = r;
+    }
+    if let Some(p) = config.presentation {
+        modes.presentation = p;
+    }
+    if let Some(a) = config.primary_auth {
+        modes.primary_auth = a;
+    }
+    modes.merged_ca_table = config.merged_ca_table.unwrap_or(false);
+    if let Some(v) = &config.validity_ms {
+        if *v.get_ref() == 0 {
+            return Err(c.at(v.span(), "expected a positive `validity_ms`"));
+        }
+        modes.certificate_validity_ms = *v.get_ref();
+    }
+    let timeout_ms = match &config.timeout_ms {
+        Some(t) if *t.get_ref() == 0 => {
+            return Err(c.at(t.span(), "expected a positive `timeout_ms`"));
+        }
+        Some(t) => *t.get_ref(),
+        None => 1000,
+    };
+    let defects = Defects {
+        skip_ca_check: config
+            .defects
+            .as_ref()
+            .and_then(|d| d.skip_ca_check)
+            .unwrap_or(false),
+    };
+    let mut network = NetworkConfig::default();
+    if let Some(n) = &config.network {
+        if let Some(l) = &n.latency_ms {
+            match l.get_ref().as_slice() {
+                [lo, hi] if lo <= hi && *hi <= 86_400_000 => network.latency_ms = (*lo, *hi),
+                _ => {
+                    return Err(c.at(
+                        l.span(),
+                        "expected `latency_ms = [low, high]` with 0 <= low <= high <= 86400000",
+                    ));
+                }
+            }
+        }
+        for (key, value, slot) in [
+            ("loss", &n.loss, &mut network.loss),
+            ("duplicate", &n.duplicate, &mut network.duplicate),
+        ] {
+            if let Some(v) = value {
+                let p = *v.get_ref();
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(c.at(
+                        v.span(),
+                        format!("expected `{key}` to be a probability between 0.0 and 1.0"),
+                    ));
+                }
+                *slot = p;
+            }
+        }
+    }
+
+    // Parties.
+    let mut ids: BTreeMap<String, Kind> = BTreeMap::new();
+    let mut claim = |id: &Spanned<String>, kind: Kind| -> Result<String, Refused> {
+        let name = id.get_ref().clone();
+        if name.is_empty() {
+            return Err(c.at(id.span(), "expected a non-empty id"));
+        }
+        if name == "CA" {
+            return Err(c.at(
+                id.span(),
+                "the id `CA` is reserved for the certificate authority",
+            ));
+        }
+        if ids.insert(name.clone(), kind).is_some() {
+            return Err(c.at(
+                id.span(),
+                format!(
+                    "duplicate id `{name}`: ids must be unique among services, users and attackers"
+                ),
+            ));
+        }
+        Ok(name)
+    };
+    let mut services = Vec::new();
+    let mut display_names = BTreeMap::new();
+    for s in &raw.service {
+        let s = s.get_ref();
+        let id = claim(&s.id, Kind::Service)?;
+        if let Some(n) = &s.name {
+            display_names.insert(id.clone(), n.clone());
+        }
+        services.push(ServiceSpec {
+            name: id,
+            portal: s.portal,
+            statement: s.statement.clone(),
+        });
+    }
+    if services.is_empty() {
+        return Err(c.at(0..0, "expected at least one `[[service]]`"));
+    }
+    modes.ca_in_portal = config.ca_in_portal.as_ref().is_some_and(|v| *v.get_ref());
+    if modes.ca_in_portal && !services.iter().any(|s| s.portal) {
+        let span = config
+            .ca_in_portal
+            .as_ref()
+            .map_or(config_span, Spanned::span);
+        return Err(c.at(
+            span,
+            "`ca_in_portal = true` (V3) needs a service with `portal = true`",
+        ));
+    }
+    let mut attacker = None;
+    for a in &raw.attacker {
+        let id = claim(&a.get_ref().id, Kind::Attacker)?;
+        if attacker.is_some() {
+            return Err(c.at(a.span(), "expected at most one `[[attacker]]`"));
+        }
+        attacker = Some(id);
+    }
+    let mut users = Vec::new();
+    let mut subject_names = BTreeSet::new();
+    for u in &raw.user {
+        let u = u.get_ref();
+        let id = claim(&u.id, Kind::User)?;
+        let subject_name = u.name.as_ref().map_or(id.clone(), |n| n.get_ref().clone());
+        if !subject_names.insert(subject_name.clone()) {
+            let span = u.name.as_ref().map_or(u.id.span(), Spanned::span);
+            return Err(c.at(span, format!("duplicate user name `{subject_name}`: certificates name their subject, so names must be unique")));
+        }
+        let mut accounts = BTreeMap::new();
+        for (service, account) in &u.accounts {
+            if !services.iter().any(|s| &s.name == service) {
+                return Err(c.at(
+                    account.span(),
+                    format!("unknown service `{service}` in the accounts of user `{id}`: expected one of {}", list(services.iter().map(|s| s.name.as_str()))),
+                ));
+            }
+            let a = account.get_ref();
+            accounts.insert(service.clone(), (a.login.clone(), a.password.clone()));
+        }
+        users.push(UserSpec {
+            name: id.clone(),
+            subject: Subject {
+                name: subject_name,
+                address: u.address.clone().unwrap_or_default(),
+                email: u
+                    .email
+                    .clone()
+                    .unwrap_or_else(|| format!("{id}@example.org")),
+            },
+            accounts,
+        });
+    }
+    let names_of = |kind: Kind| {
+        list(
+            ids.iter()
+                .filter(|(_, k)| **k == kind)
+                .map(|(n, _)| n.as_str()),
+        )
+    };
+    let resolve =
+        |value: &Spanned<String>, kind: Kind, what: &str, step: &str| -> Result<String, Refused> {
+            let v = value.get_ref();
+            if ids.get(v) == Some(&kind) {
+                Ok(v.clone())
+            } else {
+                Err(c.at(
+                    value.span(),
+                    format!(
+                        "{step}unknown {what} `{v}`: expected one of {}",
+                        names_of(kind)
+                    ),
+                ))
+            }
+        };
+    let resolve_node = |value: &Spanned<String>, step: &str| -> Result<String, Refused> {
+        let v = value.get_ref();
+        if v == "CA" || ids.contains_key(v) {
+            Ok(v.clone())
+        } else {
+            Err(c.at(
+                value.span(),
+                format!(
+                    "{step}unknown node `{v}`: expected `CA` or one of {}",
+                    list(ids.keys().map(String::as_str))
+                ),
+            ))
+        }
+    };
+
+    // Steps.
+    let mut steps = Vec::new();
+    for (i, spanned) in raw.step.iter().enumerate() {
+        let number = i + 1;
+        let line = c.line(&spanned.span());
+        let here = format!("step {number} (line {line}): ");
+        let s = spanned.get_ref();
+        let verb = s.action.get_ref().as_str();
+        let Some((keys, outcomes)) = grammar(verb) else {
+            return Err(c.at(
+                s.action.span(),
+                format!("{here}unknown `do = \"{verb}\"`: expected one of {VERBS}"),
+            ));
+        };
+        let is_op = !outcomes.is_empty();
+        let common = if is_op { OP_COMMON } else { OTHER_COMMON };
+        for (key, span) in present_keys(s) {
+            if !keys.contains(&key) && !common.contains(&key) {
+                let allowed: Vec<&str> = common.iter().chain(keys.iter()).copied().collect();
+                return Err(c.at(
+                    span,
+                    format!(
+                        "{here}`{key}` does not belong to `do = \"{verb}\"`: expected only {}",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        let need = |v: &Option<Spanned<String>>, key: &str| -> Result<Spanned<String>, Refused> {
+            v.clone().ok_or_else(|| {
+                c.at(
+                    spanned.span(),
+                    format!("{here}`do = \"{verb}\"` needs `{key}`"),
+                )
+            })
+        };
+        let user = || resolve(&need(&s.user, "user")?, Kind::User, "user", &here);
+        let service = || {
+            resolve(
+                &need(&s.service, "service")?,
+                Kind::Service,
+                "service",
+                &here,
+            )
+        };
+        let password = s.password.as_ref().map(|p| p.get_ref().clone());
+        let action = match verb {
+            "issue" => Action::Issue {
+                user: user()?,
+                service: service()?,
+                password,
+            },
+            "use" => Action::Use {
+                user: user()?,
+                service: service()?,
+                login: s.login.as_ref().is_none_or(|l| *l.get_ref()),
+                password,
+            },
+            "prohibit" => Action::Prohibit {
+                user: user()?,
+                service: service()?,
+            },
+            "invalidate" => Action::Invalidate {
+                user: user()?,
+                service: service()?,
+                using: s.using.as_ref().map_or(Using::Password, |u| *u.get_ref()),
+                password,
+            },
+            "statement" => Action::Statement {
+                user: user()?,
+                service: service()?,
+            },
+            "impersonate" => Action::Impersonate {
+                attacker: resolve(
+                    &need(&s.attacker, "attacker")?,
+                    Kind::Attacker,
+                    "attacker",
+                    &here,
+                )?,
+                victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
+                service: service()?,
+            },
+            "partition" => {
+                let Some(nodes) = &s.nodes else {
+                    return Err(c.at(
+                        spanned.span(),
+                        format!("{here}`do = \"partition\"` needs `nodes = [ids]`"),
+                    ));
+                };
+                let nodes = nodes
+                    .get_ref()
+                    .iter()
+                    .map(|n| resolve_node(n, &here))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Action::Partition { nodes }
+            }
+            "heal" => Action::Heal,
+            "crash" => Action::Crash {
+                node: resolve_node(&need(&s.node, "node")?, &here)?,
+            },
+            "restart" => Action::Restart {
+                node: resolve_node(&need(&s.node, "node")?, &here)?,
+            },
+            _ => Action::Wait {
+                ms: match &s.ms {
+                    Some(ms) => *ms.get_ref(),
+                    None => {
+                        return Err(
+                            c.at(spanned.span(), format!("{here}`do = \"wait\"` needs `ms`"))
+                        );
+                    }
+                },
+            },
+        };
+        let expect = match &s.expect {
+            Some(e) => {
+                let word = e.get_ref().as_str();
+                if !outcomes.contains(&word) {
+                    return Err(c.at(
+                        e.span(),
+                        format!("{here}unknown outcome `{word}` for `do = \"{verb}\"`: expected one of {}", outcomes.join(", ")),
+                    ));
+                }
+                Some(
+                    parse_outcome(word)
+                        .ok_or_else(|| c.at(e.span(), format!("{here}unknown outcome `{word}`")))?,
+                )
+            }
+            None if is_op => {
+                return Err(c.at(
+                    spanned.span(),
+                    format!(
+                        "{here}`do = \"{verb}\"` needs `expect`: one of {}",
+                        outcomes.join(", ")
+                    ),
+                ));
+            }
+            None => None,
+        };
+        let expect_steps = match &s.expect_steps {
+            Some(labels) => Some(
+                labels
+                    .get_ref()
+                    .iter()
+                    .map(|l| {
+                        l.get_ref()
+                            .parse::<Label>()
+                            .map_err(|e| c.at(l.span(), format!("{here}{e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let expect_sources = match &s.expect_sources {
+            Some(names) => Some(
+                names
+                    .get_ref()
+                    .iter()
+                    .map(|n| resolve(n, Kind::Service, "service", &here))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        steps.push(Step {
+            number,
+            line,
+            action,
+            concurrent: s.concurrent.as_ref().is_some_and(|b| *b.get_ref()) && i > 0,
+            delay_ms: s.delay_ms.as_ref().map_or(0, |d| *d.get_ref()),
+            expect,
+            expect_steps,
+            expect_sources,
+        });
+    }
+
+    // Expectations.
+    let mut expect_final = Vec::new();
+    for f in &raw.expect_final {
+        let line = c.line(&f.span());
+        let here = format!("expect_final (line {line}): ");
+        let r = f.get_ref();
+        let services = |names: &Option<Names>| -> Result<Option<Vec<String>>, Refused> {
+            names
+                .as_ref()
+                .map(|n| {
+                    n.get_ref()
+                        .iter()
+                        .map(|s| resolve(s, Kind::Service, "service", &here))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+        };
+        expect_final.push(FinalExpectation {
+            line,
+            user: resolve(&r.user, Kind::User, "user", &here)?,
+            certificate: r.certificate,
+            ca_services: services(&r.ca_services)?,
+            service_tables: services(&r.service_tables)?,
+        });
+    }
+    let mut expect_violations = Vec::new();
+    for v in raw.expect.map(|e| e.violations).unwrap_or_default() {
+        let Some(p) = Property::from_name(v.get_ref()) else {
+            return Err(c.at(
+                v.span(),
+                format!(
+                    "unknown invariant `{}`: expected one of {}",
+                    v.get_ref(),
+                    list(Property::ALL.iter().map(|p| p.name()))
+                ),
+            ));
+        };
+        if !expect_violations.contains(&p) {
+            expect_violations.push(p);
+        }
+    }
+
+    Ok(Scenario {
+        name_line: c.line(&raw.name.span()),
+        name,
+        description: raw.description.unwrap_or_default(),
+        file: c.file.to_path_buf(),
+        seed: raw.seed.unwrap_or(0),
+        timeout_ms,
+        network,
+        spec: SystemSpec {
+            seed: raw.seed.unwrap_or(0),
+            modes,
+            services,
+            users,
+            attacker,
+            defects,
+            autonomous_actions: None,
+            timeouts: true,
+        },
+        steps,
+        expect_final,
+        expect_violations,
+        display_names,
+    })
+}
+
+fn parse_outcome(word: &str) -> Option<Outcome> {
+    Outcome::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(word))
+        .ok()
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+    if v.is_empty() {
+        "(none declared)".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+name = "t"
+seed = 3
+
+[config]
+timeout_ms = 500
+
+[[service]]
+id = "A"
+
+[[service]]
+id = "B"
+
+[[user]]
+id = "u"
+name = "U"
+accounts = { A = { login = "u", password = "pa" }, B = { login = "ub", password = "pb" } }
+
+[[step]]
+do = "issue"
+user = "u"
+service = "A"
+expect = "issued"
+
+[[step]]
+do = "use"
+user = "u"
+service = "B"
+expect = "granted"
+expect_steps = ["P3", "P4", "P5", "P6"]
+"#;
+
+    fn refused(text: &str) -> Refused {
+        match parse(Path::new("t.toml"), text) {
+            Ok(_) => panic!("expected a refusal"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_valid_file_parses_with_step_lines() {
+        let s = parse(Path::new("t.toml"), OK).expect("valid");
+        assert_eq!(s.name, "t");
+        assert_eq!(s.seed, 3);
+        assert_eq!(s.timeout_ms, 500);
+        assert_eq!(s.steps.len(), 2);
+        assert_eq!(s.steps[0].line, 19);
+        assert_eq!(s.steps[1].line, 25);
+        assert_eq!(s.spec.users[0].accounts.len(), 2);
+    }
+
+    #[test]
+    fn unknown_user_names_the_step_and_its_line() {
+        let e = refused(&OK.replace(
+            "user = \"u\"\nservice = \"B\"",
+            "user = \"nobody\"\nservice = \"B\"",
+        ));
+        assert_eq!(e.line, 27, "{e}");
+        assert!(e.message.contains("step 2 (line 25)"), "{e}");
+        assert!(e.message.contains("unknown user `nobody`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused_at_its_line() {
+        let e = refused(&OK.replace("timeout_ms = 500", "timeout_ms = 500\ncolour = 1"));
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn key_of_another_do_is_refused() {
+        let e = refused(&OK.replace("do = \"issue\"", "do = \"issue\"\nms = 4"));
+        assert_eq!(e.line, 21, "{e}");
+        assert!(e.message.contains("`ms` does not belong"), "{e}");
+    }
+
+    #[test]
+    fn unknown_outcome_and_do_are_refused() {
+        let e = refused(&OK.replace("expect = \"issued\"", "expect = \"fine\""));
+        assert_eq!(e.line, 23, "{e}");
+        let e = refused(&OK.replace("do = \"issue\"", "do = \"dance\""));
+        assert_eq!(e.line, 20, "{e}");
+        assert!(e.message.contains("unknown `do"), "{e}");
+    }
+
+    #[test]
+    fn empty_and_wrongly_typed_files_are_refused() {
+        assert_eq!(refused("").line, 1);
+        assert_eq!(refused("  \n").line, 1);
+        let e = refused(&OK.replace("seed = 3", "seed = \"three\""));
+        assert_eq!(e.line, 3, "{e}");
+        let e = refused("name = 1");
+        assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("é\nx", 1), (1, 1));
+        assert_eq!(line_column("", 9), (1, 1));
+    }
+}

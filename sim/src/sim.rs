@@ -1,0 +1,1034 @@
+//! The engine: one run of one scenario under one seed, and its verdict.
+//!
+//! The run drives the model's `World` event by event: scenario steps start
+//! operations (`World::choose`), messages go through the [`Network`], timers
+//! through the agenda, and after every event the model's own invariant code
+//! (`Outcome::new_violations`) says what broke. Every event is attributed to
+//! the scenario step that caused it: a message inherits the cause of the
+//! event that sent it, a timer the cause of its operation; so each step has
+//! its own list of step labels to compare with `expect_steps`.
+//!
+//! Step scheduling: a step starts `delay_ms` after every step before it has
+//! ended (an operation when its result arrives; partition, heal, crash and
+//! restart at once; wait after `ms`), or, with `concurrent = true`, `delay_ms`
+//! after the step before it started. (When no step is concurrent this is the
+//! contract's "when the one before it has ended"; after a concurrent group,
+//! the next step waits for the whole group, so that its expectations do not
+//! race with the group's slower member.)
+
+use crate::clock::{Agenda, Time};
+use crate::faults::FaultProfile;
+use crate::network::{DropReason, Fate, Network};
+use crate::scenario::{Action, Scenario};
+use crate::trace::{Event, Kind, Trace};
+use commoncert_model::effects::Timer;
+use commoncert_model::msg::{Msg, OpId};
+use commoncert_model::node::Choice;
+use commoncert_model::step::{Step as Label, restrict_to_families};
+use commoncert_model::system::{BuildError, credential};
+use commoncert_model::user::{Command, Outcome as OpOutcome};
+use commoncert_model::world::{Outcome, World};
+use commoncert_model::x509::Der;
+use serde::Serialize;
+use stateright::actor::Id;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// How to run a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub seed: u64,
+    /// Swarm testing: layer the seed's [`FaultProfile`] on the file's network
+    /// and tolerate outcomes that depend on faults.
+    pub swarm: bool,
+}
+
+/// A run that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("the system does not build: {0}")]
+    Build(#[from] BuildError),
+}
+
+/// What one scenario step did.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepResult {
+    pub number: usize,
+    pub line: usize,
+    pub action: String,
+    pub concurrent: bool,
+    pub started_at: Option<Time>,
+    pub ended_at: Option<Time>,
+    pub expected: Option<String>,
+    /// The outcome (`granted`, ...), `down` if the user was down at the
+    /// start, `crashed` if it crashed meanwhile; none for non-operations.
+    pub actual: Option<String>,
+    /// Why a presentation was rejected, when it was.
+    pub reason: Option<String>,
+    pub expected_steps: Option<Vec<String>>,
+    /// Every step label of the events this step caused, in order.
+    pub steps: Vec<String>,
+    pub expected_sources: Option<Vec<String>>,
+    pub sources: Vec<String>,
+    pub pass: bool,
+}
+
+/// An invariant broken during the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub property: String,
+    pub event: usize,
+    pub time: Time,
+    /// The scenario step whose event broke it.
+    pub step: Option<usize>,
+    pub expected: bool,
+}
+
+/// One thing that differed from the file's expectations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub step: Option<usize>,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// One `expect_final`, judged.
+#[derive(Clone, Debug, Serialize)]
+pub struct FinalResult {
+    pub user: String,
+    pub line: usize,
+    pub actual: commoncert_model::world::UserFinal,
+    pub pass: bool,
+}
+
+/// The run's PKI, for `--export-pki`.
+#[derive(Clone, Debug)]
+pub struct Pki {
+    pub root: Der,
+    pub users: Vec<(String, Der)>,
+    pub crls: Vec<Der>,
+}
+
+/// One run of one scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct Run {
+    pub name: String,
+    pub description: String,
+    pub file: PathBuf,
+    pub seed: u64,
+    /// Under swarm: the fault profile, described.
+    pub profile: Option<String>,
+    pub pass: bool,
+    pub events: usize,
+    pub trace_hash: String,
+    pub steps: Vec<StepResult>,
+    pub violations: Vec<Violation>,
+    pub finals: Vec<FinalResult>,
+    pub failures: Vec<Failure>,
+    /// Under swarm: mismatches accepted because faults explain them.
+    pub tolerated: Vec<Failure>,
+    /// The parties, by node id.
+    pub parties: Vec<String>,
+    #[serde(skip)]
+    pub trace: Trace,
+    #[serde(skip)]
+    pub pki: Option<Pki>,
+}
+
+impl Run {
+    /// The command that replays exactly this run.
+    pub fn replay_command(&self) -> String {
+        let file = shell_quote(&self.file.display().to_string());
+        if self.profile.is_some() {
+            format!(
+                "commoncert sim {file} --seeds {}..{}",
+                self.seed,
+                self.seed.saturating_add(1)
+            )
+        } else {
+            format!("commoncert sim {file} --seed {}", self.seed)
+        }
+    }
+
+    /// How often each step label was realised in this run.
+    pub fn coverage(&self) -> BTreeMap<String, usize> {
+        let mut c = BTreeMap::new();
+        for e in &self.trace.events {
+            for s in &e.steps {
+                *c.entry(s.clone()).or_default() += 1;
+            }
+        }
+        c
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Hard cap on events per run: no scenario needs more; a runaway is a bug.
+const MAX_EVENTS: usize = 1_000_000;
+
+enum Ev {
+    Start(usize),
+    WaitOver(usize),
+    Deliver {
+        from: Id,
+        to: Id,
+        msg: Msg,
+        cause: Option<usize>,
+        copy: bool,
+    },
+    Timer {
+        node: Id,
+        timer: Timer,
+        cause: Option<usize>,
+    },
+}
+
+#[derive(Default)]
+struct StepState {
+    started: Option<Time>,
+    ended: Option<Time>,
+    actual: Option<String>,
+    reason: Option<String>,
+    labels: Vec<Label>,
+    sources: Vec<String>,
+    raced: bool,
+    /// A message this step caused was lost.
+    lost: bool,
+    /// A message this step caused was delivered twice.
+    duplicated: bool,
+}
+
+struct Engine<'a> {
+    sc: &'a Scenario,
+    world: World,
+    agenda: Agenda<Ev>,
+    net: Network,
+    trace: Trace,
+    /// Live timers: (node, timer) -> the agenda sequence number of its firing.
+    timers: BTreeMap<(Id, Timer), u64>,
+    /// Operations in flight: (initiator, op) -> scenario step index.
+    ops: BTreeMap<(Id, OpId), usize>,
+    steps: Vec<StepState>,
+    /// The first step not yet scheduled.
+    next: usize,
+    violations: Vec<Violation>,
+    first_fault: Option<Time>,
+    /// The first delivery of a duplicate copy.
+    first_duplicate: Option<Time>,
+    timeout_ms: Time,
+}
+
+/// Run `sc` under `opts`.
+pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
+    let mut spec = sc.spec.clone();
+    spec.seed = opts.seed;
+    let system = spec.build()?;
+    let nodes = system.nodes.len();
+    let profile = opts.swarm.then(|| FaultProfile::draw(opts.seed, nodes));
+    let network = match &profile {
+        Some(p) => p.layer(&sc.network),
+        None => sc.network.clone(),
+    };
+    let horizon = horizon(sc, network.latency_ms.1, profile.as_ref());
+    system.clock.set(0);
+    let (world, starts) = World::new(system);
+    let mut e = Engine {
+        sc,
+        world,
+        agenda: Agenda::default(),
+        net: Network::new(
+            opts.seed,
+            network,
+            profile.as_ref().and_then(|p| p.partition.clone()),
+        ),
+        trace: Trace::default(),
+        timers: BTreeMap::new(),
+        ops: BTreeMap::new(),
+        steps: sc.steps.iter().map(|_| StepState::default()).collect(),
+        next: 0,
+        violations: Vec::new(),
+        first_fault: None,
+        first_duplicate: None,
+        timeout_ms: sc.timeout_ms,
+    };
+    for (id, out) in starts {
+        e.process(id, out, None);
+    }
+    e.schedule_next();
+    let mut runaway = None;
+    while let Some(t) = e.agenda.peek_time() {
+        if t > horizon {
+            runaway = Some(format!(
+                "the run did not settle by the horizon t={horizon}ms ({} events pending)",
+                e.agenda.len()
+            ));
+            break;
+        }
+        if e.trace.len() >= MAX_EVENTS {
+            runaway = Some(format!("the run exceeded {MAX_EVENTS} events"));
+            break;
+        }
+        let Some((t, seq, ev)) = e.agenda.pop() else {
+            break;
+        };
+        e.world.system.clock.set(t);
+        e.handle(seq, ev);
+    }
+    Ok(e.finish(opts, profile, runaway))
+}
+
+/// A virtual time by which any run of `sc` has settled: every delay and
+/// wait, plus generous room for every step to time out.
+fn horizon(sc: &Scenario, latency_hi: Time, profile: Option<&FaultProfile>) -> Time {
+    let waits = sc.steps.iter().fold(0u64, |acc, s| {
+        let ms = match s.action {
+            Action::Wait { ms } => ms,
+            _ => 0,
+        };
+        acc.saturating_add(s.delay_ms).saturating_add(ms)
+    });
+    let per_step = sc
+        .timeout_ms
+        .saturating_add(latency_hi.saturating_mul(2))
+        .saturating_mul(4);
+    let window = profile
+        .and_then(|p| p.partition.as_ref())
+        .map_or(0, |w| w.until_ms);
+    waits
+        .saturating_add(per_step.saturating_mul(sc.steps.len() as u64 + 2))
+        .saturating_add(window)
+        .saturating_add(60_000)
+}
+
+impl Engine<'_> {
+    fn now(&self) -> Time {
+        self.agenda.now()
+    }
+
+    fn name(&self, id: Id) -> String {
+        self.world.system.dir.name(id).to_string()
+    }
+
+    /// A scenario node name: `CA` is wherever the CA role lives (V3: the portal).
+    fn node(&self, name: &str) -> Option<Id> {
+        let dir = &self.world.system.dir;
+        if name == "CA" {
+            dir.ca()
+        } else {
+            dir.by_name(name)
+        }
+    }
+
+    /// A message was lost or an operation timed out, for step `cause`.
+    fn fault(&mut self, cause: Option<usize>) {
+        if self.first_fault.is_none() {
+            self.first_fault = Some(self.now());
+        }
+        if let Some(st) = cause.and_then(|i| self.steps.get_mut(i)) {
+            st.lost = true;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        kind: Kind,
+        reason: Option<DropReason>,
+        from: Id,
+        to: Id,
+        what: String,
+        cause: Option<usize>,
+        out: Option<&Outcome>,
+    ) -> usize {
+        let (steps, done, violations) = match out {
+            Some(o) => (
+                o.steps.iter().map(|s| s.label().to_string()).collect(),
+                o.done
+                    .iter()
+                    .map(|d| format!("op {}: {}", d.op, d.outcome.name()))
+                    .collect(),
+                o.new_violations
+                    .iter()
+                    .map(|p| p.name().to_string())
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        let event = Event {
+            index: 0,
+            time: self.now(),
+            kind,
+            reason,
+            from: self.name(from),
+            to: self.name(to),
+            what,
+            steps,
+            cause: cause.map(|i| i + 1),
+            done,
+            violations,
+        };
+        self.trace.push(event)
+    }
+
+    /// A trace line that concerns the whole network (`*` to `*`).
+    fn note(&mut self, kind: Kind, what: String, cause: Option<usize>) {
+        let id = Id::from(0);
+        let i = self.record(kind, None, id, id, what, cause, None);
+        if let Some(e) = self.trace.events.get_mut(i) {
+            e.from = "*".to_string();
+            e.to = "*".to_string();
+        }
+    }
+
+    /// Apply what an event at `actor` did: labels, sends, timers, results, violations.
+    fn process(&mut self, actor: Id, out: Outcome, cause: Option<usize>) {
+        let event = self.trace.len().saturating_sub(1);
+        if let Some(st) = cause.and_then(|i| self.steps.get_mut(i)) {
+            st.labels.extend(out.steps.iter().copied());
+        }
+        for p in &out.new_violations {
+            self.violations.push(Violation {
+                property: p.name().to_string(),
+                event,
+                time: self.now(),
+                step: cause.map(|i| i + 1),
+                expected: self.sc.expect_violations.contains(p),
+            });
+        }
+        for (dst, msg) in out.sends {
+            self.send(actor, dst, msg, cause);
+        }
+        for timer in out.set_timers {
+            let Timer::Timeout(op) = &timer;
+            let cause = self.ops.get(&(actor, *op)).copied().or(cause);
+            let at = self.now().saturating_add(self.timeout_ms);
+            let seq = self.agenda.schedule(
+                at,
+                Ev::Timer {
+                    node: actor,
+                    timer: timer.clone(),
+                    cause,
+                },
+            );
+            self.timers.insert((actor, timer), seq);
+        }
+        for timer in out.cancel_timers {
+            self.timers.remove(&(actor, timer));
+        }
+        for done in out.done {
+            let Some(i) = self.ops.remove(&(actor, done.op)) else {
+                continue;
+            };
+            if done.outcome == OpOutcome::Timeout {
+                self.fault(Some(i));
+            }
+            if let Some(st) = self.steps.get_mut(i) {
+                st.sources = done.sources;
+                st.reason = done.reason.map(|r| r.to_string());
+            }
+            self.end_step(i, Some(done.outcome.name().to_string()));
+        }
+    }
+
+    fn send(&mut self, from: Id, to: Id, msg: Msg, cause: Option<usize>) {
+        let tap = matches!(msg, Msg::Observed { .. });
+        let now = self.now();
+        match self.net.send(now, usize::from(from), usize::from(to), tap) {
+            Fate::Dropped(reason) => {
+                self.record(
+                    Kind::Dropped,
+                    Some(reason),
+                    from,
+                    to,
+                    msg.to_string(),
+                    cause,
+                    None,
+                );
+                self.fault(cause);
+            }
+            Fate::Deliver { at, copy_at } => {
+                if let Some(copy_at) = copy_at {
+                    self.agenda.schedule(
+                        copy_at,
+                        Ev::Deliver {
+                            from,
+                            to,
+                            msg: msg.clone(),
+                            cause,
+                            copy: true,
+                        },
+                    );
+                }
+                self.agenda.schedule(
+                    at,
+                    Ev::Deliver {
+                        from,
+                        to,
+                        msg,
+                        cause,
+                        copy: false,
+                    },
+                );
+            }
+        }
+    }
+
+    fn handle(&mut self, seq: u64, ev: Ev) {
+        match ev {
+            Ev::Start(i) => self.start_step(i),
+            Ev::WaitOver(i) => self.end_step(i, None),
+            Ev::Deliver {
+                from,
+                to,
+                msg,
+                cause,
+                copy,
+            } => {
+                let now = self.now();
+                let reason = if self.net.cut(usize::from(from), usize::from(to), now) {
+                    Some(DropReason::Partition)
+                } else if !self.world.is_up(to) {
+                    Some(DropReason::Crashed)
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    self.record(
+                        Kind::Dropped,
+                        Some(reason),
+                        from,
+                        to,
+                        msg.to_string(),
+                        cause,
+                        None,
+                    );
+                    self.fault(cause);
+                    return;
+                }
+                let what = msg.to_string();
+                let out = self.world.deliver(from, to, msg);
+                let kind = if copy {
+                    if self.first_duplicate.is_none() {
+                        self.first_duplicate = Some(now);
+                    }
+                    Kind::Duplicated
+                } else {
+                    Kind::Delivered
+                };
+                self.record(kind, None, from, to, what, cause, Some(&out));
+                self.process(to, out, cause);
+            }
+            Ev::Timer { node, timer, cause } => {
+                if self.timers.get(&(node, timer.clone())) != Some(&seq) {
+                    return; // cancelled, or forgotten in a crash
+                }
+                self.timers.remove(&(node, timer.clone()));
+                let Timer::Timeout(op) = &timer;
+                let what = format!("timeout of op {op}");
+                let out = self.world.fire(node, &timer);
+                self.record(Kind::Timer, None, node, node, what, cause, Some(&out));
+                self.process(node, out, cause);
+            }
+        }
+    }
+
+    /// Schedule the next step if every step before it has ended.
+    fn schedule_next(&mut self) {
+        let j = self.next;
+        let Some(step) = self.sc.steps.get(j) else {
+            return;
+        };
+        if step.concurrent && j > 0 {
+            return; // scheduled when its predecessor starts
+        }
+        if self.steps[..j].iter().all(|s| s.ended.is_some()) {
+            let at = self.now().saturating_add(step.delay_ms);
+            self.agenda.schedule(at, Ev::Start(j));
+            self.next = j + 1;
+        }
+    }
+
+    fn end_step(&mut self, i: usize, actual: Option<String>) {
+        let now = self.now();
+        if let Some(st) = self.steps.get_mut(i) {
+            if st.ended.is_some() {
+                return;
+            }
+            st.ended = Some(now);
+            if actual.is_some() {
+                st.actual = actual;
+            }
+        }
+        self.schedule_next();
+    }
+
+    fn start_step(&mut self, i: usize) {
+        let now = self.now();
+        let Some(step) = self.sc.steps.get(i) else {
+            return;
+        };
+        let running: Vec<usize> = (0..self.steps.len())
+            .filter(|k| {
+                *k != i && self.steps[*k].started.is_some() && self.steps[*k].ended.is_none()
+            })
+            .collect();
+        for k in &running {
+            self.steps[*k].raced = true;
+        }
+        self.steps[i].raced = !running.is_empty();
+        self.steps[i].started = Some(now);
+        if let Some(next) = self.sc.steps.get(i + 1)
+            && next.concurrent
+        {
+            self.agenda
+                .schedule(now.saturating_add(next.delay_ms), Ev::Start(i + 1));
+            self.next = i + 2;
+        }
+        let what = step.action.to_string();
+        let cause = Some(i);
+        let resolved = |e: &Self, name: &str| e.node(name).unwrap_or_default();
+        match &step.action {
+            Action::Issue { user, service, .. }
+            | Action::Use { user, service, .. }
+            | Action::Prohibit { user, service }
+            | Action::Invalidate { user, service, .. }
+            | Action::Statement { user, service } => {
+                let (uid, sid) = (resolved(self, user), resolved(self, service));
+                let command = self.command(&step.action, user, service, sid);
+                self.begin(i, uid, sid, &Choice::User(command), what);
+            }
+            Action::Impersonate {
+                attacker,
+                victim,
+                service,
+            } => {
+                let (aid, vid, sid) = (
+                    resolved(self, attacker),
+                    resolved(self, victim),
+                    resolved(self, service),
+                );
+                match self.world.attacker_replay(aid, vid, sid) {
+                    Some(choice) => self.begin(i, aid, sid, &choice, what),
+                    None => {
+                        self.record(
+                            Kind::Start,
+                            None,
+                            aid,
+                            sid,
+                            format!("{what}: nothing of {victim}'s seen to replay"),
+                            cause,
+                            None,
+                        );
+                        self.end_step(i, Some(OpOutcome::Rejected.name().to_string()));
+                    }
+                }
+            }
+            Action::Partition { nodes } => {
+                let ids: BTreeSet<usize> = nodes
+                    .iter()
+                    .filter_map(|n| self.node(n))
+                    .map(usize::from)
+                    .collect();
+                self.net.partition(ids);
+                self.note(Kind::Partition, what, cause);
+                self.end_step(i, None);
+            }
+            Action::Heal => {
+                self.net.heal();
+                self.note(Kind::Heal, what, cause);
+                self.end_step(i, None);
+            }
+            Action::Crash { node } => {
+                let id = resolved(self, node);
+                self.world.crash(id);
+                self.timers.retain(|(n, _), _| *n != id);
+                self.record(Kind::Crash, None, id, id, what, cause, None);
+                // The node's operations in flight die with it.
+                let lost: Vec<usize> = self
+                    .ops
+                    .iter()
+                    .filter(|((n, _), _)| *n == id)
+                    .map(|(_, s)| *s)
+                    .collect();
+                self.ops.retain(|(n, _), _| *n != id);
+                for s in lost {
+                    self.end_step(s, Some("crashed".to_string()));
+                }
+                self.end_step(i, None);
+            }
+            Action::Restart { node } => {
+                let id = resolved(self, node);
+                self.timers.retain(|(n, _), _| *n != id);
+                let out = self.world.restart(id);
+                self.record(Kind::Restart, None, id, id, what, cause, Some(&out));
+                self.process(id, out, cause);
+                self.end_step(i, None);
+            }
+            Action::Wait { ms } => {
+                self.note(Kind::Start, what, cause);
+                self.agenda
+                    .schedule(now.saturating_add(*ms), Ev::WaitOver(i));
+            }
+        }
+    }
+
+    fn command(&self, action: &Action, user: &str, service: &str, sid: Id) -> Command {
+        let modes = self.world.system.dir.modes;
+        let override_with = |password: &Option<String>| {
+            password.as_ref().map(|pw| {
+                let login = self
+                    .sc
+                    .spec
+                    .users
+                    .iter()
+                    .find(|u| u.name == user)
+                    .and_then(|u| u.accounts.get(service))
+                    .map_or(user.to_string(), |(login, _)| login.clone());
+                credential(modes.primary_auth, &login, pw)
+            })
+        };
+        match action {
+            Action::Issue { password, .. } => Command::Issue {
+                service: sid,
+                credential: override_with(password),
+            },
+            Action::Use {
+                login, password, ..
+            } => Command::Use {
+                service: sid,
+                login: *login,
+                credential: override_with(password),
+            },
+            Action::Prohibit { .. } => Command::Prohibit { service: sid },
+            Action::Invalidate {
+                using, password, ..
+            } => Command::Invalidate {
+                service: sid,
+                using: *using,
+                credential: override_with(password),
+            },
+            _ => Command::Statement { portal: sid },
+        }
+    }
+
+    fn begin(&mut self, i: usize, who: Id, service: Id, choice: &Choice, what: String) {
+        let (out, op) = self.world.choose(who, choice);
+        let Some(op) = op else {
+            self.record(
+                Kind::Start,
+                None,
+                who,
+                service,
+                format!("{what}: {} is down", self.name(who)),
+                Some(i),
+                None,
+            );
+            self.end_step(i, Some("down".to_string()));
+            return;
+        };
+        self.ops.insert((who, op), i);
+        self.record(Kind::Start, None, who, service, what, Some(i), Some(&out));
+        self.process(who, out, Some(i));
+    }
+
+    fn finish(
+        mut self,
+        opts: Options,
+        profile: Option<FaultProfile>,
+        runaway: Option<String>,
+    ) -> Run {
+        let sc = self.sc;
+        let swarm = opts.swarm;
+        let mut failures = Vec::new();
+        let mut tolerated = Vec::new();
+        if let Some(r) = runaway {
+            failures.push(Failure {
+                step: None,
+                line: None,
+                message: r,
+            });
+        }
+        // Under swarm, what the faults explain is tolerated, never an
+        // unexpected invariant violation:
+        // - an outcome, when it is or was expected to be `timeout`, or a message was lost or an
+        //   operation timed out before the step ended, or steps raced
+        //   (latency decides their order), or an earlier step's mismatch was
+        //   tolerated (the state is not what the file planned for);
+        // - step labels, sources, final tables and expected violations,
+        //   also when a duplicate was delivered before (duplicates repeat labels).
+        // A duplicate alone does not excuse an outcome: a protocol should
+        // shrug off duplicated messages, and swarm is there to find out.
+        let before = |t: Option<Time>, end: Option<Time>| match (t, end) {
+            (Some(f), Some(end)) => f <= end,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let any_fault = self.first_fault.is_some() || self.first_duplicate.is_some();
+        let mut raced_so_far = false;
+        // Once one step's result was the faults' doing, later steps start
+        // from a state the file did not plan for.
+        let mut cascade = false;
+        let mut results = Vec::new();
+        for (step, st) in sc.steps.iter().zip(&self.steps) {
+            raced_so_far |= st.raced;
+            let timed_out = st.actual.as_deref() == Some(OpOutcome::Timeout.name());
+            let expected_timeout = step.expect == Some(OpOutcome::Timeout);
+            let outcome_excusable = swarm
+                && (timed_out
+                    || expected_timeout
+                    || raced_so_far
+                    || cascade
+                    || st.lost
+                    || before(self.first_fault, st.ended));
+            let detail_excusable = outcome_excusable
+                || (swarm && (st.duplicated || before(self.first_duplicate, st.ended)));
+            let here = format!("step {} (line {}, {})", step.number, step.line, step.action);
+            // (message, excusable under swarm)
+            let mut problems: Vec<(String, bool)> = Vec::new();
+            match (st.started, st.ended) {
+                (None, _) => problems.push((format!("{here}: never started"), outcome_excusable)),
+                (Some(_), None) => {
+                    problems.push((format!("{here}: did not end"), outcome_excusable))
+                }
+                _ => {}
+            }
+            if let Some(expected) = step.expect
+                && st.ended.is_some()
+            {
+                let actual = st.actual.as_deref().unwrap_or("none");
+                if actual != expected.name() {
+                    let why = st
+                        .reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default();
+                    problems.push((
+                        format!(
+                            "{here}: expected outcome {}, got {actual}{why}",
+                            expected.name()
+                        ),
+                        outcome_excusable,
+                    ));
+                }
+            }
+            if let Some(expected) = &step.expect_steps
+                && st.ended.is_some()
+            {
+                let actual = restrict_to_families(&st.labels, expected);
+                if &actual != expected {
+                    // Concurrent requests (P39/P43 fan out) arrive in the
+                    // order latency decides: a reordering is the seed's doing.
+                    let reordered = {
+                        let (mut a, mut e) = (actual.clone(), expected.clone());
+                        a.sort();
+                        e.sort();
+                        a == e
+                    };
+                    problems.push((
+                        format!(
+                            "{here}: expected steps [{}], got [{}]",
+                            labels(expected),
+                            labels(&actual)
+                        ),
+                        detail_excusable || (swarm && reordered),
+                    ));
+                }
+            }
+            if let Some(expected) = &step.expect_sources
+                && st.ended.is_some()
+            {
+                let mut e = expected.clone();
+                e.sort();
+                let mut a = st.sources.clone();
+                a.sort();
+                if e != a {
+                    problems.push((
+                        format!(
+                            "{here}: expected sources [{}], got [{}]",
+                            e.join(", "),
+                            a.join(", ")
+                        ),
+                        detail_excusable,
+                    ));
+                }
+            }
+            let pass = problems.is_empty();
+            for (message, excusable) in problems {
+                let f = Failure {
+                    step: Some(step.number),
+                    line: Some(step.line),
+                    message,
+                };
+                if excusable {
+                    tolerated.push(f);
+                    cascade = true;
+                } else {
+                    failures.push(f);
+                }
+            }
+            results.push(StepResult {
+                number: step.number,
+                line: step.line,
+                action: step.action.to_string(),
+                concurrent: step.concurrent,
+                started_at: st.started,
+                ended_at: st.ended,
+                expected: step.expect.map(|o| o.name().to_string()),
+                actual: st.actual.clone(),
+                reason: st.reason.clone(),
+                expected_steps: step
+                    .expect_steps
+                    .as_ref()
+                    .map(|v| v.iter().map(|s| s.label().to_string()).collect()),
+                steps: st.labels.iter().map(|s| s.label().to_string()).collect(),
+                expected_sources: step.expect_sources.clone(),
+                sources: st.sources.clone(),
+                pass,
+            });
+        }
+        let mut finals = Vec::new();
+        for f in &sc.expect_final {
+            let Some(uid) = self.node(&f.user) else {
+                continue;
+            };
+            let actual = self.world.user_final(uid);
+            let here = format!("expect_final (line {}) for {}", f.line, f.user);
+            let mut problems = Vec::new();
+            if let Some(c) = f.certificate
+                && c != actual.certificate
+            {
+                problems.push(format!(
+                    "{here}: certificate expected {}, got {}",
+                    status(c),
+                    status(actual.certificate)
+                ));
+            }
+            for (what, expected, got) in [
+                ("ca_services", &f.ca_services, &actual.ca_services),
+                ("service_tables", &f.service_tables, &actual.service_tables),
+            ] {
+                if let Some(expected) = expected {
+                    let mut e = expected.clone();
+                    e.sort();
+                    if &e != got {
+                        problems.push(format!(
+                            "{here}: {what} expected [{}], got [{}]",
+                            e.join(", "),
+                            got.join(", ")
+                        ));
+                    }
+                }
+            }
+            let pass = problems.is_empty();
+            for message in problems {
+                let fl = Failure {
+                    step: None,
+                    line: Some(f.line),
+                    message,
+                };
+                if swarm && (any_fault || raced_so_far) {
+                    tolerated.push(fl);
+                } else {
+                    failures.push(fl);
+                }
+            }
+            finals.push(FinalResult {
+                user: f.user.clone(),
+                line: f.line,
+                actual,
+                pass,
+            });
+        }
+        for v in self.violations.iter().filter(|v| !v.expected) {
+            let step = v
+                .step
+                .map(|s| format!(", caused by step {s}"))
+                .unwrap_or_default();
+            failures.push(Failure {
+                step: v.step,
+                line: v
+                    .step
+                    .and_then(|s| sc.steps.get(s.wrapping_sub(1)))
+                    .map(|s| s.line),
+                message: format!(
+                    "invariant {} violated at event {} (t={}ms{step}), not expected",
+                    v.property, v.event, v.time
+                ),
+            });
+        }
+        for p in &sc.expect_violations {
+            if !self.violations.iter().any(|v| v.property == p.name()) {
+                let f = Failure {
+                    step: None,
+                    line: None,
+                    message: format!(
+                        "invariant {} was expected to be violated but held throughout",
+                        p.name()
+                    ),
+                };
+                if swarm && (any_fault || raced_so_far) {
+                    tolerated.push(f);
+                } else {
+                    failures.push(f);
+                }
+            }
+        }
+        let (users, crls) = self.world.pki_material();
+        let pki = Pki {
+            root: self.world.system.ca_root().clone(),
+            users,
+            crls,
+        };
+        let parties = self
+            .world
+            .system
+            .dir
+            .parties
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let names = |n: usize| self.name(Id::from(n));
+        let profile = profile.map(|p| p.describe(names));
+        let trace = std::mem::take(&mut self.trace);
+        Run {
+            name: sc.name.clone(),
+            description: sc.description.clone(),
+            file: sc.file.clone(),
+            seed: opts.seed,
+            profile,
+            pass: failures.is_empty(),
+            events: trace.len(),
+            trace_hash: trace.fingerprint(),
+            steps: results,
+            violations: self.violations,
+            finals,
+            failures,
+            tolerated,
+            parties,
+            trace,
+            pki: Some(pki),
+        }
+    }
+}
+
+fn labels(v: &[Label]) -> String {
+    v.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ")
+}
+
+fn status(c: commoncert_model::world::CertificateStatus) -> &'static str {
+    use commoncert_model::world::CertificateStatus as S;
+    match c {
+        S::Valid => "valid",
+        S::Invalidated => "invalidated",
+        S::None => "none",
+    }
+}

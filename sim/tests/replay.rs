@@ -1,0 +1,171 @@
+//! Replays: determinism, the shipped scenarios, and the behaviours the
+//! scenario contract promises (Fig. 3A labels, V1 stale acceptance, a CA
+//! crash that loses nothing).
+
+mod common;
+
+use common::{data, load, run};
+use commoncert_sim::sim::{Options, run as simulate};
+use std::path::Path;
+
+#[test]
+fn same_file_and_seed_give_the_same_trace_hash() {
+    for f in ["fig3a.toml", "lossy.toml", "push-stale.toml"] {
+        let sc = load(f);
+        let a = run(&sc, sc.seed);
+        let b = run(&load(f), sc.seed);
+        assert_eq!(a.trace_hash, b.trace_hash, "{f}");
+        assert_eq!(a.trace.canonical(), b.trace.canonical(), "{f}");
+    }
+}
+
+#[test]
+fn a_different_seed_on_a_lossy_network_gives_a_different_trace() {
+    let sc = load("lossy.toml");
+    let a = run(&sc, 0);
+    let b = run(&sc, 1);
+    assert_ne!(a.trace_hash, b.trace_hash);
+}
+
+#[test]
+fn swarm_runs_are_deterministic_too() {
+    let sc = load("push-stale.toml");
+    for seed in 0..5 {
+        let a = simulate(&sc, Options { seed, swarm: true })
+            .map(|r| r.trace_hash)
+            .ok();
+        let b = simulate(&sc, Options { seed, swarm: true })
+            .map(|r| r.trace_hash)
+            .ok();
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn every_shipped_scenario_passes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let scenarios = commoncert_sim::cli::load_all(&[dir])
+        .unwrap_or_else(|e| panic!("scenarios refused:\n{}", e.join("\n")));
+    assert!(!scenarios.is_empty(), "no scenario under scenarios/");
+    let mut failed = Vec::new();
+    for sc in &scenarios {
+        let r = run(sc, sc.seed);
+        if !r.pass {
+            failed.push(commoncert_sim::cli::run_lines(&r));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join(""));
+}
+
+#[test]
+fn every_test_scenario_passes() {
+    let scenarios = commoncert_sim::cli::load_all(&[data("")])
+        .unwrap_or_else(|e| panic!("refused:\n{}", e.join("\n")));
+    assert!(scenarios.len() >= 4);
+    for sc in &scenarios {
+        let r = run(sc, sc.seed);
+        assert!(r.pass, "{}", commoncert_sim::cli::run_lines(&r));
+    }
+}
+
+#[test]
+fn fig3a_realises_the_patent_sequence_step_by_step() {
+    let r = run(&load("fig3a.toml"), 7);
+    assert!(r.pass, "{}", commoncert_sim::cli::run_lines(&r));
+    let p: Vec<&str> = r.steps[1]
+        .steps
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.starts_with('P'))
+        .collect();
+    assert_eq!(p, ["P3", "P4", "P5", "P6"]);
+    assert!(r.violations.is_empty());
+}
+
+#[test]
+fn fig3a_with_a_wrong_expectation_fails_naming_the_step_line() {
+    let text = std::fs::read_to_string(data("fig3a.toml")).unwrap_or_default();
+    let wrong = text.replace("\"S18\", \"S19\", \"P6\"]", "\"S19\", \"S18\", \"P6\"]");
+    assert_ne!(text, wrong);
+    let sc = commoncert_sim::scenario::parse(Path::new("wrong.toml"), &wrong)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&sc, 7);
+    assert!(!r.pass);
+    let msg = &r.failures[0].message;
+    assert!(msg.contains("step 2 (line 25"), "{msg}");
+    assert!(msg.contains("expected steps"), "{msg}");
+    let lines = commoncert_sim::cli::run_lines(&r);
+    assert!(lines.starts_with("FAIL test-fig3a seed=7"), "{lines}");
+    assert!(
+        lines.contains("replay: commoncert sim wrong.toml --seed 7"),
+        "{lines}"
+    );
+}
+
+#[test]
+fn push_mode_grants_after_invalidation_when_the_crl_push_is_lost() {
+    let r = run(&load("push-stale.toml"), 7);
+    assert!(r.pass, "{}", commoncert_sim::cli::run_lines(&r));
+    assert_eq!(r.steps[5].actual.as_deref(), Some("granted"));
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.property == "revoked-never-accepted" && v.step == Some(6))
+    );
+    assert!(r.trace.events.iter().any(
+        |e| e.what.starts_with("Revocation") && e.kind == commoncert_sim::trace::Kind::Dropped
+    ));
+}
+
+#[test]
+fn push_mode_without_the_partition_refuses_after_invalidation() {
+    let text = std::fs::read_to_string(data("push-stale.toml")).unwrap_or_default();
+    let healed = text
+        .replace(
+            "do = \"partition\"\nnodes = [\"B\"]",
+            "do = \"wait\"\nms = 1",
+        )
+        .replace(
+            "service = \"B\"\nexpect = \"granted\"\nexpect_steps = [\"S11\", \"S12\", \"S13\"]",
+            "service = \"B\"\nexpect = \"login-required\"\nlogin = false",
+        );
+    let sc = commoncert_sim::scenario::parse(Path::new("healed.toml"), &healed)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&sc, 7);
+    assert_eq!(r.steps[5].actual.as_deref(), Some("login-required"));
+    assert!(r.violations.is_empty(), "{:?}", r.violations);
+}
+
+#[test]
+fn a_ca_crash_between_issue_and_use_loses_nothing() {
+    let r = run(&load("ca-crash.toml"), 7);
+    assert!(r.pass, "{}", commoncert_sim::cli::run_lines(&r));
+    assert!(
+        r.trace
+            .events
+            .iter()
+            .any(|e| e.kind == commoncert_sim::trace::Kind::Crash)
+    );
+    assert_eq!(r.finals[0].actual.ca_services, ["A", "B"]);
+}
+
+#[test]
+fn messages_to_a_crashed_node_are_dropped() {
+    let text = std::fs::read_to_string(data("ca-crash.toml")).unwrap_or_default();
+    // Use while the CA is down: A's check is dropped and the user times out.
+    let down = text.replacen(
+        "[[step]]\ndo = \"wait\"\nms = 500",
+        "[[step]]\ndo = \"use\"\nuser = \"u31\"\nservice = \"A\"\nexpect = \"timeout\"",
+        1,
+    );
+    let sc = commoncert_sim::scenario::parse(Path::new("down.toml"), &down)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&sc, 7);
+    assert!(r.pass, "{}", commoncert_sim::cli::run_lines(&r));
+    assert!(
+        r.trace
+            .events
+            .iter()
+            .any(|e| e.reason == Some(commoncert_sim::network::DropReason::Crashed))
+    );
+}

@@ -1,0 +1,71 @@
+//! `commoncert verify`: the standard matrix against the committed expectations.
+
+use commoncert_model::verify::{Expectations, markdown, run as run_matrix};
+use std::path::Path;
+use std::time::Instant;
+
+pub fn run(expectations: &Path, report: &Path) -> i32 {
+    let text = match std::fs::read_to_string(expectations) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", expectations.display());
+            return 2;
+        }
+    };
+    let exp = match Expectations::parse(&text) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {}: {e}", expectations.display());
+            return 2;
+        }
+    };
+    println!(
+        "== verification matrix ({} configurations) ==",
+        exp.runs.len()
+    );
+    let bar = crate::cli::progress_bar(true);
+    bar.set_length(exp.runs.len() as u64);
+    let start = Instant::now();
+    let outcomes = run_matrix(&exp, |o| {
+        bar.suspend(|| {
+            let status = if o.differences.is_empty() {
+                "ok  "
+            } else {
+                "DIFF"
+            };
+            println!(
+                "{status} {:<36} unique {:>8}  {:>6.2}s",
+                o.name, o.report.unique_states, o.report.seconds
+            );
+            for (p, expected, actual) in &o.differences {
+                println!("     {p}: expected {expected:?}, got {actual:?}");
+            }
+        });
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(dir) = report.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(report, markdown(&outcomes, seconds)) {
+        Ok(()) => println!("wrote {}", report.display()),
+        Err(e) => eprintln!("warning: {}: {e}", report.display()),
+    }
+    let differing = outcomes
+        .iter()
+        .filter(|o| !o.differences.is_empty())
+        .count();
+    println!(
+        "{} configurations, {differing} differ from the expectations, {seconds:.1}s",
+        outcomes.len()
+    );
+    if differing == 0 { 0 } else { 1 }
+}
