@@ -3,7 +3,8 @@
 //!
 //! `Node::start`, `Node::on_message`, `Node::on_timer` and `Node::on_choice`
 //! are the protocol's entry points and return `Effects` with the step labels;
-//! the `stateright::actor::Actor` impl below is a thin adapter over them. The
+//! the checker's `stateright::actor::Actor` impl (`checker::Checked`) is a thin
+//! adapter over them, and `Node::apply_to` turns effects into its commands. The
 //! wire tap that shows the attacker every presentation is here too, because it
 //! is the network's doing, not any party's.
 
@@ -16,7 +17,6 @@ use crate::service::{Service, ServiceDurable, ServiceState};
 use crate::user::{Command, User, UserState};
 use serde::Serialize;
 use stateright::actor::{Actor, Id, Out};
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -241,42 +241,5 @@ impl Node {
     /// The durable part of a state, to save after `Effects::persist`.
     pub fn storage_of(state: &NodeState) -> Option<Storage> {
         state.durable()
-    }
-}
-
-/// The stateright adapter: the checker runs exactly the handlers above.
-impl Actor for Node {
-    type Msg = Msg;
-    type Timer = Timer;
-    type State = NodeState;
-    type Storage = Storage;
-    type Random = Choice;
-
-    fn on_start(&self, id: Id, storage: &Option<Storage>, o: &mut Out<Self>) -> NodeState {
-        let (state, fx) = Node::start(self, id, storage.as_ref());
-        self.apply_to(&state, fx, o);
-        state
-    }
-
-    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
-        let st = state.to_mut();
-        let fx = self.on_message(id, st, src, msg);
-        self.apply_to(st, fx, o);
-    }
-
-    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
-        let st = state.to_mut();
-        let fx = self.on_timer(id, st, timer);
-        self.apply_to(st, fx, o);
-    }
-
-    fn on_random(&self, id: Id, state: &mut Cow<NodeState>, random: &Choice, o: &mut Out<Self>) {
-        let st = state.to_mut();
-        let (fx, _) = self.on_choice(id, st, random);
-        self.apply_to(st, fx, o);
-    }
-
-    fn name(&self) -> String {
-        String::new()
     }
 }

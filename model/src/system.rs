@@ -284,6 +284,9 @@ pub fn export_demo_pki(
     use crate::world::FifoDriver;
     let mut spec = standard_spec(2, 2, false);
     spec.seed = seed;
+    // Virtual time starts at 2025-01-01; outside tools check against the wall
+    // clock, so these certificates are made valid for twenty years.
+    spec.modes.certificate_validity_ms = crate::x509::ROOT_VALIDITY;
     let system = spec.build().map_err(|e| e.to_string())?;
     let a = system.dir.by_name("A").ok_or("no service A")?;
     let users: Vec<Id> = system.dir.users().collect();

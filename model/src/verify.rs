@@ -87,6 +87,23 @@ pub fn standard_matrix() -> Vec<(String, CheckConfig)> {
             }
         }
     }
+    // Fig. 11: a portal and two banks, so the statement flow is checked too.
+    for revocation in [Revocation::Online, Revocation::Push] {
+        let name = match revocation {
+            Revocation::Online => "online-pop-portal-n3",
+            Revocation::Push => "push-pop-portal-n3",
+        };
+        out.push((
+            name.to_string(),
+            CheckConfig {
+                services: 3,
+                portal: true,
+                revocation,
+                actions: 4,
+                ..CheckConfig::default()
+            },
+        ));
+    }
     out
 }
 

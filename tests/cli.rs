@@ -1,0 +1,151 @@
+//! The command line as users call it: exit codes, JSON, the Explorer.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn commoncert() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_commoncert"))
+}
+
+#[test]
+fn check_json_has_the_documented_shape_and_exit_code() {
+    let out = commoncert()
+        .args(["check", "--presentation", "bearer", "--attacker", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "a violated property exits 1");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in [
+        "config",
+        "unique_states",
+        "total_states",
+        "max_depth",
+        "seconds",
+        "states_per_second",
+        "properties",
+        "coverage",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let props = v["properties"].as_array().expect("array");
+    let imp = props
+        .iter()
+        .find(|p| p["name"] == "no-impersonation")
+        .expect("listed");
+    assert_eq!(imp["kind"], "always");
+    assert_eq!(imp["verdict"], "violated");
+    let ce = imp["counterexample"].as_array().expect("array");
+    assert!(!ce.is_empty());
+    assert!(ce[0].get("from").is_some() && ce[0].get("steps").is_some());
+    assert!(
+        v["coverage"].get("S20-4").is_some(),
+        "labels as flows.md writes them"
+    );
+}
+
+#[test]
+fn check_text_prints_verdicts_counterexamples_and_coverage() {
+    let out = commoncert()
+        .args(["check", "--revocation", "push", "--actions", "4"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text.contains("revoked-never-accepted"));
+    assert!(text.contains("counterexample for revoked-never-accepted"));
+    assert!(text.contains("step coverage"));
+    assert!(
+        text.contains("[S13, P24]") || text.contains("[S13, P22]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    for args in [
+        vec!["check", "--services", "1"],
+        vec!["check", "--revocation", "sometimes"],
+        vec!["check", "--bogus"],
+    ] {
+        let out = commoncert().args(&args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}
+
+#[test]
+fn pki_export_is_accepted_by_openssl() {
+    let dir = std::env::temp_dir().join(format!("commoncert-cli-pki-{}", std::process::id()));
+    let out = commoncert()
+        .args(["pki", "--seed", "3", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(dir.join("ca.pem"))
+        .arg(dir.join("u0.pem"))
+        .output()
+        .expect("openssl is installed (CI installs it)");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+#[test]
+fn explore_serves_the_explorer_on_loopback() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut child = commoncert()
+        .args(["explore", "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut index = None;
+    while Instant::now() < deadline {
+        if let Some(body) = get(port, "/") {
+            index = Some(body);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = get(port, "/.status");
+    let _ = child.kill();
+    let _ = child.wait();
+    let index = index.expect("the Explorer answered");
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    let status = status.expect("/.status answered");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(
+        status.contains("unique_state_count") || status.contains("done"),
+        "{status}"
+    );
+}
