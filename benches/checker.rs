@@ -1,1 +1,127 @@
-fn main() {}
+//! Model-checking throughput (issue 3, "Performance").
+//!
+//! `checker/push-2s-1u-5a`: exhaustive single-threaded BFS of one fixed
+//! configuration (2 services, 1 user, push revocation, 5 actions), reported
+//! as unique states per second (`Throughput::Elements(unique states)`).
+//!
+//! After the criterion group, a table of how the unique-state count grows with
+//! services N (2, 3, 4) and users M (1, 2), each configuration checked once.
+//! The three M = 2, N >= 3 rows take about a minute together, so they run only
+//! with `CC_GROWTH=full`; `CC_GROWTH=off` skips the table.
+//! Symmetry reduction is not implemented (ARCHITECTURE.md, "Known limits"), so
+//! there is no "with symmetry" column.
+//!
+//! `cargo bench --bench checker`; results in `reports/performance.md`.
+
+use commoncert_model::checker::CheckConfig;
+use commoncert_model::config::Revocation;
+use criterion::{Criterion, Throughput};
+use stateright::{Checker, Model};
+use std::time::{Duration, Instant};
+
+/// The benchmarked configuration: about 34k unique states, ~1.4 s on one core.
+fn fixed() -> CheckConfig {
+    CheckConfig {
+        services: 2,
+        users: 1,
+        revocation: Revocation::Push,
+        actions: 5,
+        ..CheckConfig::default()
+    }
+}
+
+struct Counts {
+    unique: usize,
+    total: usize,
+    depth: usize,
+    seconds: f64,
+}
+
+/// One exhaustive single-threaded BFS, as `commoncert check` runs it but
+/// without its progress polling and counterexample labelling.
+fn explore(cfg: &CheckConfig) -> Counts {
+    let (model, _coverage) = cfg.into_model().expect("the configuration builds");
+    let start = Instant::now();
+    let checker = model.checker().threads(1).spawn_bfs().join();
+    Counts {
+        unique: checker.unique_state_count(),
+        total: checker.state_count(),
+        depth: checker.max_depth(),
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+fn bench_fixed(c: &mut Criterion) {
+    let cfg = fixed();
+    let counts = explore(&cfg);
+    eprintln!(
+        "checker/push-2s-1u-5a: unique {} total {} depth {} ({:.2} s, {:.0} unique/s, {:.0} total/s)",
+        counts.unique,
+        counts.total,
+        counts.depth,
+        counts.seconds,
+        counts.unique as f64 / counts.seconds,
+        counts.total as f64 / counts.seconds,
+    );
+    let mut group = c.benchmark_group("checker");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(15))
+        .throughput(Throughput::Elements(counts.unique as u64));
+    group.bench_function("push-2s-1u-5a", |b| {
+        b.iter(|| std::hint::black_box(explore(&cfg).unique))
+    });
+    group.finish();
+}
+
+/// How the unique-state count grows with N and M (actions = 2 per user, push
+/// revocation, no loss, unordered network), each configuration checked once.
+fn growth() {
+    let mode = std::env::var("CC_GROWTH").unwrap_or_default();
+    if mode == "off" {
+        return;
+    }
+    let full = mode == "full";
+    eprintln!();
+    eprintln!("growth (push, actions 2 per user, BFS, 1 thread; symmetry: not implemented)");
+    eprintln!(
+        "| services N | users M | unique states | total states | depth | seconds | unique/s |"
+    );
+    eprintln!("|---:|---:|---:|---:|---:|---:|---:|");
+    for users in [1, 2] {
+        for services in [2, 3, 4] {
+            if users == 2 && services > 2 && !full {
+                eprintln!("| {services} | {users} | (CC_GROWTH=full) | | | | |");
+                continue;
+            }
+            let cfg = CheckConfig {
+                services,
+                users,
+                revocation: Revocation::Push,
+                actions: 2,
+                ..CheckConfig::default()
+            };
+            let c = explore(&cfg);
+            eprintln!(
+                "| {services} | {users} | {} | {} | {} | {:.2} | {:.0} |",
+                c.unique,
+                c.total,
+                c.depth,
+                c.seconds,
+                c.unique as f64 / c.seconds
+            );
+        }
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench_fixed(&mut c);
+    c.final_summary();
+    // `cargo test --benches` / `cargo bench -- --list` pass `--test`/`--list`: skip the table.
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--test" || a == "--list") {
+        growth();
+    }
+}

@@ -7,7 +7,7 @@
 use crate::clock::Clock;
 use crate::config::{Directory, Revocation};
 use crate::effects::Effects;
-use crate::msg::{Msg, Session, Verdict};
+use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
 use crate::x509::{CertRequest, CertificateAuthority, Der};
@@ -113,6 +113,7 @@ impl Ca {
                     Msg::Answer {
                         session,
                         serial,
+                        request: Request::Check,
                         verdict,
                     },
                 );
@@ -131,6 +132,7 @@ impl Ca {
                     Msg::Answer {
                         session,
                         serial,
+                        request: Request::Qualify,
                         verdict,
                     },
                 );
@@ -149,6 +151,7 @@ impl Ca {
                     Msg::Answer {
                         session,
                         serial,
+                        request: Request::Withdraw,
                         verdict,
                     },
                 );
@@ -171,6 +174,7 @@ impl Ca {
                     Msg::Answer {
                         session,
                         serial,
+                        request: Request::Invalidate,
                         verdict,
                     },
                 );

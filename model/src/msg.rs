@@ -81,6 +81,20 @@ pub enum Verdict {
     NotQualified,
 }
 
+/// What a service asked the CA; sessions wait for the answer to exactly this,
+/// so a duplicated or late answer to an earlier question is never taken for
+/// the answer to a later one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Request {
+    Issue,
+    Check,
+    Qualify,
+    Withdraw,
+    Invalidate,
+    ListServices,
+}
+
 /// Why a service refused an operation; each maps to a scenario outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -188,6 +202,7 @@ pub enum Msg {
     Answer {
         session: Session,
         serial: Serial,
+        request: Request,
         verdict: Verdict,
     },
     /// P37: the available services (names), or None if not registered.

@@ -8,7 +8,7 @@
 //! the CA's state itself.
 
 use crate::config::Directory;
-use crate::msg::{Basis, Msg, OpId, Session, Verdict};
+use crate::msg::{Basis, Msg, OpId, Request, Session, Verdict};
 use crate::node::NodeState;
 use crate::tables::Serial;
 use serde::Serialize;
@@ -94,15 +94,6 @@ impl Milestone {
     }
 }
 
-/// What a request to the CA asked, so its `Answer` can be read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-enum Asked {
-    Check,
-    Qualify,
-    Withdraw,
-    Invalidate,
-}
-
 /// A CA answer a service may rest a grant on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 struct Evidence {
@@ -123,7 +114,6 @@ pub struct History {
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
-    asked: BTreeMap<(Id, Session), Asked>,
     evidence: BTreeMap<(Id, Session), Evidence>,
     balances: BTreeMap<(Id, OpId), u8>,
     pub violated: BTreeSet<Property>,
@@ -148,18 +138,6 @@ impl History {
         }
         let from_ca = dir.ca() == Some(src);
         match msg {
-            Msg::Check { session, .. } => {
-                self.asked.insert((src, *session), Asked::Check);
-            }
-            Msg::Qualify { session, .. } => {
-                self.asked.insert((src, *session), Asked::Qualify);
-            }
-            Msg::Withdraw { session, .. } => {
-                self.asked.insert((src, *session), Asked::Withdraw);
-            }
-            Msg::Invalidate { session, .. } => {
-                self.asked.insert((src, *session), Asked::Invalidate);
-            }
             Msg::Issued {
                 session, serial, ..
             } if from_ca => {
@@ -179,14 +157,14 @@ impl History {
             Msg::Answer {
                 session,
                 serial,
+                request,
                 verdict,
             } if from_ca => {
-                let asked = self.asked.remove(&(dst, *session));
                 if *verdict != Verdict::Ok {
                     return;
                 }
-                match asked {
-                    Some(Asked::Check) => {
+                match request {
+                    Request::Check => {
                         let listed = self.lists(*serial, dst);
                         let revoked = self.revoked.contains(serial);
                         self.evidence.insert(
@@ -198,7 +176,7 @@ impl History {
                             },
                         );
                     }
-                    Some(Asked::Qualify) => {
+                    Request::Qualify => {
                         let revoked = self.revoked.contains(serial);
                         self.listed.entry(*serial).or_default().insert(dst);
                         self.evidence.insert(
@@ -210,18 +188,18 @@ impl History {
                             },
                         );
                     }
-                    Some(Asked::Withdraw) => {
+                    Request::Withdraw => {
                         if let Some(s) = self.listed.get_mut(serial) {
                             s.remove(&dst);
                         }
                         self.reached.insert(Milestone::Prohibition);
                     }
-                    Some(Asked::Invalidate) => {
+                    Request::Invalidate => {
                         self.revoked.insert(*serial);
                         self.listed.remove(serial);
                         self.reached.insert(Milestone::Invalidation);
                     }
-                    None => {}
+                    Request::Issue | Request::ListServices => {}
                 }
             }
             _ => {}

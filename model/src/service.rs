@@ -9,7 +9,7 @@
 use crate::clock::Clock;
 use crate::config::{Directory, Presentation, Revocation};
 use crate::effects::Effects;
-use crate::msg::{Basis, Msg, Purpose, Refusal, Session, Shown, Verdict};
+use crate::msg::{Basis, Msg, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::rejection::Rejection;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
@@ -49,8 +49,8 @@ pub enum Stage {
     AwaitConfirm,
     /// P34: waiting for the member's menu choice.
     AwaitSelect,
-    /// Waiting for the CA.
-    AwaitCa,
+    /// Waiting for the CA's answer to this request.
+    AwaitCa(Request),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -136,7 +136,7 @@ impl Service {
                     && let Some(serial) = s.serial
                 {
                     // P36: ask the CA which services the certificate may be used for.
-                    s.stage = Stage::AwaitCa;
+                    s.stage = Stage::AwaitCa(Request::ListServices);
                     fx.step(Step::P36)
                         .send(self.ca(), Msg::ListServices { session, serial });
                 }
@@ -149,7 +149,7 @@ impl Service {
                 let Some(s) = st.sessions.get(&session) else {
                     return;
                 };
-                if s.stage != Stage::AwaitCa || s.purpose != Purpose::Issue {
+                if s.stage != Stage::AwaitCa(Request::Issue) || s.purpose != Purpose::Issue {
                     return;
                 }
                 // S8: deliver the certificate and record its serial.
@@ -169,12 +169,13 @@ impl Service {
             Msg::Answer {
                 session,
                 serial,
+                request,
                 verdict,
-            } if src == self.ca() => self.on_answer(me, st, session, serial, verdict, fx),
+            } if src == self.ca() => self.on_answer(me, st, session, serial, request, verdict, fx),
             Msg::Services {
                 session, services, ..
             } if src == self.ca() => {
-                if !matches!(st.sessions.get(&session), Some(s) if s.stage == Stage::AwaitCa && s.purpose == Purpose::Statement)
+                if !matches!(st.sessions.get(&session), Some(s) if s.stage == Stage::AwaitCa(Request::ListServices) && s.purpose == Purpose::Statement)
                 {
                     return;
                 }
@@ -304,10 +305,16 @@ impl Service {
         if !purpose.presents_certificate() {
             return;
         }
-        if let Some(s) = st.sessions.get(&session)
-            && !matches!(s.stage, Stage::AwaitPresent { .. })
-        {
-            return; // a duplicate of a presentation already being handled
+        match st.sessions.get(&session).map(|s| &s.stage) {
+            Some(Stage::AwaitPresent { .. }) => {}
+            // A duplicate of a presentation already being handled.
+            Some(_) => return,
+            // Under proof of possession every presentation answers a challenge
+            // of an open session; without one it is a copy of a finished
+            // exchange (the network duplicated it): nobody is waiting for an
+            // answer, so none is sent.
+            None if self.dir.modes.presentation == Presentation::ProofOfPossession => return,
+            None => {}
         }
         let info = match self.verify(me, st, session, shown) {
             Ok(info) => info,
@@ -326,7 +333,7 @@ impl Service {
         }
         let link = row.and_then(|r| r.serial.map(|(_, link)| link));
         let login = row.map(|r| r.login.clone());
-        let mut s = SessionState::new(purpose, Stage::AwaitCa);
+        let mut s = SessionState::new(purpose, Stage::AwaitCa(Request::Check));
         s.serial = Some(info.serial);
         s.subject = Some(info.common_name.clone());
         let ask_ca = self.dir.modes.revocation == Revocation::Online && !self.defects.skip_ca_check;
@@ -529,7 +536,7 @@ impl Service {
                     );
                 };
                 if let Some(s) = st.sessions.get_mut(&session) {
-                    s.stage = Stage::AwaitCa;
+                    s.stage = Stage::AwaitCa(Request::Issue);
                     s.login = Some(login);
                 }
                 // S6/P1: ask the CA to issue.
@@ -558,7 +565,7 @@ impl Service {
             Purpose::Use => {
                 let Some(serial) = s.serial else { return };
                 if let Some(s) = st.sessions.get_mut(&session) {
-                    s.stage = Stage::AwaitCa;
+                    s.stage = Stage::AwaitCa(Request::Qualify);
                     s.login = Some(login);
                 }
                 // S16 Yes, S17: ask the CA to validate the certificate for this service.
@@ -577,9 +584,9 @@ impl Service {
             return;
         }
         let Some(serial) = s.serial else { return };
-        s.stage = Stage::AwaitCa;
         match s.purpose {
             Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate => {
+                s.stage = Stage::AwaitCa(Request::Invalidate);
                 if s.purpose == Purpose::InvalidateByPassword {
                     fx.step(Step::S10);
                 }
@@ -587,6 +594,7 @@ impl Service {
                     .send(self.ca(), Msg::Invalidate { session, serial });
             }
             Purpose::Prohibit => {
+                s.stage = Stage::AwaitCa(Request::Withdraw);
                 // S20-2: delete the serial here first, so that no grant rests on it meanwhile.
                 st.durable.table.unlink(serial);
                 fx.persist = true;
@@ -597,19 +605,21 @@ impl Service {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_answer(
         &self,
         me: Id,
         st: &mut ServiceState,
         session: Session,
         serial: Serial,
+        request: Request,
         verdict: Verdict,
         fx: &mut Effects,
     ) {
         let Some(s) = st.sessions.get(&session).cloned() else {
             return;
         };
-        if s.stage != Stage::AwaitCa || s.serial != Some(serial) {
+        if s.stage != Stage::AwaitCa(request) || s.serial != Some(serial) {
             return;
         }
         let op = session.op;
