@@ -8,12 +8,13 @@
 //! services N (2, 3, 4) and users M (1, 2), each configuration checked once.
 //! The three M = 2, N >= 3 rows take about a minute together, so they run only
 //! with `CC_GROWTH=full`; `CC_GROWTH=off` skips the table.
-//! Symmetry reduction is not implemented (ARCHITECTURE.md, "Known limits"), so
-//! there is no "with symmetry" column.
+//! The "symmetry" column runs `checker::check` with `symmetry: true` (DFS, as
+//! stateright requires); where the checker refuses symmetry (ARCHITECTURE.md,
+//! "Known limits") it says so instead of a count.
 //!
 //! `cargo bench --bench checker`; results in `reports/performance.md`.
 
-use commoncert_model::checker::CheckConfig;
+use commoncert_model::checker::{CheckConfig, check};
 use commoncert_model::config::Revocation;
 use criterion::{Criterion, Throughput};
 use stateright::{Checker, Model};
@@ -86,13 +87,13 @@ fn growth() {
     eprintln!();
     eprintln!("growth (push, actions 2 per user, BFS, 1 thread; symmetry: not implemented)");
     eprintln!(
-        "| services N | users M | unique states | total states | depth | seconds | unique/s |"
+        "| services N | users M | unique states | total states | depth | seconds | unique/s | unique with symmetry (DFS) |"
     );
-    eprintln!("|---:|---:|---:|---:|---:|---:|---:|");
+    eprintln!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for users in [1, 2] {
         for services in [2, 3, 4] {
             if users == 2 && services > 2 && !full {
-                eprintln!("| {services} | {users} | (CC_GROWTH=full) | | | | |");
+                eprintln!("| {services} | {users} | (CC_GROWTH=full) | | | | | |");
                 continue;
             }
             let cfg = CheckConfig {
@@ -103,8 +104,18 @@ fn growth() {
                 ..CheckConfig::default()
             };
             let c = explore(&cfg);
+            let sym = match check(
+                &CheckConfig {
+                    symmetry: true,
+                    ..cfg.clone()
+                },
+                |_| {},
+            ) {
+                Ok(r) => r.unique_states.to_string(),
+                Err(e) => format!("refused: {e}"),
+            };
             eprintln!(
-                "| {services} | {users} | {} | {} | {} | {:.2} | {:.0} |",
+                "| {services} | {users} | {} | {} | {} | {:.2} | {:.0} | {sym} |",
                 c.unique,
                 c.total,
                 c.depth,

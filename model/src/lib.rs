@@ -25,6 +25,7 @@ pub mod properties;
 pub mod rejection;
 pub mod service;
 pub mod step;
+pub mod symmetry;
 pub mod system;
 pub mod tables;
 pub mod user;

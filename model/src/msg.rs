@@ -269,6 +269,22 @@ impl Msg {
         }
     }
 
+    /// The CA session inside this message, to rewrite under symmetry.
+    pub fn ca_session_mut(&mut self) -> Option<&mut Session> {
+        match self {
+            Msg::IssueRequest { session, .. }
+            | Msg::Check { session, .. }
+            | Msg::Qualify { session, .. }
+            | Msg::Withdraw { session, .. }
+            | Msg::Invalidate { session, .. }
+            | Msg::ListServices { session, .. }
+            | Msg::Issued { session, .. }
+            | Msg::Answer { session, .. }
+            | Msg::Services { session, .. } => Some(session),
+            _ => None,
+        }
+    }
+
     /// Whether the CA role handles this message (used by the V3 node).
     pub fn is_for_ca(&self) -> bool {
         matches!(

@@ -14,7 +14,7 @@ use crate::config::Directory;
 use crate::effects::{Effects, Timer};
 use crate::msg::Msg;
 use crate::service::{Service, ServiceDurable, ServiceState};
-use crate::user::{Command, User, UserState};
+use crate::user::{Command, User, UserDurable, UserState};
 use serde::Serialize;
 use stateright::actor::{Actor, Id, Out};
 use std::sync::Arc;
@@ -46,6 +46,7 @@ pub enum Storage {
     Ca(CaState),
     Service(ServiceDurable),
     PortalCa(ServiceDurable, CaState),
+    User(UserDurable),
 }
 
 /// A nondeterministic choice the checker explores.
@@ -90,7 +91,8 @@ impl NodeState {
             NodeState::Ca(c) => Some(Storage::Ca(c.clone())),
             NodeState::Service(s) => Some(Storage::Service(s.durable.clone())),
             NodeState::PortalCa(s, c) => Some(Storage::PortalCa(s.durable.clone(), c.clone())),
-            _ => None,
+            NodeState::User(u) => Some(Storage::User(User::durable(u))),
+            NodeState::Attacker(_) => None,
         }
     }
 }
@@ -128,7 +130,13 @@ impl Node {
                 NodeState::PortalCa(s.start(me, d), ca.start(c))
             }
             Node::User(u) => {
-                let (st, f) = u.start(me);
+                let (st, f) = u.start(
+                    me,
+                    match storage {
+                        Some(Storage::User(d)) => Some(d),
+                        _ => None,
+                    },
+                );
                 fx = f;
                 NodeState::User(st)
             }

@@ -285,3 +285,40 @@ pub fn violations(history: &History, states: &[&NodeState]) -> Vec<Property> {
         .filter(|p| !holds(*p, history, states.iter().copied()))
         .collect()
 }
+
+/// Symmetry: the history names users (owners, sessions, statements); a
+/// permutation of users renames them here too.
+impl stateright::Rewrite<Id> for History {
+    fn rewrite<S>(&self, plan: &stateright::RewritePlan<Id, S>) -> Self {
+        let session = |s: &Session| Session {
+            peer: plan.rewrite(&s.peer),
+            op: s.op,
+        };
+        History {
+            listed: self.listed.clone(),
+            issued_at: self
+                .issued_at
+                .iter()
+                .map(|(serial, (svc, s))| (*serial, (*svc, session(s))))
+                .collect(),
+            revoked: self.revoked.clone(),
+            owners: self
+                .owners
+                .iter()
+                .map(|(s, u)| (*s, plan.rewrite(u)))
+                .collect(),
+            evidence: self
+                .evidence
+                .iter()
+                .map(|((svc, s), e)| ((*svc, session(s)), *e))
+                .collect(),
+            balances: self
+                .balances
+                .iter()
+                .map(|((u, op), n)| ((plan.rewrite(u), *op), *n))
+                .collect(),
+            violated: self.violated.clone(),
+            reached: self.reached.clone(),
+        }
+    }
+}

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::{Credential, Directory, Modes, Party, PrimaryAuth, Role, Subject};
 use crate::node::Node;
 use crate::service::{Defects, Service};
-use crate::user::User;
+use crate::user::{Identity, User};
 use crate::x509::{CertificateAuthority, Der, KeyStream, PkiError, SigningKey, key_seed};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -199,9 +199,23 @@ impl SystemSpec {
                     let key =
                         SigningKey::from_seed(&key_seed(self.seed, KeyStream::User, user_index));
                     user_index += 1;
+                    let identity = Identity {
+                        subject: dir.subjects.get(&p.id).cloned().unwrap_or_else(|| Subject {
+                            name: p.name.clone(),
+                            address: String::new(),
+                            email: String::new(),
+                        }),
+                        key,
+                        accounts: dir
+                            .accounts
+                            .iter()
+                            .filter(|((u, _), _)| *u == p.id)
+                            .map(|((_, s), c)| (*s, c.clone()))
+                            .collect(),
+                    };
                     Node::User(User {
                         dir: dir.clone(),
-                        key,
+                        identity: Arc::new(identity),
                         autonomous_actions: self.autonomous_actions,
                         timeouts: self.timeouts,
                     })

@@ -5,7 +5,7 @@
 //! simulator, nondeterministic choices in the checker) and reports each one's
 //! outcome when it ends.
 
-use crate::config::{Credential, Directory, Presentation};
+use crate::config::{Credential, Directory, Presentation, Subject};
 use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
@@ -139,8 +139,8 @@ impl Command {
 #[derive(Clone, Debug)]
 pub struct User {
     pub dir: Arc<Directory>,
-    /// The key the common certificate will certify, derived from the seed.
-    pub key: SigningKey,
+    /// Who this user is when it first starts.
+    pub identity: Arc<Identity>,
     /// In the checker: how many operations the user chooses nondeterministically.
     pub autonomous_actions: Option<u8>,
     /// Whether operations time out (set under loss and crashes).
@@ -161,8 +161,58 @@ pub struct Pending {
     pub regions: Option<Regions>,
 }
 
+/// Who a user is: its name, its key, its accounts. Kept in the user's state
+/// (and storage), not its configuration, so that the checker may permute
+/// users (symmetry reduction) and every identity moves with its state.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub subject: Subject,
+    /// The key the common certificate certifies, derived from the seed.
+    pub key: SigningKey,
+    /// service -> the credential that service gave this user.
+    pub accounts: BTreeMap<Id, Credential>,
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.subject == other.subject
+            && self.key.public_key() == other.key.public_key()
+            && self.accounts == other.accounts
+    }
+}
+
+impl Eq for Identity {}
+
+impl std::hash::Hash for Identity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.subject.hash(state);
+        self.key.public_key().hash(state);
+        self.accounts.hash(state);
+    }
+}
+
+impl Serialize for Identity {
+    // The secret key is never serialised; the public key identifies it.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Identity", 2)?;
+        st.serialize_field("subject", &self.subject)?;
+        st.serialize_field("public_key", &self.key.public_key())?;
+        st.end()
+    }
+}
+
+/// What a user keeps across a crash: who it is and its certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct UserDurable {
+    pub identity: Arc<Identity>,
+    pub certificate: Option<Der>,
+    pub invalidated: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct UserState {
+    pub identity: Arc<Identity>,
     pub certificate: Option<Der>,
     /// The user invalidated its certificate itself (P13) and knows it.
     pub invalidated: bool,
@@ -172,21 +222,34 @@ pub struct UserState {
 }
 
 impl User {
-    pub fn start(&self, me: Id) -> (UserState, Effects) {
+    pub fn start(&self, me: Id, storage: Option<&UserDurable>) -> (UserState, Effects) {
         let st = UserState {
-            certificate: None,
-            invalidated: false,
+            identity: storage.map_or_else(|| self.identity.clone(), |d| d.identity.clone()),
+            certificate: storage.and_then(|d| d.certificate.clone()),
+            invalidated: storage.is_some_and(|d| d.invalidated),
             next_op: 0,
             pending: BTreeMap::new(),
             actions_done: 0,
         };
-        let mut fx = Effects::default();
+        // A first start saves the identity, so that a restart is the same user.
+        let mut fx = Effects {
+            persist: storage.is_none(),
+            ..Effects::default()
+        };
         self.offer_choices(me, &st, &mut fx);
         (st, fx)
     }
 
+    pub fn durable(st: &UserState) -> UserDurable {
+        UserDurable {
+            identity: st.identity.clone(),
+            certificate: st.certificate.clone(),
+            invalidated: st.invalidated,
+        }
+    }
+
     /// In the checker, an idle user with actions left chooses what to do next.
-    fn offer_choices(&self, me: Id, st: &UserState, fx: &mut Effects) {
+    fn offer_choices(&self, _me: Id, st: &UserState, fx: &mut Effects) {
         let Some(max) = self.autonomous_actions else {
             return;
         };
@@ -195,7 +258,7 @@ impl User {
         }
         let mut choices = Vec::new();
         for s in self.dir.services() {
-            if !self.dir.accounts.contains_key(&(me, s)) {
+            if !st.identity.accounts.contains_key(&s) {
                 continue;
             }
             choices.push(Command::Issue {
@@ -227,14 +290,15 @@ impl User {
         fx.choices = Some(choices.into_iter().map(Choice::User).collect());
     }
 
-    fn credential(&self, me: Id, cmd: &Command) -> Option<Credential> {
+    fn credential(st: &UserState, cmd: &Command) -> Option<Credential> {
         cmd.credential_override()
             .cloned()
-            .or_else(|| self.dir.accounts.get(&(me, cmd.service())).cloned())
+            .or_else(|| st.identity.accounts.get(&cmd.service()).cloned())
     }
 
-    fn sign(&self, service: Id, nonce: u64) -> Vec<u8> {
-        self.key
+    fn sign(&self, st: &UserState, service: Id, nonce: u64) -> Vec<u8> {
+        st.identity
+            .key
             .sign(&challenge_bytes(self.dir.name(service), nonce))
     }
 
@@ -363,12 +427,12 @@ impl User {
                     Command::Use { login, .. } => *login,
                     _ => true,
                 };
-                let Some(credential) = self.credential(me, &pending.command).filter(|_| login)
+                let Some(credential) = Self::credential(st, &pending.command).filter(|_| login)
                 else {
                     return self.end(me, st, op, Outcome::LoginRequired, None, fx);
                 };
                 let (steps, public_key): (&[Step], _) = match pending.command {
-                    Command::Issue { .. } => (&[Step::S3], Some(self.key.public_key())),
+                    Command::Issue { .. } => (&[Step::S3], Some(st.identity.key.public_key())),
                     Command::Invalidate { .. } => (&[Step::S3, Step::P11], None),
                     _ => (&[Step::S15, Step::P5], None),
                 };
@@ -392,7 +456,7 @@ impl User {
                     },
                     None => pending.command.purpose(),
                 };
-                let proof = Some((nonce, self.sign(src, nonce)));
+                let proof = Some((nonce, self.sign(st, src, nonce)));
                 fx.steps(Self::present_steps(purpose, false)).send(
                     src,
                     Msg::Present {
@@ -405,6 +469,7 @@ impl User {
             Msg::Certificate { certificate, .. } => {
                 st.certificate = Some(certificate);
                 st.invalidated = false;
+                fx.persist = true;
                 self.end(me, st, op, Outcome::Issued, None, fx);
             }
             Msg::AskInvalidate { .. } => match pending.command {
@@ -420,6 +485,7 @@ impl User {
             Msg::Granted { .. } => self.end(me, st, op, Outcome::Granted, None, fx),
             Msg::Invalidated { .. } => {
                 st.invalidated = true;
+                fx.persist = true;
                 self.end(me, st, op, Outcome::Invalidated, None, fx)
             }
             Msg::Prohibited { .. } => self.end(me, st, op, Outcome::Prohibited, None, fx),

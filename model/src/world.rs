@@ -145,6 +145,9 @@ impl World {
         let (state, mut fx) = node.start(id, self.storage[i].as_ref());
         // Drivers start operations themselves; checker-only choices are dropped here.
         fx.choices = None;
+        if fx.persist {
+            self.storage[i] = Node::storage_of(&state);
+        }
         self.states[i] = Some(state);
         self.finish(id, fx, &before)
     }

@@ -32,8 +32,7 @@ use commoncert_model::user::{Command, Outcome, Using};
 use commoncert_model::world::{CertificateStatus, FifoDriver, UserFinal};
 use proptest::prelude::*;
 use proptest::test_runner::{
-    Config as ProptestConfig, FileFailurePersistence, RngAlgorithm, TestError, TestRng,
-    TestRunner,
+    Config as ProptestConfig, FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
 };
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use stateright::actor::Id;
@@ -375,18 +374,20 @@ impl ReferenceStateMachine for Tables {
             prop::bool::weighted(0.25),
             prop::bool::weighted(0.25),
         )
-            .prop_map(|(users, services, merged_ca_table, biometric, ca_in_portal)| Model {
-                services,
-                users,
-                merged_ca_table,
-                biometric,
-                ca_in_portal,
-                next_serial: 1,
-                holds: vec![None; users],
-                ca: BTreeMap::new(),
-                tables: vec![vec![None; users]; services],
-                last: None,
-            })
+            .prop_map(
+                |(users, services, merged_ca_table, biometric, ca_in_portal)| Model {
+                    services,
+                    users,
+                    merged_ca_table,
+                    biometric,
+                    ca_in_portal,
+                    next_serial: 1,
+                    holds: vec![None; users],
+                    ca: BTreeMap::new(),
+                    tables: vec![vec![None; users]; services],
+                    last: None,
+                },
+            )
             .boxed()
     }
 
@@ -458,7 +459,9 @@ impl<const SKIP_CA_CHECK: bool> StateMachineTest for Real<SKIP_CA_CHECK> {
         let services = (0..model.services)
             .map(|s| by_name(service_name(s)))
             .collect();
-        let users = (0..model.users).map(|u| by_name(&format!("u{u}"))).collect();
+        let users = (0..model.users)
+            .map(|u| by_name(&format!("u{u}")))
+            .collect();
         Sut {
             driver: FifoDriver::new(system),
             services,
@@ -500,9 +503,15 @@ impl<const SKIP_CA_CHECK: bool> StateMachineTest for Real<SKIP_CA_CHECK> {
             .driver
             .run(uid, Choice::User(command))
             .expect("every operation ends under FIFO delivery without loss");
-        let predicted = model.last.clone().expect("the reference predicted this operation");
+        let predicted = model
+            .last
+            .clone()
+            .expect("the reference predicted this operation");
         assert_eq!(done.outcome, predicted.outcome, "outcome of {op:?}");
-        assert_eq!(done.reason, None, "no presentation of an honest user is rejected");
+        assert_eq!(
+            done.reason, None,
+            "no presentation of an honest user is rejected"
+        );
         let mut sources = done.sources.clone();
         sources.sort();
         let mut expected: Vec<String> = predicted
@@ -539,7 +548,10 @@ impl<const SKIP_CA_CHECK: bool> StateMachineTest for Real<SKIP_CA_CHECK> {
                 (
                     *serial,
                     subject_name(*owner),
-                    services.iter().map(|s| service_name(*s).to_string()).collect(),
+                    services
+                        .iter()
+                        .map(|s| service_name(*s).to_string())
+                        .collect(),
                 )
             })
             .collect();
@@ -567,10 +579,18 @@ impl<const SKIP_CA_CHECK: bool> StateMachineTest for Real<SKIP_CA_CHECK> {
         }
         // The end-state view scenarios assert on.
         for (u, uid) in sut.users.iter().enumerate() {
-            assert_eq!(world.user_final(*uid), model.user_final(u), "user_final of u{u}");
+            assert_eq!(
+                world.user_final(*uid),
+                model.user_final(u),
+                "user_final of u{u}"
+            );
         }
         // The checker's invariants, on the real state.
-        assert_eq!(world.violated(), model.expected_violations(), "violated invariants");
+        assert_eq!(
+            world.violated(),
+            model.expected_violations(),
+            "violated invariants"
+        );
     }
 }
 
