@@ -85,7 +85,7 @@ fn growth() {
     }
     let full = mode == "full";
     eprintln!();
-    eprintln!("growth (push, actions 2 per user, BFS, 1 thread; symmetry: not implemented)");
+    eprintln!("growth (push, actions 2 per user, BFS, 1 thread)");
     eprintln!(
         "| services N | users M | unique states | total states | depth | seconds | unique/s | unique with symmetry (DFS) |"
     );

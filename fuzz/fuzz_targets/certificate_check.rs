@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if anchor.verify_crl(data).is_ok() {
-        assert!(own.iter().any(|c| c == data), "accepted a CRL the CA never signed");
+        assert!(
+            own.iter().any(|c| c == data),
+            "accepted a CRL the CA never signed"
+        );
     }
     let _ = TrustAnchor::from_root_der(data);
 });

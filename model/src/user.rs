@@ -208,6 +208,8 @@ pub struct UserDurable {
     pub identity: Arc<Identity>,
     pub certificate: Option<Der>,
     pub invalidated: bool,
+    /// Operation numbers are never reused: services key sessions by them.
+    pub next_op: OpId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -227,7 +229,7 @@ impl User {
             identity: storage.map_or_else(|| self.identity.clone(), |d| d.identity.clone()),
             certificate: storage.and_then(|d| d.certificate.clone()),
             invalidated: storage.is_some_and(|d| d.invalidated),
-            next_op: 0,
+            next_op: storage.map_or(0, |d| d.next_op),
             pending: BTreeMap::new(),
             actions_done: 0,
         };
@@ -245,6 +247,7 @@ impl User {
             identity: st.identity.clone(),
             certificate: st.certificate.clone(),
             invalidated: st.invalidated,
+            next_op: st.next_op,
         }
     }
 
@@ -319,6 +322,7 @@ impl User {
     pub fn begin(&self, me: Id, st: &mut UserState, command: Command, fx: &mut Effects) -> OpId {
         let op = st.next_op;
         st.next_op += 1;
+        fx.persist = true;
         st.actions_done = st.actions_done.saturating_add(1);
         let purpose = command.purpose();
         let service = command.service();

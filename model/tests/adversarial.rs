@@ -156,8 +156,11 @@ mod der {
         seq(&[tbs.to_vec(), alg.to_vec(), tlv(0x03, &bits)])
     }
 
+    /// The children of a signed part, its AlgorithmIdentifier, its signature.
+    pub type Parts = (Vec<Vec<u8>>, Vec<u8>, Vec<u8>);
+
     /// A certificate or CRL as (the children of its signed part, alg, signature).
-    pub fn parts(der: &[u8]) -> Option<(Vec<Vec<u8>>, Vec<u8>, Vec<u8>)> {
+    pub fn parts(der: &[u8]) -> Option<Parts> {
         let (_, outer, rest) = split(der)?;
         if !rest.is_empty() {
             return None;

@@ -39,7 +39,7 @@ use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Cases when `PROPTEST_CASES` is unset.
-const DEFAULT_CASES: u32 = 256;
+const DEFAULT_CASES: u32 = 512;
 
 /// `PROPTEST_CASES` (and every other `PROPTEST_*` variable) honoured;
 /// `default_cases` only when the variable is unset. Failures are persisted

@@ -649,25 +649,16 @@ impl Engine<'_> {
             }
             Action::Crash { node } => {
                 let id = resolved(self, node);
-                self.world.crash(id);
-                self.timers.retain(|(n, _), _| *n != id);
                 self.record(Kind::Crash, None, id, id, what, cause, None);
-                // The node's operations in flight die with it.
-                let lost: Vec<usize> = self
-                    .ops
-                    .iter()
-                    .filter(|((n, _), _)| *n == id)
-                    .map(|(_, s)| *s)
-                    .collect();
-                self.ops.retain(|(n, _), _| *n != id);
-                for s in lost {
-                    self.end_step(s, Some("crashed".to_string()));
-                }
+                self.crash_node(id);
                 self.end_step(i, None);
             }
             Action::Restart { node } => {
                 let id = resolved(self, node);
-                self.timers.retain(|(n, _), _| *n != id);
+                // Restarting a node that is up loses its memory as a crash would.
+                if self.world.is_up(id) {
+                    self.crash_node(id);
+                }
                 let out = self.world.restart(id);
                 self.record(Kind::Restart, None, id, id, what, cause, Some(&out));
                 self.process(id, out, cause);
@@ -678,6 +669,22 @@ impl Engine<'_> {
                 self.agenda
                     .schedule(now.saturating_add(*ms), Ev::WaitOver(i));
             }
+        }
+    }
+
+    /// The node stops: its memory, timers and operations in flight are lost.
+    fn crash_node(&mut self, id: Id) {
+        self.world.crash(id);
+        self.timers.retain(|(n, _), _| *n != id);
+        let lost: Vec<usize> = self
+            .ops
+            .iter()
+            .filter(|((n, _), _)| *n == id)
+            .map(|(_, s)| *s)
+            .collect();
+        self.ops.retain(|(n, _), _| *n != id);
+        for s in lost {
+            self.end_step(s, Some("crashed".to_string()));
         }
     }
 

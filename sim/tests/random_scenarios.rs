@@ -31,7 +31,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Cases when `PROPTEST_CASES` is unset.
-const DEFAULT_CASES: u32 = 160;
+const DEFAULT_CASES: u32 = 512;
 
 fn config(default_cases: u32) -> ProptestConfig {
     let mut c = ProptestConfig::default();
@@ -236,13 +236,7 @@ impl Gen {
                     let _ = writeln!(t, "do = \"crash\"\nnode = \"{}\"", self.node(*node));
                 }
                 Action::Restart { node } => {
-                    let name = self.node(*node);
-                    if name.starts_with('u') {
-                        // Known bug (see `restart_of_a_live_user_ends_its_operation`):
-                        // a live user's restart strands its operation; crash it first.
-                        let _ = writeln!(t, "do = \"crash\"\nnode = \"{name}\"\n\n[[step]]");
-                    }
-                    let _ = writeln!(t, "do = \"restart\"\nnode = \"{name}\"");
+                    let _ = writeln!(t, "do = \"restart\"\nnode = \"{}\"", self.node(*node));
                 }
                 Action::Wait { ms } => {
                     let _ = writeln!(t, "do = \"wait\"\nms = {ms}");
@@ -398,27 +392,4 @@ proptest! {
         prop_assert_eq!(&r.trace_hash, &r2.trace_hash);
         prop_assert!(r.trace.canonical() == r2.trace.canonical());
     }
-}
-
-/// Regression for a bug the property above found: `restart` of a live user
-/// with an operation in flight never ends that operation's step. The
-/// scenario is kept by value under `scenarios/regressions/` with the
-/// extension `.toml.pending` so that the shipped-scenario replay stays green;
-/// once fixed, rename it to `.toml`, drop this test and the generator's
-/// crash-before-restart workaround.
-#[test]
-#[ignore = "bug: sim::Engine's restart of a live node does not end its operations in flight"]
-fn restart_of_a_live_user_ends_its_operation() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scenarios/regressions/restart-of-a-live-user-ends-its-operation.toml.pending");
-    let sc = commoncert_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let r = run(
-        &sc,
-        Options {
-            seed: sc.seed,
-            swarm: false,
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert!(r.pass, "{}", commoncert_sim::cli::run_lines(&r));
 }
