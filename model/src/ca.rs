@@ -108,15 +108,7 @@ impl Ca {
                     Some(services) if services.contains(&src) => Verdict::Ok,
                     Some(_) => Verdict::NotQualified,
                 };
-                fx.send(
-                    src,
-                    Msg::Answer {
-                        session,
-                        serial,
-                        request: Request::Check,
-                        verdict,
-                    },
-                );
+                Self::answer(fx, src, session, serial, Request::Check, verdict);
             }
             Msg::Qualify { session, serial } => {
                 let verdict = if st.tables.add_service(serial, src) {
@@ -127,15 +119,7 @@ impl Ca {
                 } else {
                     Verdict::NotRegistered
                 };
-                fx.send(
-                    src,
-                    Msg::Answer {
-                        session,
-                        serial,
-                        request: Request::Qualify,
-                        verdict,
-                    },
-                );
+                Self::answer(fx, src, session, serial, Request::Qualify, verdict);
             }
             Msg::Withdraw { session, serial } => {
                 let verdict = if st.tables.remove_service(serial, src) {
@@ -146,15 +130,7 @@ impl Ca {
                 } else {
                     Verdict::NotRegistered
                 };
-                fx.send(
-                    src,
-                    Msg::Answer {
-                        session,
-                        serial,
-                        request: Request::Withdraw,
-                        verdict,
-                    },
-                );
+                Self::answer(fx, src, session, serial, Request::Withdraw, verdict);
             }
             Msg::Invalidate { session, serial } => {
                 let verdict = match st.tables.delete(serial) {
@@ -169,15 +145,7 @@ impl Ca {
                     }
                     None => Verdict::NotRegistered,
                 };
-                fx.send(
-                    src,
-                    Msg::Answer {
-                        session,
-                        serial,
-                        request: Request::Invalidate,
-                        verdict,
-                    },
-                );
+                Self::answer(fx, src, session, serial, Request::Invalidate, verdict);
             }
             Msg::ListServices { session, serial } => {
                 let services = st.tables.services(serial).map(|set| {
@@ -200,6 +168,26 @@ impl Ca {
             }
             _ => {}
         }
+    }
+
+    /// The answer to a `Check`, `Qualify`, `Withdraw` or `Invalidate`.
+    fn answer(
+        fx: &mut Effects,
+        to: Id,
+        session: Session,
+        serial: Serial,
+        request: Request,
+        verdict: Verdict,
+    ) {
+        fx.send(
+            to,
+            Msg::Answer {
+                session,
+                serial,
+                request,
+                verdict,
+            },
+        );
     }
 
     /// V1: tell every other service of the certificate, with a signed CRL,

@@ -1281,7 +1281,7 @@ pub fn pem(label: &str, der: &[u8]) -> String {
 /// A file stem made of `[A-Za-z0-9._-]` only (anything else becomes `_`),
 /// never empty and never starting with a dot, so it cannot climb directories
 /// or hide.
-fn sanitise_file_stem(name: &str) -> String {
+pub fn sanitise_file_stem(name: &str) -> String {
     let stem: String = name
         .chars()
         .map(|c| {

@@ -15,23 +15,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// A file or folder name made of `[A-Za-z0-9._-]` only, never empty, never
-/// starting with a dot.
+/// starting with a dot (the same rule as the PKI export's file names).
 pub fn file_stem(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if stem.is_empty() || stem.starts_with('.') {
-        format!("_{stem}")
-    } else {
-        stem
-    }
+    commoncert_model::x509::sanitise_file_stem(name)
 }
 
 /// Escape text for HTML and XML content and attribute values.
