@@ -148,7 +148,7 @@ pub struct Party {
 }
 
 /// Everyone on the network, their accounts, and the modes in force.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Directory {
     pub modes: Modes,
     pub parties: Vec<Party>,
@@ -157,19 +157,67 @@ pub struct Directory {
     /// (user, service) -> the credential the user was given by that service;
     /// the service's table holds its check value.
     pub accounts: BTreeMap<(Id, Id), Credential>,
+    /// Derived indexes, so that lookups on every event cost O(log n) at
+    /// 100,000 users (built by `Directory::new`).
+    #[serde(skip)]
+    index: Index,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Index {
+    by_name: BTreeMap<String, Id>,
+    ca: Option<Id>,
+    attacker: Option<Id>,
+    /// credential -> the services that issued it.
+    services_of_credential: BTreeMap<Credential, Vec<Id>>,
 }
 
 impl Directory {
+    /// A directory whose parties are numbered 0..n in order.
+    pub fn new(
+        modes: Modes,
+        parties: Vec<Party>,
+        subjects: BTreeMap<Id, Subject>,
+        accounts: BTreeMap<(Id, Id), Credential>,
+    ) -> Self {
+        let mut index = Index {
+            by_name: parties.iter().map(|p| (p.name.clone(), p.id)).collect(),
+            ca: parties
+                .iter()
+                .find(|p| matches!(p.role, Role::Ca | Role::PortalCa { .. }))
+                .map(|p| p.id),
+            attacker: parties
+                .iter()
+                .find(|p| p.role == Role::Attacker)
+                .map(|p| p.id),
+            services_of_credential: BTreeMap::new(),
+        };
+        for ((_, service), credential) in &accounts {
+            index
+                .services_of_credential
+                .entry(credential.clone())
+                .or_default()
+                .push(*service);
+        }
+        Directory {
+            modes,
+            parties,
+            subjects,
+            accounts,
+            index,
+        }
+    }
+
     /// The node that holds the CA role (its own node, or the portal under V3).
     pub fn ca(&self) -> Option<Id> {
-        self.parties
-            .iter()
-            .find(|p| matches!(p.role, Role::Ca | Role::PortalCa { .. }))
-            .map(|p| p.id)
+        self.index.ca
     }
 
     pub fn party(&self, id: Id) -> Option<&Party> {
-        self.parties.iter().find(|p| p.id == id)
+        self.parties
+            .get(usize::from(id))
+            .filter(|p| p.id == id)
+            .or_else(|| self.parties.iter().find(|p| p.id == id))
     }
 
     pub fn name(&self, id: Id) -> &str {
@@ -177,7 +225,15 @@ impl Directory {
     }
 
     pub fn by_name(&self, name: &str) -> Option<Id> {
-        self.parties.iter().find(|p| p.name == name).map(|p| p.id)
+        self.index.by_name.get(name).copied()
+    }
+
+    /// The services that gave out `credential` (for `password-stays-home`).
+    pub fn services_of_credential(&self, credential: &Credential) -> &[Id] {
+        self.index
+            .services_of_credential
+            .get(credential)
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn is_service(&self, id: Id) -> bool {
@@ -209,10 +265,7 @@ impl Directory {
     }
 
     pub fn attacker(&self) -> Option<Id> {
-        self.parties
-            .iter()
-            .find(|p| p.role == Role::Attacker)
-            .map(|p| p.id)
+        self.index.attacker
     }
 
     pub fn statement_of(&self, id: Id) -> Option<&str> {

@@ -295,7 +295,7 @@ fn variant_t1_merged_table_runs_the_same_flows() {
     spec.modes.merged_ca_table = true;
     let (mut d, sys, u, a, _) = issued_and_qualified(spec);
     let ca = d.world.ca_state().expect("CA up");
-    assert!(matches!(ca.tables, crate::tables::CaTables::Merged(_)));
+    assert!(ca.tables.is_merged());
     assert_eq!(
         ca_services(&d, &sys),
         vec![vec!["A".to_string(), "B".to_string()]]

@@ -124,14 +124,9 @@ impl History {
     /// Observe one message as it is sent (dropped or not).
     pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
         if let Some(credential) = msg.credential() {
-            let belongs_to_dst = dir
-                .accounts
-                .iter()
-                .any(|((_, s), c)| *s == dst && c == credential);
-            let belongs_elsewhere = dir
-                .accounts
-                .iter()
-                .any(|((_, s), c)| *s != dst && c == credential);
+            let owners = dir.services_of_credential(credential);
+            let belongs_to_dst = owners.contains(&dst);
+            let belongs_elsewhere = owners.iter().any(|s| *s != dst);
             if belongs_elsewhere && !belongs_to_dst {
                 self.violated.insert(Property::PasswordStaysHome);
             }
@@ -266,13 +261,11 @@ pub fn holds<'a>(
     states: impl IntoIterator<Item = &'a NodeState>,
 ) -> bool {
     match property {
-        Property::OneCertificatePerUser => states.into_iter().filter_map(NodeState::ca).all(|ca| {
-            let mut per_subject: BTreeMap<&str, usize> = BTreeMap::new();
-            for (_, subject, _) in ca.tables.rows() {
-                *per_subject.entry(subject.name.as_str()).or_default() += 1;
-            }
-            per_subject.values().all(|n| *n <= 1)
-        }),
+        // The CA tables' subject index (checked against a full scan in tables.rs).
+        Property::OneCertificatePerUser => states
+            .into_iter()
+            .filter_map(NodeState::ca)
+            .all(|ca| ca.tables.subjects_with_several_certificates().is_empty()),
         p => !history.violated.contains(&p),
     }
 }

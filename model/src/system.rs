@@ -106,15 +106,15 @@ impl SystemSpec {
             return Err(BuildError::NoPortal);
         }
         let mut parties = Vec::new();
+        let mut names: BTreeMap<String, Id> = BTreeMap::new();
         let mut next = 0usize;
         let mut push =
             |name: &str, role: Role, parties: &mut Vec<Party>| -> Result<Id, BuildError> {
-                if name == "CA" && !matches!(role, Role::Ca)
-                    || parties.iter().any(|p: &Party| p.name == name)
-                {
+                if name == "CA" && !matches!(role, Role::Ca) || names.contains_key(name) {
                     return Err(BuildError::Duplicate(name.to_string()));
                 }
                 let id = Id::from(next);
+                names.insert(name.to_string(), id);
                 next += 1;
                 parties.push(Party {
                     id,
@@ -148,30 +148,29 @@ impl SystemSpec {
         if let Some(a) = &self.attacker {
             push(a, Role::Attacker, &mut parties)?;
         }
-        let id_of = |name: &str| parties.iter().find(|p| p.name == name).map(|p| p.id);
+        let service_ids: BTreeMap<&str, Id> = parties
+            .iter()
+            .filter(|p| matches!(p.role, Role::Service { .. } | Role::PortalCa { .. }))
+            .map(|p| (p.name.as_str(), p.id))
+            .collect();
         let mut subjects = BTreeMap::new();
         let mut accounts = BTreeMap::new();
         for (u, uid) in self.users.iter().zip(&user_ids) {
             subjects.insert(*uid, u.subject.clone());
             for (service, (login, secret)) in &u.accounts {
-                let sid = id_of(service)
-                    .filter(|id| self.services.iter().any(|s| Some(*id) == id_of(&s.name)))
-                    .ok_or_else(|| BuildError::UnknownService {
+                let sid = service_ids.get(service.as_str()).copied().ok_or_else(|| {
+                    BuildError::UnknownService {
                         user: u.name.clone(),
                         service: service.clone(),
-                    })?;
+                    }
+                })?;
                 accounts.insert(
                     (*uid, sid),
                     credential(self.modes.primary_auth, login, secret),
                 );
             }
         }
-        let dir = Arc::new(Directory {
-            modes: self.modes,
-            parties,
-            subjects,
-            accounts,
-        });
+        let dir = Arc::new(Directory::new(self.modes, parties, subjects, accounts));
         let clock = Clock::default();
         let authority =
             CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
@@ -208,8 +207,7 @@ impl SystemSpec {
                         key,
                         accounts: dir
                             .accounts
-                            .iter()
-                            .filter(|((u, _), _)| *u == p.id)
+                            .range((p.id, Id::from(0))..=(p.id, Id::from(usize::MAX)))
                             .map(|((_, s), c)| (*s, c.clone()))
                             .collect(),
                     };

@@ -30,7 +30,17 @@ pub struct MergedRow {
 /// Both layouts answer the same questions; the variant changes only how the
 /// rows are kept (one delete instead of two at P13/S10).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CaTables {
+pub struct CaTables {
+    pub kept: Kept,
+    /// An index on the subject name (as a database would keep one): the
+    /// serials registered per subject, and the subjects with more than one.
+    by_subject: BTreeMap<String, BTreeSet<Serial>>,
+    crowded: BTreeSet<String>,
+}
+
+/// How the rows are kept: Fig. 5 and Fig. 6 apart, or (T1) as one table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kept {
     Split {
         /// Fig. 5, keyed by serial.
         certificates: BTreeMap<Serial, CertificateRow>,
@@ -43,27 +53,62 @@ pub enum CaTables {
 
 impl CaTables {
     pub fn new(merged: bool) -> Self {
-        if merged {
-            CaTables::Merged(BTreeMap::new())
+        let kept = if merged {
+            Kept::Merged(BTreeMap::new())
         } else {
-            CaTables::Split {
+            Kept::Split {
                 certificates: BTreeMap::new(),
                 available: BTreeMap::new(),
+            }
+        };
+        CaTables {
+            kept,
+            by_subject: BTreeMap::new(),
+            crowded: BTreeSet::new(),
+        }
+    }
+
+    pub fn is_merged(&self) -> bool {
+        matches!(self.kept, Kept::Merged(_))
+    }
+
+    /// Subjects with more than one registered certificate.
+    pub fn subjects_with_several_certificates(&self) -> &BTreeSet<String> {
+        &self.crowded
+    }
+
+    fn index_add(&mut self, name: &str, serial: Serial) {
+        let serials = self.by_subject.entry(name.to_string()).or_default();
+        serials.insert(serial);
+        if serials.len() > 1 {
+            self.crowded.insert(name.to_string());
+        }
+    }
+
+    fn index_remove(&mut self, name: &str, serial: Serial) {
+        if let Some(serials) = self.by_subject.get_mut(name) {
+            serials.remove(&serial);
+            if serials.len() <= 1 {
+                self.crowded.remove(name);
+            }
+            if serials.is_empty() {
+                self.by_subject.remove(name);
             }
         }
     }
 
     /// S7/P2: record a newly issued certificate with its first service.
     pub fn register(&mut self, serial: Serial, subject: Subject, first_service: Id) {
-        match self {
-            CaTables::Split {
+        self.index_add(&subject.name, serial);
+        match &mut self.kept {
+            Kept::Split {
                 certificates,
                 available,
             } => {
                 certificates.insert(serial, CertificateRow { serial, subject });
                 available.insert(serial, BTreeSet::from([first_service]));
             }
-            CaTables::Merged(rows) => {
+            Kept::Merged(rows) => {
                 rows.insert(
                     serial,
                     MergedRow {
@@ -76,24 +121,24 @@ impl CaTables {
     }
 
     pub fn is_registered(&self, serial: Serial) -> bool {
-        match self {
-            CaTables::Split { certificates, .. } => certificates.contains_key(&serial),
-            CaTables::Merged(rows) => rows.contains_key(&serial),
+        match &self.kept {
+            Kept::Split { certificates, .. } => certificates.contains_key(&serial),
+            Kept::Merged(rows) => rows.contains_key(&serial),
         }
     }
 
     /// Fig. 6: the services `serial` may be used for, if it is registered.
     pub fn services(&self, serial: Serial) -> Option<&BTreeSet<Id>> {
-        match self {
-            CaTables::Split { available, .. } => available.get(&serial),
-            CaTables::Merged(rows) => rows.get(&serial).map(|r| &r.services),
+        match &self.kept {
+            Kept::Split { available, .. } => available.get(&serial),
+            Kept::Merged(rows) => rows.get(&serial).map(|r| &r.services),
         }
     }
 
     fn services_mut(&mut self, serial: Serial) -> Option<&mut BTreeSet<Id>> {
-        match self {
-            CaTables::Split { available, .. } => available.get_mut(&serial),
-            CaTables::Merged(rows) => rows.get_mut(&serial).map(|r| &mut r.services),
+        match &mut self.kept {
+            Kept::Split { available, .. } => available.get_mut(&serial),
+            Kept::Merged(rows) => rows.get_mut(&serial).map(|r| &mut r.services),
         }
     }
 
@@ -117,22 +162,27 @@ impl CaTables {
 
     /// P13/S10: delete the certificate's rows; the services it had, if any.
     pub fn delete(&mut self, serial: Serial) -> Option<BTreeSet<Id>> {
-        match self {
-            CaTables::Split {
+        let (name, services) = match &mut self.kept {
+            Kept::Split {
                 certificates,
                 available,
             } => {
-                certificates.remove(&serial)?;
-                Some(available.remove(&serial).unwrap_or_default())
+                let row = certificates.remove(&serial)?;
+                (
+                    row.subject.name,
+                    available.remove(&serial).unwrap_or_default(),
+                )
             }
-            CaTables::Merged(rows) => rows.remove(&serial).map(|r| r.services),
-        }
+            Kept::Merged(rows) => rows.remove(&serial).map(|r| (r.subject.name, r.services))?,
+        };
+        self.index_remove(&name, serial);
+        Some(services)
     }
 
     /// Every registered certificate: (serial, subject, services), by serial.
     pub fn rows(&self) -> Vec<(Serial, &Subject, BTreeSet<Id>)> {
-        match self {
-            CaTables::Split {
+        match &self.kept {
+            Kept::Split {
                 certificates,
                 available,
             } => certificates
@@ -145,7 +195,7 @@ impl CaTables {
                     )
                 })
                 .collect(),
-            CaTables::Merged(rows) => rows
+            Kept::Merged(rows) => rows
                 .iter()
                 .map(|(s, row)| (*s, &row.subject, row.services.clone()))
                 .collect(),
@@ -154,11 +204,10 @@ impl CaTables {
 
     /// The serials registered for a subject name.
     pub fn serials_of(&self, name: &str) -> Vec<Serial> {
-        self.rows()
-            .into_iter()
-            .filter(|(_, subject, _)| subject.name == name)
-            .map(|(s, _, _)| s)
-            .collect()
+        self.by_subject
+            .get(name)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -240,6 +289,10 @@ pub struct UserRow {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserTable {
     pub rows: BTreeMap<String, UserRow>,
+    /// serial -> the logins whose row holds it (an index over `rows`, so that
+    /// S13 is a lookup, not a scan, at 100,000 rows).
+    #[serde(skip)]
+    linked: BTreeMap<Serial, BTreeSet<String>>,
 }
 
 impl UserTable {
@@ -264,32 +317,41 @@ impl UserTable {
 
     /// S13: the row holding `serial`.
     pub fn by_serial(&self, serial: Serial) -> Option<&UserRow> {
-        self.rows
-            .values()
-            .find(|r| r.serial.map(|(s, _)| s) == Some(serial))
+        let login = self.linked.get(&serial)?.iter().next()?;
+        self.rows.get(login)
     }
 
     /// S8/S19: link `serial` to the row of `login`.
     pub fn link(&mut self, login: &str, serial: Serial, how: Link) -> bool {
-        match self.rows.get_mut(login) {
-            Some(row) => {
-                row.serial = Some((serial, how));
-                true
+        let Some(row) = self.rows.get_mut(login) else {
+            return false;
+        };
+        if let Some((old, _)) = row.serial.replace((serial, how))
+            && let Some(logins) = self.linked.get_mut(&old)
+        {
+            logins.remove(login);
+            if logins.is_empty() {
+                self.linked.remove(&old);
             }
-            None => false,
         }
+        self.linked
+            .entry(serial)
+            .or_default()
+            .insert(login.to_string());
+        true
     }
 
     /// P15/S20-2/S10/V1: delete `serial` wherever it is linked.
     pub fn unlink(&mut self, serial: Serial) -> bool {
-        let mut found = false;
-        for row in self.rows.values_mut() {
-            if row.serial.map(|(s, _)| s) == Some(serial) {
+        let Some(logins) = self.linked.remove(&serial) else {
+            return false;
+        };
+        for login in logins {
+            if let Some(row) = self.rows.get_mut(&login) {
                 row.serial = None;
-                found = true;
             }
         }
-        found
+        true
     }
 
     pub fn holds(&self, serial: Serial) -> bool {
@@ -325,6 +387,29 @@ mod tests {
             assert_eq!(t.delete(7), Some(BTreeSet::from([Id::from(2)])));
             assert!(!t.is_registered(7));
             assert_eq!(t.delete(7), None);
+        }
+    }
+
+    #[test]
+    fn the_subject_index_agrees_with_the_rows() {
+        for merged in [false, true] {
+            let mut t = CaTables::new(merged);
+            t.register(1, subject("taro"), Id::from(1));
+            assert!(t.subjects_with_several_certificates().is_empty());
+            t.register(2, subject("taro"), Id::from(2));
+            t.register(3, subject("hanako"), Id::from(2));
+            assert_eq!(t.serials_of("taro"), vec![1, 2]);
+            assert!(t.subjects_with_several_certificates().contains("taro"));
+            t.delete(1);
+            assert!(t.subjects_with_several_certificates().is_empty());
+            assert_eq!(t.serials_of("taro"), vec![2]);
+            let scanned: Vec<Serial> = t
+                .rows()
+                .into_iter()
+                .filter(|(_, s, _)| s.name == "taro")
+                .map(|(s, _, _)| s)
+                .collect();
+            assert_eq!(scanned, t.serials_of("taro"));
         }
     }
 

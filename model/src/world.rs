@@ -68,11 +68,16 @@ impl World {
     }
 
     pub fn violated(&self) -> Vec<Property> {
+        // Only the CA's state carries a state-based property; the rest is history.
         Property::ALL
             .iter()
             .copied()
-            .filter(|p| !holds(*p, &self.history, self.states.iter().flatten()))
+            .filter(|p| !holds(*p, &self.history, self.ca_node_state()))
             .collect()
+    }
+
+    fn ca_node_state(&self) -> Option<&NodeState> {
+        self.system.dir.ca().and_then(|ca| self.state(ca))
     }
 
     fn run(&mut self, id: Id, f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects) -> Outcome {
@@ -82,10 +87,10 @@ impl World {
         else {
             return Outcome::default();
         };
+        // Handlers persist every change to durable state as they make it, so
+        // the durable part of the live state *is* the storage; it is copied
+        // out when the node crashes (`crash`), not on every persist.
         let fx = f(node, id, state);
-        if fx.persist {
-            self.storage[i] = Node::storage_of(state);
-        }
         self.finish(id, fx, &before)
     }
 
@@ -130,8 +135,11 @@ impl World {
 
     /// The node stops and loses everything but its storage.
     pub fn crash(&mut self, id: Id) {
-        if let Some(s) = self.states.get_mut(usize::from(id)) {
-            *s = None;
+        let i = usize::from(id);
+        if let Some(state) = self.states.get_mut(i).and_then(Option::take)
+            && let Some(storage) = Node::storage_of(&state)
+        {
+            self.storage[i] = Some(storage);
         }
     }
 
@@ -145,9 +153,6 @@ impl World {
         let (state, mut fx) = node.start(id, self.storage[i].as_ref());
         // Drivers start operations themselves; checker-only choices are dropped here.
         fx.choices = None;
-        if fx.persist {
-            self.storage[i] = Node::storage_of(&state);
-        }
         self.states[i] = Some(state);
         self.finish(id, fx, &before)
     }
