@@ -34,6 +34,9 @@ pub enum Outcome {
     Invalidated,
     Statement,
     Timeout,
+    /// The party running the operation crashed or was restarted under it.
+    /// Drivers report this; no actor can, having lost the operation.
+    Crashed,
 }
 
 impl Outcome {
@@ -52,6 +55,7 @@ impl Outcome {
             Outcome::Invalidated => "invalidated",
             Outcome::Statement => "statement",
             Outcome::Timeout => "timeout",
+            Outcome::Crashed => "crashed",
         }
     }
 }

@@ -434,7 +434,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, Refused> {
 const OP_COMMON: &[&str] = &["do", "concurrent", "delay_ms", "expect", "expect_steps"];
 const OTHER_COMMON: &[&str] = &["do", "concurrent", "delay_ms"];
 
-/// The keys beside the common ones that each `do` accepts, and the outcomes it may expect.
+/// The keys beside the common ones that each `do` accepts, and the outcomes it may expect
+/// (`crashed`: the party running the operation crashed or was restarted under it).
 fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     Some(match verb {
         "issue" => (
@@ -445,6 +446,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "bad-credentials",
                 "rejected",
                 "timeout",
+                "crashed",
             ],
         ),
         "use" => (
@@ -458,6 +460,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "rejected",
                 "no-certificate",
                 "timeout",
+                "crashed",
             ],
         ),
         "prohibit" => (
@@ -469,6 +472,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "revoked",
                 "rejected",
                 "timeout",
+                "crashed",
             ],
         ),
         "invalidate" => (
@@ -480,6 +484,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "rejected",
                 "not-qualified",
                 "timeout",
+                "crashed",
             ],
         ),
         "statement" => (
@@ -491,11 +496,12 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "no-certificate",
                 "not-qualified",
                 "timeout",
+                "crashed",
             ],
         ),
         "impersonate" => (
             &["attacker", "victim", "service"],
-            &["granted", "rejected", "timeout"],
+            &["granted", "rejected", "timeout", "crashed"],
         ),
         "partition" => (&["nodes"], &[]),
         "heal" => (&[], &[]),
