@@ -715,6 +715,22 @@ mod tests {
     }
 
     #[test]
+    fn crashes_lose_no_table_and_keep_the_search_finite() {
+        // Tables, nonces and the user's bound on actions are durable; without
+        // the last, a crash-and-restart loop would never end.
+        let r = run(small(|c| c.crashes = 1));
+        assert!(r.complete);
+        for p in [
+            "revoked-never-accepted",
+            "only-qualified-services",
+            "unique-serials",
+        ] {
+            assert_eq!(r.verdict(p), Some(Verdict::Holds), "{p}");
+        }
+        assert_eq!(r.verdict("invalidation"), Some(Verdict::Holds));
+    }
+
+    #[test]
     fn symmetry_over_users_keeps_every_verdict() {
         let plain = run(small(|c| c.users = 2));
         let reduced = run(small(|c| {

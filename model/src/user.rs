@@ -214,6 +214,9 @@ pub struct UserDurable {
     pub invalidated: bool,
     /// Operation numbers are never reused: services key sessions by them.
     pub next_op: OpId,
+    /// The checker's bound on operations holds across crashes too, or a
+    /// crash-and-restart loop would make the state space infinite.
+    pub actions_done: u8,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -235,7 +238,7 @@ impl User {
             invalidated: storage.is_some_and(|d| d.invalidated),
             next_op: storage.map_or(0, |d| d.next_op),
             pending: BTreeMap::new(),
-            actions_done: 0,
+            actions_done: storage.map_or(0, |d| d.actions_done),
         };
         // A first start saves the identity, so that a restart is the same user.
         let mut fx = Effects {
@@ -252,6 +255,7 @@ impl User {
             certificate: st.certificate.clone(),
             invalidated: st.invalidated,
             next_op: st.next_op,
+            actions_done: st.actions_done,
         }
     }
 
