@@ -111,19 +111,6 @@ fn fixture() -> Fixture {
     }
 }
 
-/// The shape of the services' password digest (`tables::password_digest`,
-/// private): SHA-256 over a tag, the login and the password.
-fn password_digest(login: &str, password: &str) -> [u8; 32] {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    ctx.update(b"commoncert-password\0");
-    ctx.update(login.as_bytes());
-    ctx.update(b"\0");
-    ctx.update(password.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
-}
-
 fn fresh_anchor(f: &Fixture) -> TrustAnchor {
     TrustAnchor::from_root_der(f.ca.root().as_bytes()).expect("our root")
 }
@@ -166,7 +153,7 @@ fn bench_crypto(c: &mut Criterion) {
         b.iter(|| SigningKey::from_seed(&key_seed(7, KeyStream::User, 3)).public_key())
     });
     group.bench_function("password-digest", |b| {
-        b.iter(|| password_digest("t.yamada", "pw-ba"))
+        b.iter(|| commoncert_model::tables::password_digest("t.yamada", "pw-ba"))
     });
     group.finish();
 }
@@ -224,7 +211,9 @@ fn units() -> Units {
         key_from_seed: unit(0.2, || {
             SigningKey::from_seed(&key_seed(7, KeyStream::User, 3)).public_key()[0] != 1
         }),
-        digest: unit(0.2, || password_digest("t.yamada", "pw-ba")[0] != 1),
+        digest: unit(0.2, || {
+            commoncert_model::tables::password_digest("t.yamada", "pw-ba")[0] != 1
+        }),
     }
 }
 

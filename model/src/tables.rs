@@ -263,7 +263,9 @@ impl Verifier {
     }
 }
 
-fn password_digest(login: &str, password: &str) -> [u8; 32] {
+/// What a service stores for a password: SHA-256 over a domain tag, the
+/// login and the password.
+pub fn password_digest(login: &str, password: &str) -> [u8; 32] {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(b"commoncert-password\0");
     ctx.update(login.as_bytes());
