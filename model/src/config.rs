@@ -274,12 +274,4 @@ impl Directory {
             _ => None,
         }
     }
-
-    /// The user whose subject name is `name`.
-    pub fn user_by_subject(&self, name: &str) -> Option<Id> {
-        self.subjects
-            .iter()
-            .find(|(_, s)| s.name == name)
-            .map(|(id, _)| *id)
-    }
 }

@@ -253,22 +253,6 @@ impl Msg {
         }
     }
 
-    /// The CA session this message belongs to, if it travels between a service and the CA.
-    pub fn ca_session(&self) -> Option<Session> {
-        match self {
-            Msg::IssueRequest { session, .. }
-            | Msg::Check { session, .. }
-            | Msg::Qualify { session, .. }
-            | Msg::Withdraw { session, .. }
-            | Msg::Invalidate { session, .. }
-            | Msg::ListServices { session, .. }
-            | Msg::Issued { session, .. }
-            | Msg::Answer { session, .. }
-            | Msg::Services { session, .. } => Some(*session),
-            _ => None,
-        }
-    }
-
     /// The CA session inside this message, to rewrite under symmetry.
     pub fn ca_session_mut(&mut self) -> Option<&mut Session> {
         match self {

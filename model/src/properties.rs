@@ -270,15 +270,6 @@ pub fn holds<'a>(
     }
 }
 
-/// Every property violated in a system state.
-pub fn violations(history: &History, states: &[&NodeState]) -> Vec<Property> {
-    Property::ALL
-        .iter()
-        .copied()
-        .filter(|p| !holds(*p, history, states.iter().copied()))
-        .collect()
-}
-
 /// Symmetry: the history names users (owners, sessions, statements); a
 /// permutation of users renames them here too.
 impl stateright::Rewrite<Id> for History {

@@ -1356,7 +1356,9 @@ pub mod forge {
     //! Everything here is deterministic except [`ecdsa_signed`], whose ECDSA
     //! signature ring randomises.
 
-    use super::{CertRequest, CertificateAuthority, Der, PkiError, Profile, RawPublicKey};
+    use super::{
+        CertRequest, CertificateAuthority, Der, PkiError, Profile, RawPublicKey, Rejection,
+    };
     use rcgen::{Issuer, KeyPair};
 
     /// One deviation from the honest end-entity profile, and the rejection it earns.
@@ -1395,6 +1397,19 @@ pub mod forge {
             Flaw::NoEmail,
             Flaw::UnknownCriticalExtension,
         ];
+
+        /// The reason a certificate with this flaw must be refused.
+        pub fn rejection(self) -> Rejection {
+            match self {
+                Flaw::ServerAuthOnly | Flaw::NoEku => Rejection::RequiredEkuNotFound,
+                Flaw::NoDigitalSignature => Rejection::KeyUsageMissing,
+                Flaw::CaCertificate => Rejection::NotEndEntity,
+                Flaw::EcdsaSubjectKey => Rejection::UnsupportedKey,
+                Flaw::ZeroSerial | Flaw::OversizedSerial => Rejection::InvalidSerialNumber,
+                Flaw::NoEmail => Rejection::InvalidSubjectIdentity,
+                Flaw::UnknownCriticalExtension => Rejection::UnsupportedCriticalExtension,
+            }
+        }
     }
 
     /// The uncompressed P-256 generator point: the public key of private
@@ -1979,15 +1994,7 @@ mod tests {
         let anchor = ca.trust_anchor();
         let req = request(SEED, 1, 5);
         for flaw in Flaw::ALL {
-            let want = match flaw {
-                Flaw::ServerAuthOnly | Flaw::NoEku => Rejection::RequiredEkuNotFound,
-                Flaw::NoDigitalSignature => Rejection::KeyUsageMissing,
-                Flaw::CaCertificate => Rejection::NotEndEntity,
-                Flaw::EcdsaSubjectKey => Rejection::UnsupportedKey,
-                Flaw::ZeroSerial | Flaw::OversizedSerial => Rejection::InvalidSerialNumber,
-                Flaw::NoEmail => Rejection::InvalidSubjectIdentity,
-                Flaw::UnknownCriticalExtension => Rejection::UnsupportedCriticalExtension,
-            };
+            let want = flaw.rejection();
             let der = forge::issue_flawed(&ca, &req, flaw).expect("forged");
             assert_eq!(
                 anchor.verify_certificate(der.as_bytes(), 0),

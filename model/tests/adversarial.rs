@@ -433,19 +433,6 @@ fn cert_mutation() -> impl Strategy<Value = CertMutation> {
     ]
 }
 
-/// The rejection a flaw earns (the `forge::Flaw` docs).
-fn flaw_rejection(flaw: Flaw) -> Rejection {
-    match flaw {
-        Flaw::ServerAuthOnly | Flaw::NoEku => Rejection::RequiredEkuNotFound,
-        Flaw::NoDigitalSignature => Rejection::KeyUsageMissing,
-        Flaw::CaCertificate => Rejection::NotEndEntity,
-        Flaw::EcdsaSubjectKey => Rejection::UnsupportedKey,
-        Flaw::ZeroSerial | Flaw::OversizedSerial => Rejection::InvalidSerialNumber,
-        Flaw::NoEmail => Rejection::InvalidSubjectIdentity,
-        Flaw::UnknownCriticalExtension => Rejection::UnsupportedCriticalExtension,
-    }
-}
-
 /// The mutant of `f.honest` (valid from 0 to `VALIDITY`), and the rejection
 /// it must earn where the mutation determines one.
 fn mutate_certificate(f: &Fixture, m: &CertMutation, now: u64) -> (Vec<u8>, Option<Rejection>) {
@@ -523,7 +510,7 @@ fn mutate_certificate(f: &Fixture, m: &CertMutation, now: u64) -> (Vec<u8>, Opti
                 .expect("flawed issue")
                 .as_bytes()
                 .to_vec(),
-            Some(flaw_rejection(*flaw)),
+            Some(flaw.rejection()),
         ),
         CertMutation::OutOfWindow { after } => {
             let (nb, na, want) = if *after {
