@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use commoncert_model::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
-use commoncert_model::config::{Presentation, Revocation};
+use commoncert_model::config::{Defects, Presentation, Revocation};
 use commoncert_model::step::Step;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -46,6 +46,16 @@ enum PresentationArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum DefectArg {
+    SkipCaCheck,
+    KeepRowOnProhibit,
+    SkipProofCheck,
+    ReuseSerials,
+    OnePasswordEverywhere,
+    ForgetLinkPersist,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum NetworkArg {
     Ordered,
     Unordered,
@@ -81,6 +91,23 @@ struct ModelArgs {
     /// Operations each user chooses.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
     actions: u8,
+    /// Operations a user may have in flight at once (races without timeouts).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    concurrency: u8,
+    /// Variant T1: the CA keeps Fig. 5 and Fig. 6 as one table.
+    #[arg(long)]
+    merged_tables: bool,
+    /// Variant V2: biometric primary authentication (one template per user).
+    #[arg(long)]
+    biometric: bool,
+    /// Variant V3: the CA runs inside the portal's node (implies --portal).
+    #[arg(long)]
+    ca_in_portal: bool,
+    /// Flip a deliberate defect in (repeatable): skip-ca-check,
+    /// keep-row-on-prohibit, skip-proof-check, reuse-serials,
+    /// one-password-everywhere, forget-link-persist.
+    #[arg(long = "defect", value_enum)]
+    defects: Vec<DefectArg>,
     /// Depth bound.
     #[arg(long)]
     depth: Option<usize>,
@@ -115,6 +142,24 @@ impl ModelArgs {
             crashes: self.crashes,
             attacker: self.attacker,
             actions: self.actions,
+            concurrency: self.concurrency,
+            merged_tables: self.merged_tables,
+            biometric: self.biometric,
+            ca_in_portal: self.ca_in_portal,
+            defects: {
+                let mut d = Defects::default();
+                for f in &self.defects {
+                    match f {
+                        DefectArg::SkipCaCheck => d.skip_ca_check = true,
+                        DefectArg::KeepRowOnProhibit => d.keep_row_on_prohibit = true,
+                        DefectArg::SkipProofCheck => d.skip_proof_check = true,
+                        DefectArg::ReuseSerials => d.reuse_serials = true,
+                        DefectArg::OnePasswordEverywhere => d.one_password_everywhere = true,
+                        DefectArg::ForgetLinkPersist => d.forget_link_persist = true,
+                    }
+                }
+                d
+            },
             depth: self.depth,
             symmetry: self.symmetry,
             threads: self.threads,

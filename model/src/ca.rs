@@ -5,7 +5,7 @@
 //! the run's seed, and stamps certificates with virtual time.
 
 use crate::clock::Clock;
-use crate::config::{Directory, Revocation};
+use crate::config::{Defects, Directory, Revocation};
 use crate::effects::Effects;
 use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
@@ -22,6 +22,7 @@ pub struct Ca {
     pub dir: Arc<Directory>,
     pub authority: CertificateAuthority,
     pub clock: Clock,
+    pub defects: Defects,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -88,7 +89,9 @@ impl Ca {
                     return;
                 };
                 // S7/P2: the Fig. 5 row and the Fig. 6 row with the asking service.
-                st.next_serial += 1;
+                if !self.defects.reuse_serials {
+                    st.next_serial += 1;
+                }
                 st.tables.register(serial, subject, src);
                 st.issued
                     .insert((src, session), (serial, certificate.clone()));
@@ -190,8 +193,15 @@ impl Ca {
         );
     }
 
-    /// V1: tell every other service of the certificate, with a signed CRL,
-    /// fire-and-forget as the patent says (no acknowledgement, no retry).
+    /// V1: "the certificate authority 34 notifies all servers of relevant
+    /// services of the serial number of the invalidated common certificate":
+    /// every service of Fig. 6 for the certificate, the requesting one
+    /// included, with a signed CRL.
+    ///
+    /// The patent says nothing about acknowledgement or retry. The project's
+    /// reading is fire-and-forget: one notification per service, never
+    /// acknowledged or resent, so a lost one leaves that service accepting
+    /// the certificate from its own table (the variant's risk).
     fn push_revocation(&self, st: &CaState, asking: Id, services: &BTreeSet<Id>, fx: &mut Effects) {
         let revoked: Vec<Serial> = st.revoked.iter().copied().collect();
         let Ok(crl) = self
@@ -200,8 +210,10 @@ impl Ca {
         else {
             return;
         };
-        for service in services.iter().filter(|s| **s != asking) {
-            fx.send(*service, Msg::Revocation { crl: crl.clone() });
+        let mut notified = services.clone();
+        notified.insert(asking);
+        for service in notified {
+            fx.send(service, Msg::Revocation { crl: crl.clone() });
         }
     }
 }

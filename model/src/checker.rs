@@ -6,8 +6,8 @@
 //! valid for the whole run); every other input is the real one, including
 //! the DER certificates and CRLs.
 
-use crate::config::{Modes, Presentation, Revocation};
-use crate::effects::Timer;
+use crate::config::{Defects, Modes, Presentation, PrimaryAuth, Revocation};
+use crate::effects::{Effects, Timer};
 use crate::msg::Msg;
 use crate::node::{Choice, Node, NodeState};
 use crate::properties::{History, Milestone, Property, holds};
@@ -54,6 +54,16 @@ pub struct CheckConfig {
     pub attacker: bool,
     /// Operations each user chooses nondeterministically.
     pub actions: u8,
+    /// Operations a user may have in flight at once.
+    pub concurrency: u8,
+    /// Variant T1: Fig. 5 and Fig. 6 as one table.
+    pub merged_tables: bool,
+    /// Variant V2: biometric primary authentication (one template per user).
+    pub biometric: bool,
+    /// Variant V3: the CA inside the portal's node (implies `portal`).
+    pub ca_in_portal: bool,
+    /// Deliberate defects (all off in the standard matrix).
+    pub defects: Defects,
     /// Stop exploring below this depth (None: exhaustive).
     pub depth: Option<usize>,
     pub symmetry: bool,
@@ -73,6 +83,11 @@ impl Default for CheckConfig {
             crashes: 0,
             attacker: false,
             actions: 2,
+            concurrency: 1,
+            merged_tables: false,
+            biometric: false,
+            ca_in_portal: false,
+            defects: Defects::default(),
             depth: None,
             symmetry: false,
             threads: 1,
@@ -198,6 +213,13 @@ impl CheckConfig {
         Modes {
             revocation: self.revocation,
             presentation: self.presentation,
+            primary_auth: if self.biometric {
+                PrimaryAuth::Biometric
+            } else {
+                PrimaryAuth::Password
+            },
+            merged_ca_table: self.merged_tables,
+            ca_in_portal: self.ca_in_portal,
             ..Modes::default()
         }
     }
@@ -210,7 +232,7 @@ impl CheckConfig {
             .filter(|m| match m {
                 // issue, qualify at a bank, qualify at another, statement
                 Milestone::StatementTwoSources => {
-                    self.portal && self.services >= 3 && self.actions >= 4
+                    (self.portal || self.ca_in_portal) && self.services >= 3 && self.actions >= 4
                 }
                 // issue, qualify, prohibit
                 Milestone::Prohibition => self.actions >= 3,
@@ -222,10 +244,16 @@ impl CheckConfig {
 
     /// The stateright model of this configuration, with its coverage counter.
     pub fn into_model(&self) -> Result<(CcModel, Arc<Coverage>), BuildError> {
-        let mut spec = standard_spec(self.services.max(2), self.users.max(1), self.portal);
+        let mut spec = standard_spec(
+            self.services.max(2),
+            self.users.max(1),
+            self.portal || self.ca_in_portal,
+        );
         spec.modes = self.modes();
         spec.attacker = self.attacker.then(|| "mallory".to_string());
         spec.autonomous_actions = Some(self.actions);
+        spec.concurrency = self.concurrency.max(1);
+        spec.defects = self.defects;
         spec.timeouts = self.lossy || self.crashes > 0;
         let system = spec.build()?;
         let coverage = Arc::new(Coverage::new());
@@ -259,6 +287,7 @@ impl CheckConfig {
         model = always!(model, Property::RevokedNeverAccepted);
         model = always!(model, Property::OnlyQualifiedServices);
         model = always!(model, Property::PasswordStaysHome);
+        model = always!(model, Property::CredentialStaysHome);
         model = always!(model, Property::NoImpersonation);
         model = always!(model, Property::UniqueSerials);
         model = always!(model, Property::OneCertificatePerUser);
@@ -493,6 +522,73 @@ fn finish(
     }
 }
 
+/// What a transition's handler did: re-run it on a copy of the state
+/// before it (handlers are pure). None for actions that run no handler.
+pub fn effects_of(model: &CcModel, state: &CcState, action: &CcAction) -> Option<Effects> {
+    let node_of = |id: Id| model.actors.get(usize::from(id)).map(|c| &c.node);
+    let state_of = |id: Id| {
+        state
+            .actor_states
+            .get(usize::from(id))
+            .map(|s| (**s).clone())
+    };
+    match action {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            let (node, mut st) = (node_of(*dst)?, state_of(*dst)?);
+            Some(node.on_message(*dst, &mut st, *src, msg.clone()))
+        }
+        ActorModelAction::Timeout(id, timer) => {
+            let (node, mut st) = (node_of(*id)?, state_of(*id)?);
+            Some(node.on_timer(*id, &mut st, timer))
+        }
+        ActorModelAction::SelectRandom { actor, random, .. } => {
+            let (node, mut st) = (node_of(*actor)?, state_of(*actor)?);
+            Some(node.on_choice(*actor, &mut st, random).0)
+        }
+        ActorModelAction::Drop(_) | ActorModelAction::Crash(_) | ActorModelAction::Recover(_) => {
+            None
+        }
+    }
+}
+
+/// The labels of one transition recorded without their effect
+/// (`step_effects`), judged on the state after it.
+pub fn label_faults(
+    model: &CcModel,
+    state: &CcState,
+    action: &CcAction,
+    next: &CcState,
+) -> Vec<String> {
+    let Some(fx) = effects_of(model, state, action) else {
+        // A restart records no label (the model's on_start records none).
+        return Vec::new();
+    };
+    if fx.steps.is_empty() {
+        return Vec::new();
+    }
+    let (node, input) = match action {
+        ActorModelAction::Deliver { src, dst, msg } => (*dst, Some((*src, msg))),
+        ActorModelAction::Timeout(id, _) => (*id, None),
+        ActorModelAction::SelectRandom { actor, .. } => (*actor, None),
+        _ => return Vec::new(),
+    };
+    let after = |id: Id| {
+        let i = usize::from(id);
+        if next.crashed.get(i).copied().unwrap_or(false) {
+            return None;
+        }
+        next.actor_states.get(i).map(|s| &**s)
+    };
+    let ev = crate::step_effects::Event {
+        dir: &model.cfg.system.dir,
+        node,
+        input,
+        sends: &fx.sends,
+        after: &after,
+    };
+    crate::step_effects::check_all(&fx.steps, &ev)
+}
+
 /// Turn a checker path into step-labelled lines by re-running each
 /// transition's handler on the state before it (handlers are pure).
 pub fn label_path(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Vec<Line> {
@@ -501,45 +597,28 @@ pub fn label_path(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Ve
     let mut lines = Vec::new();
     for (state, action) in path {
         let Some(action) = action else { continue };
-        let node_of = |id: Id| model.actors.get(usize::from(id)).map(|c| &c.node);
-        let state_of = |id: Id| {
-            state
-                .actor_states
-                .get(usize::from(id))
-                .map(|s| (**s).clone())
-        };
+        let steps = effects_of(model, &state, &action)
+            .map(|fx| fx.steps)
+            .unwrap_or_default();
         let line = match action {
-            ActorModelAction::Deliver { src, dst, msg } => {
-                let message = msg.to_string();
-                let steps = match (node_of(dst), state_of(dst)) {
-                    (Some(node), Some(mut st)) => node.on_message(dst, &mut st, src, msg).steps,
-                    _ => Vec::new(),
-                };
-                Line {
-                    from: name(src),
-                    to: name(dst),
-                    message,
-                    steps,
-                }
-            }
+            ActorModelAction::Deliver { src, dst, msg } => Line {
+                from: name(src),
+                to: name(dst),
+                message: msg.to_string(),
+                steps,
+            },
             ActorModelAction::Drop(env) => Line {
                 from: name(env.src),
                 to: name(env.dst),
                 message: format!("{} (lost)", env.msg),
                 steps: Vec::new(),
             },
-            ActorModelAction::Timeout(id, timer) => {
-                let steps = match (node_of(id), state_of(id)) {
-                    (Some(node), Some(mut st)) => node.on_timer(id, &mut st, &timer).steps,
-                    _ => Vec::new(),
-                };
-                Line {
-                    from: name(id),
-                    to: name(id),
-                    message: format!("{timer:?} fires"),
-                    steps,
-                }
-            }
+            ActorModelAction::Timeout(id, timer) => Line {
+                from: name(id),
+                to: name(id),
+                message: format!("{timer:?} fires"),
+                steps,
+            },
             ActorModelAction::Crash(id) => Line {
                 from: name(id),
                 to: name(id),
@@ -552,18 +631,12 @@ pub fn label_path(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Ve
                 message: "restarts from storage".into(),
                 steps: Vec::new(),
             },
-            ActorModelAction::SelectRandom { actor, random, .. } => {
-                let steps = match (node_of(actor), state_of(actor)) {
-                    (Some(node), Some(mut st)) => node.on_choice(actor, &mut st, &random).0.steps,
-                    _ => Vec::new(),
-                };
-                Line {
-                    from: name(actor),
-                    to: name(actor),
-                    message: describe_choice(dir, &random),
-                    steps,
-                }
-            }
+            ActorModelAction::SelectRandom { actor, random, .. } => Line {
+                from: name(actor),
+                to: name(actor),
+                message: describe_choice(dir, &random),
+                steps,
+            },
         };
         lines.push(line);
     }
@@ -747,6 +820,111 @@ mod tests {
         // One user: nothing to permute, the same state space (under DFS).
         let one = run(small(|c| c.symmetry = true));
         assert_eq!(one.unique_states, run(small(|_| {})).unique_states);
+    }
+
+    /// Walk `cfg`'s transitions (up to `max_states` states) and return the
+    /// labels that were recorded, failing on any label without its effect.
+    fn labels_have_effects(
+        cfg: &CheckConfig,
+        max_states: usize,
+    ) -> std::collections::BTreeSet<Step> {
+        let (model, _) = cfg.into_model().expect("builds");
+        let mut faults = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        crate::bfs::walk_transitions(&model, max_states, |s, a, n| {
+            if let Some(fx) = effects_of(&model, s, a) {
+                seen.extend(fx.steps.iter().copied());
+            }
+            for f in label_faults(&model, s, a, n) {
+                if faults.len() < 5 {
+                    faults.push(format!("{f} at {a:?}"));
+                }
+            }
+        });
+        assert!(faults.is_empty(), "{cfg:?}: {faults:#?}");
+        seen
+    }
+
+    #[test]
+    fn every_recorded_label_has_its_effect_under_loss_crashes_push_and_concurrency() {
+        let mut seen = std::collections::BTreeSet::new();
+        for cfg in [
+            small(|c| {
+                c.lossy = true;
+                c.actions = 3;
+            }),
+            small(|c| {
+                c.crashes = 1;
+                c.actions = 3;
+            }),
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.lossy = true;
+                c.actions = 3;
+            }),
+            small(|c| {
+                c.portal = true;
+                c.services = 3;
+                c.actions = 4;
+            }),
+            small(|c| {
+                c.users = 2;
+                c.concurrency = 2;
+                c.actions = 2;
+            }),
+            small(|c| {
+                c.ca_in_portal = true;
+                c.merged_tables = true;
+                c.biometric = true;
+                c.services = 3;
+                c.lossy = true;
+                c.actions = 3;
+            }),
+            // issue, qualify at B, invalidate at A, use at B: P14/P15
+            small(|c| c.actions = 4),
+        ] {
+            seen.extend(labels_have_effects(&cfg, 40_000));
+        }
+        let missing: Vec<_> = Step::ALL.iter().filter(|s| !seen.contains(s)).collect();
+        assert!(missing.is_empty(), "labels never checked: {missing:?}");
+    }
+
+    #[test]
+    fn a_label_recorded_without_its_effect_is_caught() {
+        // A service that keeps the serial at S20-2 (the defect) but records
+        // the label anyway, as the code did before labels followed effects.
+        let (model, _) = small(|c| {
+            c.actions = 3;
+            c.defects.keep_row_on_prohibit = true;
+        })
+        .into_model()
+        .expect("builds");
+        let mut caught = 0;
+        crate::bfs::walk_transitions(&model, 20_000, |s, a, n| {
+            let Some(mut fx) = effects_of(&model, s, a) else {
+                return;
+            };
+            if !fx.steps.contains(&Step::S20_3) {
+                return;
+            }
+            let ActorModelAction::Deliver { src, dst, msg } = a else {
+                return;
+            };
+            fx.steps = vec![Step::S20_2];
+            let after = |id: Id| n.actor_states.get(usize::from(id)).map(|s| &**s);
+            let ev = crate::step_effects::Event {
+                dir: &model.cfg.system.dir,
+                node: *dst,
+                input: Some((*src, msg)),
+                sends: &fx.sends,
+                after: &after,
+            };
+            caught += crate::step_effects::check_all(&fx.steps, &ev).len();
+        });
+        assert!(
+            caught > 0,
+            "S20-2 with the serial still in Fig. 7 must be a fault"
+        );
     }
 
     #[test]

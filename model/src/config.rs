@@ -118,6 +118,23 @@ impl Credential {
             Credential::Password { login, .. } | Credential::Biometric { login, .. } => login,
         }
     }
+
+    /// Whether this account's verifier accepts `other`'s secret presented
+    /// under this account's login: login IDs are not secret, so a party that
+    /// holds `other` can present its secret with any login.
+    pub fn accepts_secret_of(&self, other: &Credential) -> bool {
+        let presented = match other {
+            Credential::Password { password, .. } => Credential::Password {
+                login: self.login().to_string(),
+                password: password.clone(),
+            },
+            Credential::Biometric { sample, .. } => Credential::Biometric {
+                login: self.login().to_string(),
+                sample: *sample,
+            },
+        };
+        crate::tables::Verifier::enrol(self).accepts(&presented)
+    }
 }
 
 impl std::fmt::Debug for Credential {
@@ -170,6 +187,8 @@ struct Index {
     attacker: Option<Id>,
     /// credential -> the services that issued it.
     services_of_credential: BTreeMap<Credential, Vec<Id>>,
+    /// login -> service -> the user with that login there.
+    by_login: BTreeMap<String, BTreeMap<Id, Id>>,
 }
 
 impl Directory {
@@ -191,8 +210,14 @@ impl Directory {
                 .find(|p| p.role == Role::Attacker)
                 .map(|p| p.id),
             services_of_credential: BTreeMap::new(),
+            by_login: BTreeMap::new(),
         };
-        for ((_, service), credential) in &accounts {
+        for ((user, service), credential) in &accounts {
+            index
+                .by_login
+                .entry(credential.login().to_string())
+                .or_default()
+                .insert(*service, *user);
             index
                 .services_of_credential
                 .entry(credential.clone())
@@ -236,6 +261,32 @@ impl Directory {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The services other than `at` that accept `credential`'s secret for
+    /// the person it claims: the user whose account has its login (at `at`
+    /// first, else anywhere), checked against that user's account at each
+    /// other service, as its verifier would (`credential-stays-home`).
+    pub fn accepted_elsewhere(&self, credential: &Credential, at: Id) -> Vec<Id> {
+        let person = self
+            .index
+            .by_login
+            .get(credential.login())
+            .and_then(|by_service| {
+                by_service
+                    .get(&at)
+                    .or_else(|| by_service.values().next())
+                    .copied()
+            });
+        let Some(person) = person else {
+            return Vec::new();
+        };
+        self.accounts
+            .range((person, Id::from(0))..=(person, Id::from(usize::MAX)))
+            .filter(|((_, service), _)| *service != at)
+            .filter(|(_, account)| account.accepts_secret_of(credential))
+            .map(|((_, service), _)| *service)
+            .collect()
+    }
+
     pub fn is_service(&self, id: Id) -> bool {
         matches!(
             self.party(id).map(|p| &p.role),
@@ -274,4 +325,36 @@ impl Directory {
             _ => None,
         }
     }
+}
+
+/// Deliberate defects, one per safety property (and one for crash
+/// semantics), for showing that the checker, the simulator and the property
+/// tests catch what each property is about. All off in a correct system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Defects {
+    /// Services, under online revocation: grant from the own table without
+    /// asking the CA (breaks `revoked-never-accepted`).
+    #[serde(alias = "skip_ca_check")]
+    pub skip_ca_check: bool,
+    /// Services: S20-2 forgotten, the serial stays in Fig. 7 after a
+    /// prohibition (breaks `only-qualified-services` under push, where the
+    /// own table decides).
+    #[serde(alias = "keep_row_on_prohibit")]
+    pub keep_row_on_prohibit: bool,
+    /// Services: accept a presentation without checking the proof of
+    /// possession (breaks `no-impersonation` with an eavesdropper).
+    #[serde(alias = "skip_proof_check")]
+    pub skip_proof_check: bool,
+    /// The CA: S7 does not advance the serial counter (breaks `unique-serials`).
+    #[serde(alias = "reuse_serials")]
+    pub reuse_serials: bool,
+    /// Users: type the password of their account at the first service at
+    /// every service (breaks `password-stays-home` and `credential-stays-home`).
+    #[serde(alias = "one_password_everywhere")]
+    pub one_password_everywhere: bool,
+    /// Services: S8/S19 link the serial in Fig. 7 without persisting it, so
+    /// a crash loses the link (caught by crash tests in both drivers).
+    #[serde(alias = "forget_link_persist")]
+    pub forget_link_persist: bool,
 }

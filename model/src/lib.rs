@@ -12,6 +12,7 @@
 //! - building a system: [`system`]; running one outside the checker: [`world`].
 
 pub mod attacker;
+pub mod bfs;
 pub mod ca;
 pub mod checker;
 pub mod clock;
@@ -25,6 +26,7 @@ pub mod properties;
 pub mod rejection;
 pub mod service;
 pub mod step;
+pub mod step_effects;
 pub mod symmetry;
 pub mod system;
 pub mod tables;

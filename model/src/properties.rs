@@ -22,11 +22,16 @@ pub enum Property {
     /// No service grants on a serial after the CA invalidated it, unless the
     /// grant rests on a CA answer given before the invalidation.
     RevokedNeverAccepted,
-    /// A grant at S for s rests on the CA listing S for s (Fig. 6) at the
-    /// time of the evidence.
+    /// A grant at S for s rests on S being qualified for s (issued through S,
+    /// or added by S18) and not withdrawn since (S20-4), at the time of the
+    /// evidence. Independent of revocation: an invalidation withdraws no
+    /// service, so a stale grant after it breaks only `revoked-never-accepted`.
     OnlyQualifiedServices,
     /// A service's password for a user is in no message to any other node.
     PasswordStaysHome,
+    /// No service receives a credential that another service accepts for the
+    /// same person (generalises `password-stays-home` to V2's templates).
+    CredentialStaysHome,
     /// No service grants a user's identity to a party without the user's key.
     NoImpersonation,
     /// The CA never issues two certificates with one serial.
@@ -40,6 +45,7 @@ impl Property {
         Property::RevokedNeverAccepted,
         Property::OnlyQualifiedServices,
         Property::PasswordStaysHome,
+        Property::CredentialStaysHome,
         Property::NoImpersonation,
         Property::UniqueSerials,
         Property::OneCertificatePerUser,
@@ -50,6 +56,7 @@ impl Property {
             Property::RevokedNeverAccepted => "revoked-never-accepted",
             Property::OnlyQualifiedServices => "only-qualified-services",
             Property::PasswordStaysHome => "password-stays-home",
+            Property::CredentialStaysHome => "credential-stays-home",
             Property::NoImpersonation => "no-impersonation",
             Property::UniqueSerials => "unique-serials",
             Property::OneCertificatePerUser => "one-certificate-per-user",
@@ -98,8 +105,8 @@ impl Milestone {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 struct Evidence {
     serial: Serial,
-    /// The CA's tables (as announced) listed the service then.
-    listed: bool,
+    /// The service was qualified for the serial then (as the CA announced).
+    qualified: bool,
     /// The serial had been invalidated by then.
     revoked: bool,
 }
@@ -107,8 +114,10 @@ struct Evidence {
 /// The auxiliary history the properties are judged on.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct History {
-    /// Fig. 6 as the CA announced it: serial -> services.
-    listed: BTreeMap<Serial, BTreeSet<Id>>,
+    /// Qualifications as the CA announced them: serial -> services issued
+    /// through or added (S7, S18), less those withdrawn (S20-4). An
+    /// invalidation does not touch it: revocation is judged apart.
+    qualified: BTreeMap<Serial, BTreeSet<Id>>,
     /// serial -> the service it was issued through, and for which session.
     issued_at: BTreeMap<Serial, (Id, Session)>,
     revoked: BTreeSet<Serial>,
@@ -130,6 +139,9 @@ impl History {
             if belongs_elsewhere && !belongs_to_dst {
                 self.violated.insert(Property::PasswordStaysHome);
             }
+            if !dir.accepted_elsewhere(credential, dst).is_empty() {
+                self.violated.insert(Property::CredentialStaysHome);
+            }
         }
         let from_ca = dir.ca() == Some(src);
         match msg {
@@ -147,7 +159,7 @@ impl History {
                 }
                 self.issued_at.insert(*serial, (dst, *session));
                 self.owners.insert(*serial, session.peer);
-                self.listed.insert(*serial, BTreeSet::from([dst]));
+                self.qualified.insert(*serial, BTreeSet::from([dst]));
             }
             Msg::Answer {
                 session,
@@ -160,38 +172,37 @@ impl History {
                 }
                 match request {
                     Request::Check => {
-                        let listed = self.lists(*serial, dst);
+                        let qualified = self.is_qualified(*serial, dst);
                         let revoked = self.revoked.contains(serial);
                         self.evidence.insert(
                             (dst, *session),
                             Evidence {
                                 serial: *serial,
-                                listed,
+                                qualified,
                                 revoked,
                             },
                         );
                     }
                     Request::Qualify => {
                         let revoked = self.revoked.contains(serial);
-                        self.listed.entry(*serial).or_default().insert(dst);
+                        self.qualified.entry(*serial).or_default().insert(dst);
                         self.evidence.insert(
                             (dst, *session),
                             Evidence {
                                 serial: *serial,
-                                listed: !revoked,
+                                qualified: true,
                                 revoked,
                             },
                         );
                     }
                     Request::Withdraw => {
-                        if let Some(s) = self.listed.get_mut(serial) {
+                        if let Some(s) = self.qualified.get_mut(serial) {
                             s.remove(&dst);
                         }
                         self.reached.insert(Milestone::Prohibition);
                     }
                     Request::Invalidate => {
                         self.revoked.insert(*serial);
-                        self.listed.remove(serial);
                         self.reached.insert(Milestone::Invalidation);
                     }
                     Request::Issue | Request::ListServices => {}
@@ -204,8 +215,8 @@ impl History {
         }
     }
 
-    fn lists(&self, serial: Serial, service: Id) -> bool {
-        self.listed
+    fn is_qualified(&self, serial: Serial, service: Id) -> bool {
+        self.qualified
             .get(&serial)
             .is_some_and(|s| s.contains(&service))
     }
@@ -216,15 +227,18 @@ impl History {
             _ => return,
         };
         let session = Session { peer: to, op };
-        let (listed, revoked) = match basis {
+        let (qualified, revoked) = match basis {
             Basis::CaAnswer => match self.evidence.remove(&(service, session)) {
-                Some(ev) if ev.serial == serial => (ev.listed, ev.revoked),
+                Some(ev) if ev.serial == serial => (ev.qualified, ev.revoked),
                 // A grant that claims a CA answer the CA never gave.
                 _ => (false, self.revoked.contains(&serial)),
             },
-            Basis::OwnTable => (self.lists(serial, service), self.revoked.contains(&serial)),
+            Basis::OwnTable => (
+                self.is_qualified(serial, service),
+                self.revoked.contains(&serial),
+            ),
         };
-        if !listed {
+        if !qualified {
             self.violated.insert(Property::OnlyQualifiedServices);
         }
         if revoked {
@@ -279,7 +293,7 @@ impl stateright::Rewrite<Id> for History {
             op: s.op,
         };
         History {
-            listed: self.listed.clone(),
+            qualified: self.qualified.clone(),
             issued_at: self
                 .issued_at
                 .iter()

@@ -7,26 +7,17 @@
 //! would lose a real server's HTTP sessions.
 
 use crate::clock::Clock;
-use crate::config::{Directory, Presentation, Revocation};
+use crate::config::{Defects, Directory, Presentation, Revocation};
 use crate::effects::Effects;
 use crate::msg::{Basis, Msg, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::rejection::Rejection;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
 use crate::x509::{CertInfo, TrustAnchor, challenge_bytes, verify_proof};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Deliberate defects, for showing that the checker and the property tests
-/// catch them. All off in a correct system.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
-pub struct Defects {
-    /// Under online revocation, grant from the own table without asking the CA.
-    pub skip_ca_check: bool,
-}
 
 /// The service's configuration (immutable; not part of the checked state).
 #[derive(Clone, Debug)]
@@ -155,7 +146,7 @@ impl Service {
                 // S8: deliver the certificate and record its serial.
                 if let Some(login) = s.login.clone() {
                     st.durable.table.link(&login, serial, Link::Issued);
-                    fx.persist = true;
+                    fx.persist |= !self.defects.forget_link_persist;
                 }
                 st.sessions.remove(&session);
                 fx.step(Step::S8).send(
@@ -267,7 +258,7 @@ impl Service {
         let info = self
             .anchor
             .verify_certificate(shown.certificate.as_ref(), self.clock.now())?;
-        if self.dir.modes.presentation == Presentation::Bearer {
+        if self.dir.modes.presentation == Presentation::Bearer || self.defects.skip_proof_check {
             return Ok(info);
         }
         let expected = match st.sessions.get(&session).map(|s| &s.stage) {
@@ -499,13 +490,16 @@ impl Service {
         let purpose = s.purpose;
         let table = &st.durable.table;
         let Some(row) = table.authenticate(credential) else {
-            // S4/S16 No: back to the login screen (S2/S14).
-            let steps: &[Step] = if purpose == Purpose::Use {
-                &[Step::S16, Step::S14]
+            // S4/S16 No: "back to S2/S14". The session stays at the login
+            // screen, but S2/S14 is recorded only by an event that shows the
+            // screen again; the users modelled here hold one credential per
+            // account and give up (outcome `bad-credentials`), so none does.
+            fx.step(if purpose == Purpose::Use {
+                Step::S16
             } else {
-                &[Step::S4, Step::S2]
-            };
-            fx.steps(steps).send(
+                Step::S4
+            })
+            .send(
                 session.peer,
                 Msg::LoginForm {
                     op: session.op,
@@ -586,19 +580,20 @@ impl Service {
         let Some(serial) = s.serial else { return };
         match s.purpose {
             Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate => {
+                // P13/S10 are recorded when the CA's answer says the rows are
+                // gone (`on_answer`): a lost request deletes nothing.
                 s.stage = Stage::AwaitCa(Request::Invalidate);
-                if s.purpose == Purpose::InvalidateByPassword {
-                    fx.step(Step::S10);
-                }
-                fx.step(Step::P13)
-                    .send(self.ca(), Msg::Invalidate { session, serial });
+                fx.send(self.ca(), Msg::Invalidate { session, serial });
             }
             Purpose::Prohibit => {
                 s.stage = Stage::AwaitCa(Request::Withdraw);
                 // S20-2: delete the serial here first, so that no grant rests on it meanwhile.
-                st.durable.table.unlink(serial);
-                fx.persist = true;
-                fx.steps(&[Step::S20_2, Step::S20_3])
+                if !self.defects.keep_row_on_prohibit {
+                    st.durable.table.unlink(serial);
+                    fx.persist = true;
+                    fx.step(Step::S20_2);
+                }
+                fx.step(Step::S20_3)
                     .send(self.ca(), Msg::Withdraw { session, serial });
             }
             _ => {}
@@ -629,7 +624,7 @@ impl Service {
                 if let Some(login) = &s.login {
                     // S18 answered: S19 record the serial; P6 serve.
                     st.durable.table.link(login, serial, Link::Qualified);
-                    fx.persist = true;
+                    fx.persist |= !self.defects.forget_link_persist;
                     fx.steps(&[Step::S19, Step::P6]);
                 } else {
                     let issued_here = st
@@ -659,12 +654,18 @@ impl Service {
             (
                 Purpose::Use | Purpose::Statement | Purpose::StatementSource { .. },
                 Verdict::NotRegistered,
-            ) => {
-                // P14/P15: the CA says NG; forget the serial and tell the user.
+            ) if request == Request::Check => {
+                // P14/P15: the CA's validity answer on a presented certificate
+                // is NG; forget the serial and tell the user.
                 if st.durable.table.unlink(serial) {
                     fx.persist = true;
                 }
                 fx.steps(&[Step::P14, Step::P15]);
+                self.refuse(st, session, Refusal::Revoked, fx);
+            }
+            (Purpose::Use, Verdict::NotRegistered) => {
+                // The CA refused S18 (the serial is gone): no qualification,
+                // and not Fig. 3B's P14/P15, which answer a validity check.
                 self.refuse(st, session, Refusal::Revoked, fx);
             }
             (_, Verdict::NotQualified) => self.refuse(st, session, Refusal::NotQualified, fx),
@@ -685,7 +686,16 @@ impl Service {
                 self.refuse(st, session, Refusal::Revoked, fx)
             }
             (Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate, _) => {
-                // Invalid either way now: the CA deleted it, or had already.
+                // Invalid either way now: the CA deleted it, or had already
+                // (then it deleted nothing for this request, so no P13/S10).
+                if verdict == Verdict::Ok {
+                    // S10/P13: the CA deleted both rows and answered; A deletes
+                    // the serial and tells the user.
+                    if s.purpose == Purpose::InvalidateByPassword {
+                        fx.step(Step::S10);
+                    }
+                    fx.step(Step::P13);
+                }
                 st.durable.table.unlink(serial);
                 fx.persist = true;
                 st.sessions.remove(&session);

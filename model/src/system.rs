@@ -8,9 +8,9 @@
 use crate::attacker::Attacker;
 use crate::ca::Ca;
 use crate::clock::Clock;
-use crate::config::{Credential, Directory, Modes, Party, PrimaryAuth, Role, Subject};
+use crate::config::{Credential, Defects, Directory, Modes, Party, PrimaryAuth, Role, Subject};
 use crate::node::Node;
-use crate::service::{Defects, Service};
+use crate::service::Service;
 use crate::user::{Identity, User};
 use crate::x509::{CertificateAuthority, Der, KeyStream, PkiError, SigningKey, key_seed};
 use stateright::actor::Id;
@@ -28,8 +28,8 @@ pub struct ServiceSpec {
 pub struct UserSpec {
     pub name: String,
     pub subject: Subject,
-    /// service name -> (login, password). Under V2 the password seeds the
-    /// enrolled biometric template instead.
+    /// service name -> (login, password). Under V2 the password is not used:
+    /// every account enrols the user's one template (`biometric_template`).
     pub accounts: BTreeMap<String, (String, String)>,
 }
 
@@ -43,6 +43,8 @@ pub struct SystemSpec {
     pub defects: Defects,
     /// Checker only: operations each user (and the attacker) chooses on its own.
     pub autonomous_actions: Option<u8>,
+    /// Checker only: operations a user may have in flight at once.
+    pub concurrency: u8,
     /// Whether user operations can time out.
     pub timeouts: bool,
 }
@@ -71,6 +73,7 @@ pub enum BuildError {
 }
 
 /// The credential a user presents for an account, by primary authentication.
+/// Under V2 `secret` names the finger (see `biometric_template`).
 pub fn credential(auth: PrimaryAuth, login: &str, secret: &str) -> Credential {
     match auth {
         PrimaryAuth::Password => Credential::Password {
@@ -79,17 +82,21 @@ pub fn credential(auth: PrimaryAuth, login: &str, secret: &str) -> Credential {
         },
         PrimaryAuth::Biometric => Credential::Biometric {
             login: login.to_string(),
-            sample: biometric_template(login, secret),
+            sample: biometric_template(secret),
         },
     }
 }
 
-/// V2: a deterministic 128-bit template for (login, secret), standing in for
-/// an enrolled fingerprint.
-pub fn biometric_template(login: &str, secret: &str) -> [u8; 16] {
+/// V2: a deterministic 128-bit template standing in for an enrolled
+/// fingerprint. A person has one finger: the template depends on the finger
+/// alone, not on the service or the login, so every service a user enrolled
+/// at holds the same template. That is the variant's own risk: a service that
+/// receives the template can present it at every other service
+/// (`credential-stays-home`).
+pub fn biometric_template(finger: &str) -> [u8; 16] {
     let d = ring::digest::digest(
         &ring::digest::SHA256,
-        format!("commoncert-biometric\0{login}\0{secret}").as_bytes(),
+        format!("commoncert-biometric\0{finger}").as_bytes(),
     );
     let mut out = [0u8; 16];
     out.copy_from_slice(&d.as_ref()[..16]);
@@ -157,7 +164,12 @@ impl SystemSpec {
         let mut accounts = BTreeMap::new();
         for (u, uid) in self.users.iter().zip(&user_ids) {
             subjects.insert(*uid, u.subject.clone());
-            for (service, (login, secret)) in &u.accounts {
+            for (service, (login, password)) in &u.accounts {
+                // V2: the user's one finger (its id), whatever the account.
+                let secret = match self.modes.primary_auth {
+                    PrimaryAuth::Password => password.as_str(),
+                    PrimaryAuth::Biometric => u.name.as_str(),
+                };
                 let sid = service_ids.get(service.as_str()).copied().ok_or_else(|| {
                     BuildError::UnknownService {
                         user: u.name.clone(),
@@ -185,6 +197,7 @@ impl SystemSpec {
             dir: dir.clone(),
             authority: authority.clone(),
             clock: clock.clone(),
+            defects: self.defects,
         };
         let mut user_index = 0u64;
         let nodes = dir
@@ -215,7 +228,9 @@ impl SystemSpec {
                         dir: dir.clone(),
                         identity: Arc::new(identity),
                         autonomous_actions: self.autonomous_actions,
+                        concurrency: self.concurrency.max(1),
                         timeouts: self.timeouts,
+                        defects: self.defects,
                     })
                 }
                 Role::Attacker => Node::Attacker(Attacker {
@@ -279,6 +294,7 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
         attacker: None,
         defects: Defects::default(),
         autonomous_actions: None,
+        concurrency: 1,
         timeouts: false,
     }
 }

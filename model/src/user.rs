@@ -5,7 +5,7 @@
 //! simulator, nondeterministic choices in the checker) and reports each one's
 //! outcome when it ends.
 
-use crate::config::{Credential, Directory, Presentation, Subject};
+use crate::config::{Credential, Defects, Directory, Presentation, Subject};
 use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
@@ -147,8 +147,13 @@ pub struct User {
     pub identity: Arc<Identity>,
     /// In the checker: how many operations the user chooses nondeterministically.
     pub autonomous_actions: Option<u8>,
+    /// In the checker: how many of them may be in flight at once (>= 1), so
+    /// that races (a use at B while an invalidation at A is under way) are
+    /// reached without a timeout.
+    pub concurrency: u8,
     /// Whether operations time out (set under loss and crashes).
     pub timeouts: bool,
+    pub defects: Defects,
 }
 
 /// A statement display in progress: region -> the service's statement, once shown.
@@ -264,7 +269,7 @@ impl User {
         let Some(max) = self.autonomous_actions else {
             return;
         };
-        if st.actions_done >= max || !st.pending.is_empty() {
+        if st.actions_done >= max || st.pending.len() >= usize::from(self.concurrency.max(1)) {
             return;
         }
         let mut choices = Vec::new();
@@ -301,7 +306,12 @@ impl User {
         fx.choices = Some(choices.into_iter().map(Choice::User).collect());
     }
 
-    fn credential(st: &UserState, cmd: &Command) -> Option<Credential> {
+    fn credential(&self, st: &UserState, cmd: &Command) -> Option<Credential> {
+        if self.defects.one_password_everywhere
+            && let Some(first) = st.identity.accounts.values().next()
+        {
+            return Some(first.clone());
+        }
         cmd.credential_override()
             .cloned()
             .or_else(|| st.identity.accounts.get(&cmd.service()).cloned())
@@ -353,6 +363,8 @@ impl User {
         } else {
             fx.step(Step::S1).send(service, Msg::Access { op, purpose });
         }
+        // Under concurrency the user may start another operation meanwhile.
+        self.offer_choices(me, st, fx);
         op
     }
 
@@ -439,7 +451,7 @@ impl User {
                     Command::Use { login, .. } => *login,
                     _ => true,
                 };
-                let Some(credential) = Self::credential(st, &pending.command).filter(|_| login)
+                let Some(credential) = self.credential(st, &pending.command).filter(|_| login)
                 else {
                     return self.end(me, st, op, Outcome::LoginRequired, None, fx);
                 };

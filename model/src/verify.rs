@@ -68,18 +68,13 @@ pub fn standard_matrix() -> Vec<(String, CheckConfig)> {
                             name,
                             CheckConfig {
                                 services,
-                                users: 1,
-                                portal: false,
                                 revocation,
                                 presentation,
                                 network: NetworkKind::Unordered,
                                 lossy,
-                                crashes: 0,
                                 attacker,
                                 actions,
-                                depth: None,
-                                symmetry: false,
-                                threads: 1,
+                                ..CheckConfig::default()
                             },
                         ));
                     }

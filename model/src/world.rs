@@ -32,8 +32,17 @@ pub struct World {
     pub system: System,
     /// None while a node is crashed.
     pub states: Vec<Option<NodeState>>,
+    /// What each node last persisted: exactly what the checker's `Out::save`
+    /// keeps, so a crash loses the same things in both drivers.
     pub storage: Vec<Option<Storage>>,
     pub history: History,
+    /// Whether to snapshot durable state at every persist (the default).
+    /// A driver that knows no node can crash may turn it off to save the
+    /// copies; `crash` then has no snapshot and keeps the live durable part.
+    pub durable_snapshots: bool,
+    /// Labels recorded without their effect (`step_effects`), as
+    /// "node: label: what is missing"; empty in a correct system.
+    pub label_faults: Vec<String>,
 }
 
 impl World {
@@ -45,6 +54,8 @@ impl World {
             states: vec![None; n],
             storage: vec![None; n],
             history: History::default(),
+            durable_snapshots: true,
+            label_faults: Vec::new(),
         };
         let starts = (0..n)
             .map(|i| {
@@ -80,18 +91,45 @@ impl World {
         self.system.dir.ca().and_then(|ca| self.state(ca))
     }
 
-    fn run(&mut self, id: Id, f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects) -> Outcome {
+    fn run(
+        &mut self,
+        id: Id,
+        input: Option<(Id, &Msg)>,
+        f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects,
+    ) -> Outcome {
         let before = self.violated();
         let i = usize::from(id);
         let (Some(node), Some(Some(state))) = (self.system.nodes.get(i), self.states.get_mut(i))
         else {
             return Outcome::default();
         };
-        // Handlers persist every change to durable state as they make it, so
-        // the durable part of the live state *is* the storage; it is copied
-        // out when the node crashes (`crash`), not on every persist.
         let fx = f(node, id, state);
+        // Only what a handler persisted survives a crash, as in the checker.
+        if fx.persist && self.durable_snapshots {
+            self.storage[i] = Node::storage_of(state);
+        }
+        self.check_labels(id, input, &fx);
         self.finish(id, fx, &before)
+    }
+
+    /// Every label the event recorded must have its effect (`step_effects`).
+    fn check_labels(&mut self, id: Id, input: Option<(Id, &Msg)>, fx: &Effects) {
+        if fx.steps.is_empty() {
+            return;
+        }
+        let states = &self.states;
+        let after = |n: Id| states.get(usize::from(n)).and_then(Option::as_ref);
+        let ev = crate::step_effects::Event {
+            dir: &self.system.dir,
+            node: id,
+            input,
+            sends: &fx.sends,
+            after: &after,
+        };
+        let faults = crate::step_effects::check_all(&fx.steps, &ev);
+        let name = self.system.dir.name(id).to_string();
+        self.label_faults
+            .extend(faults.into_iter().map(|f| format!("{name}: {f}")));
     }
 
     fn finish(&mut self, id: Id, fx: Effects, before: &[Property]) -> Outcome {
@@ -115,17 +153,20 @@ impl World {
 
     /// Deliver `msg` from `src` to `dst` (dropped if `dst` is down).
     pub fn deliver(&mut self, src: Id, dst: Id, msg: Msg) -> Outcome {
-        self.run(dst, |node, me, st| node.on_message(me, st, src, msg))
+        let input = msg.clone();
+        self.run(dst, Some((src, &input)), |node, me, st| {
+            node.on_message(me, st, src, msg)
+        })
     }
 
     pub fn fire(&mut self, id: Id, timer: &Timer) -> Outcome {
-        self.run(id, |node, me, st| node.on_timer(me, st, timer))
+        self.run(id, None, |node, me, st| node.on_timer(me, st, timer))
     }
 
     /// Start an operation at a user (or attacker); the op id it got.
     pub fn choose(&mut self, id: Id, choice: &Choice) -> (Outcome, Option<OpId>) {
         let mut op = None;
-        let out = self.run(id, |node, me, st| {
+        let out = self.run(id, None, |node, me, st| {
             let (fx, o) = node.on_choice(me, st, choice);
             op = o;
             fx
@@ -133,13 +174,15 @@ impl World {
         (out, op)
     }
 
-    /// The node stops and loses everything but its storage.
+    /// The node stops and loses everything but what it last persisted.
     pub fn crash(&mut self, id: Id) {
         let i = usize::from(id);
         if let Some(state) = self.states.get_mut(i).and_then(Option::take)
-            && let Some(storage) = Node::storage_of(&state)
+            && !self.durable_snapshots
         {
-            self.storage[i] = Some(storage);
+            // No snapshots were kept (the driver promised no crash): the live
+            // durable part is all there is.
+            self.storage[i] = Node::storage_of(&state);
         }
     }
 
@@ -153,6 +196,9 @@ impl World {
         let (state, mut fx) = node.start(id, self.storage[i].as_ref());
         // Drivers start operations themselves; checker-only choices are dropped here.
         fx.choices = None;
+        if fx.persist && self.durable_snapshots {
+            self.storage[i] = Node::storage_of(&state);
+        }
         self.states[i] = Some(state);
         self.finish(id, fx, &before)
     }

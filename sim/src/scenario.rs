@@ -10,7 +10,7 @@
 //!
 //! Project additions to the format (documented in `scenarios/README.md`):
 //! - `[config]` `merged_ca_table = true` (variant T1), `primary_auth =
-//!   "biometric"` (V2; the account's password seeds the enrolled template),
+//!   "biometric"` (V2; one template per user, the same at every service),
 //!   `ca_in_portal = true` (V3; `"CA"` in `crash`/`restart`/`partition` names
 //!   the portal's node), `validity_ms` (certificate validity, virtual ms) and
 //!   `[config.defects] skip_ca_check = true` (a deliberately broken service);
@@ -21,10 +21,10 @@
 //!   the model can produce (`issue`: rejected; `prohibit`: revoked, rejected;
 //!   `invalidate`: rejected, not-qualified; `statement`: not-qualified).
 
+use commoncert_model::config::Defects;
 use commoncert_model::config::Subject;
 use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation};
 use commoncert_model::properties::Property;
-use commoncert_model::service::Defects;
 use commoncert_model::step::Step as Label;
 use commoncert_model::system::{ServiceSpec, SystemSpec, UserSpec};
 use commoncert_model::user::{Outcome, Using};
@@ -261,7 +261,7 @@ struct RawConfig {
     primary_auth: Option<PrimaryAuth>,
     ca_in_portal: Option<Spanned<bool>>,
     validity_ms: Option<Spanned<u64>>,
-    defects: Option<RawDefects>,
+    defects: Option<Defects>,
 }
 
 #[derive(Deserialize, Default)]
@@ -270,12 +270,6 @@ struct RawNetwork {
     latency_ms: Option<Spanned<Vec<u64>>>,
     loss: Option<Spanned<f64>>,
     duplicate: Option<Spanned<f64>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawDefects {
-    skip_ca_check: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -587,13 +581,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         Some(t) => *t.get_ref(),
         None => 1000,
     };
-    let defects = Defects {
-        skip_ca_check: config
-            .defects
-            .as_ref()
-            .and_then(|d| d.skip_ca_check)
-            .unwrap_or(false),
-    };
+    let defects = config.defects.unwrap_or_default();
     let mut network = NetworkConfig::default();
     if let Some(n) = &config.network {
         if let Some(l) = &n.latency_ms {
@@ -987,6 +975,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             attacker,
             defects,
             autonomous_actions: None,
+            concurrency: 1,
             timeouts: true,
         },
         steps,

@@ -240,7 +240,15 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
     };
     let horizon = horizon(sc, network.latency_ms.1, profile.as_ref());
     system.clock.set(0);
-    let (world, starts) = World::new(system);
+    let (mut world, starts) = World::new(system);
+    // Snapshots of what each node persisted are what a crash keeps; a
+    // scenario that crashes nothing needs none.
+    world.durable_snapshots = sc.steps.iter().any(|s| {
+        matches!(
+            s.action,
+            crate::scenario::Action::Crash { .. } | crate::scenario::Action::Restart { .. }
+        )
+    });
     let mut e = Engine {
         sc,
         world,
@@ -970,6 +978,14 @@ impl Engine<'_> {
                     "invariant {} violated at event {} (t={}ms{step}), not expected",
                     v.property, v.event, v.time
                 ),
+            });
+        }
+        // A label recorded without its effect is a fault of the model itself.
+        for fault in &self.world.label_faults {
+            failures.push(Failure {
+                step: None,
+                line: None,
+                message: format!("step label without its effect: {fault}"),
             });
         }
         for p in &sc.expect_violations {
