@@ -754,6 +754,106 @@ mod tests {
         assert_eq!(pop.verdict("no-impersonation"), Some(Verdict::Holds));
     }
 
+    /// The safety properties that hold without the defect and break with it.
+    fn changed_by(cfg: CheckConfig, defect: impl FnOnce(&mut Defects)) -> Vec<String> {
+        let plain = run(cfg.clone());
+        let mut broken = cfg;
+        defect(&mut broken.defects);
+        let broken = run(broken);
+        plain
+            .properties
+            .iter()
+            .filter(|p| p.kind == "always" && p.verdict == Verdict::Holds)
+            .filter(|p| broken.verdict(&p.name) == Some(Verdict::Violated))
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn every_safety_property_has_a_defect_the_checker_finds() {
+        // revoked-never-accepted: a service that trusts its own table.
+        let changed = changed_by(small(|c| c.actions = 4), |d| d.skip_ca_check = true);
+        assert!(changed.contains(&"revoked-never-accepted".to_string()), "{changed:?}");
+        // only-qualified-services, alone: S20-2 forgotten under V1, so B
+        // grants from its table after the CA withdrew it.
+        let changed = changed_by(
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.actions = 4;
+            }),
+            |d| d.keep_row_on_prohibit = true,
+        );
+        assert_eq!(changed, vec!["only-qualified-services".to_string()]);
+        // password-stays-home and credential-stays-home: A's password typed at B.
+        let changed = changed_by(small(|c| c.actions = 1), |d| {
+            d.one_password_everywhere = true
+        });
+        assert_eq!(
+            changed,
+            vec![
+                "password-stays-home".to_string(),
+                "credential-stays-home".to_string()
+            ]
+        );
+        // no-impersonation: the proof of possession not checked.
+        let changed = changed_by(small(|c| c.attacker = true), |d| d.skip_proof_check = true);
+        assert_eq!(changed, vec!["no-impersonation".to_string()]);
+        // unique-serials: the CA's counter stuck.
+        let changed = changed_by(small(|_| {}), |d| d.reuse_serials = true);
+        assert!(changed.contains(&"unique-serials".to_string()), "{changed:?}");
+        // one-certificate-per-user needs no defect: the patent's S5 breaks it.
+        assert_eq!(
+            run(small(|_| {})).verdict("one-certificate-per-user"),
+            Some(Verdict::Violated)
+        );
+    }
+
+    /// Crash transitions of `cfg` whose node loses unpersisted durable state.
+    fn crashes_that_lose_state(cfg: &CheckConfig) -> usize {
+        let (model, _) = cfg.into_model().expect("builds");
+        let mut lost = 0;
+        crate::bfs::walk_transitions(&model, 50_000, |s, a, _| {
+            if let ActorModelAction::Crash(id) = a {
+                let i = usize::from(*id);
+                if let (Some(actor), Some(live)) = (model.actors.get(i), s.actor_states.get(i))
+                    && actor
+                        .node
+                        .loses_at_crash(*id, live, s.actor_storages[i].as_ref())
+                {
+                    lost += 1;
+                }
+            }
+        });
+        lost
+    }
+
+    #[test]
+    fn only_persisted_state_survives_a_crash_and_a_forgotten_persist_is_caught() {
+        let cfg = small(|c| {
+            c.crashes = 1;
+            c.actions = 2;
+        });
+        assert_eq!(crashes_that_lose_state(&cfg), 0);
+        let mut broken = cfg;
+        broken.defects.forget_link_persist = true;
+        assert!(crashes_that_lose_state(&broken) > 0);
+    }
+
+    #[test]
+    fn v2_templates_break_credential_stays_home_and_passwords_do_not() {
+        let biometric = run(small(|c| {
+            c.biometric = true;
+            c.actions = 1;
+        }));
+        assert_eq!(
+            biometric.verdict("credential-stays-home"),
+            Some(Verdict::Violated)
+        );
+        assert_eq!(biometric.verdict("password-stays-home"), Some(Verdict::Holds));
+        let password = run(small(|c| c.actions = 1));
+        assert_eq!(password.verdict("credential-stays-home"), Some(Verdict::Holds));
+    }
+
     #[test]
     fn a_service_that_skips_the_ca_check_is_caught() {
         // The defect is a service property; the checker's standard systems are

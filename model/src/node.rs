@@ -250,4 +250,16 @@ impl Node {
     pub fn storage_of(state: &NodeState) -> Option<Storage> {
         state.durable()
     }
+
+    /// Whether a crash of `live` at `me`, restarting from `saved` (None:
+    /// never saved), would lose durable state: a handler changed a table,
+    /// a counter or a certificate without persisting it. Both drivers ask
+    /// this at every crash; in a correct system the answer is always no.
+    pub fn loses_at_crash(&self, me: Id, live: &NodeState, saved: Option<&Storage>) -> bool {
+        let restarted = match saved {
+            Some(s) => Some(s.clone()),
+            None => self.start(me, None).0.durable(),
+        };
+        live.durable() != restarted
+    }
 }

@@ -11,6 +11,55 @@
 //!   use or Fig. 3B's refusal) depends on that answer;
 //! - one event may carry several labels, in the order the code realises them
 //!   (P4 is S13 No + S14).
+//!
+//! # What each label stands for
+//!
+//! A label is recorded only by an event after which its effect holds; the
+//! table below is checked on every event by `step_effects::check` (in the
+//! simulator through `World::label_faults`, in the checker's tests over every
+//! explored transition of lossy, crashing, push, portal, concurrent and
+//! T1/V2/V3 configurations). "Sent" means the event put the message on the
+//! wire; a lost message does not undo a label whose effect is the sending.
+//!
+//! | label | recorded by | effect at that event |
+//! |---|---|---|
+//! | S1 | user starts issue/invalidate by password | `Access` sent to the service |
+//! | S2 | service, on `Access` | a login screen sent and a session awaiting login (never for a failed login the user gives up on) |
+//! | S3, P5, S15 | user, on a login screen | `Login` (ID and password, or V2 sample) sent |
+//! | S4, S16 | service, on `Login` | the service received the credential (S4/S16 No sends the screen back; no S2/S14 is recorded for it) |
+//! | S5 | service, on a matching `Login` | the table was looked up and answered (no failed-login reply) |
+//! | P1, S6 | service, S5 No | `IssueRequest` sent; the session awaits the CA |
+//! | P2, S7 | CA, on `IssueRequest` | the CA has the Fig. 5 row and a Fig. 6 row with the asking service |
+//! | S8 | service, on `Issued` | the certificate sent to the user and its serial in the service's Fig. 7 |
+//! | S9 | service, S5 Yes | `AskInvalidate` sent |
+//! | P11 | user | a password login or the certificate sent for invalidation |
+//! | P12 | service | the user authenticated: `AskInvalidate` or a no-certificate answer sent |
+//! | P13, S10 | service, on the CA's OK to `Invalidate` | the CA has no row for the serial, the service's Fig. 7 lacks it, `Invalidated` sent (a lost request or answer records neither) |
+//! | S11 | user starts use/prohibit | `Access` or (bearer) `Present` sent |
+//! | S12 | user | the certificate presented for use or prohibition |
+//! | S13 | service, on `Present` | a presented certificate received and looked up |
+//! | P3 | service, S13 No | the certificate was presented for use |
+//! | P4, S14 | service, S13 No | a login screen sent and a session awaiting login |
+//! | S17 | service, S16 Yes | `Qualify` sent |
+//! | S18 | CA, on `Qualify` | Fig. 6 lists the asking service |
+//! | P6, S19 | service, on the CA's OK to `Qualify` | the serial in the service's Fig. 7, the user served |
+//! | P14 | service, on the CA's answer to `Check` | the answer is NG (only a validity check, never a refused qualification) |
+//! | P15 | service, same event | the service's Fig. 7 lacks the serial, `Refused(revoked)` sent |
+//! | P21, P23, P33, P41, P45 | service, on the CA's answer to `Check` | the answer is OK |
+//! | P22, P24 | service | `Granted` sent (online: after P21/P23; V1: from the own table) |
+//! | S20-1 | service, S13 Yes | `AskProhibit` sent |
+//! | S20-2 | service, on the user's Yes | the service's Fig. 7 lacks the serial |
+//! | S20-3 | service, same event | `Withdraw` sent |
+//! | S20-4 | CA, on `Withdraw` | Fig. 6 lacks the asking service |
+//! | P31 | user | the certificate presented to the portal |
+//! | P32, P40, P44 | service | `Check` sent |
+//! | P34 | portal | the member menu sent |
+//! | P35 | user | statement display selected |
+//! | P36 | portal | `ListServices` sent |
+//! | P37 | CA | the service IDs sent |
+//! | P38 | portal | layout data sent |
+//! | P39, P43 | user | the certificate presented to a bank |
+//! | P42, P46 | bank | the statement sent |
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

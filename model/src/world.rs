@@ -43,6 +43,9 @@ pub struct World {
     /// Labels recorded without their effect (`step_effects`), as
     /// "node: label: what is missing"; empty in a correct system.
     pub label_faults: Vec<String>,
+    /// Nodes whose crash lost durable state a handler never persisted
+    /// (`Node::loses_at_crash`); empty in a correct system.
+    pub lost_at_crash: Vec<String>,
 }
 
 impl World {
@@ -56,6 +59,7 @@ impl World {
             history: History::default(),
             durable_snapshots: true,
             label_faults: Vec::new(),
+            lost_at_crash: Vec::new(),
         };
         let starts = (0..n)
             .map(|i| {
@@ -177,12 +181,21 @@ impl World {
     /// The node stops and loses everything but what it last persisted.
     pub fn crash(&mut self, id: Id) {
         let i = usize::from(id);
-        if let Some(state) = self.states.get_mut(i).and_then(Option::take)
-            && !self.durable_snapshots
-        {
+        let Some(state) = self.states.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        if !self.durable_snapshots {
             // No snapshots were kept (the driver promised no crash): the live
             // durable part is all there is.
             self.storage[i] = Node::storage_of(&state);
+            return;
+        }
+        if let Some(node) = self.system.nodes.get(i)
+            && node.loses_at_crash(id, &state, self.storage[i].as_ref())
+        {
+            let name = self.system.dir.name(id).to_string();
+            self.lost_at_crash
+                .push(format!("{name}: durable state changed but not persisted"));
         }
     }
 

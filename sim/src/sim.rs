@@ -980,12 +980,20 @@ impl Engine<'_> {
                 ),
             });
         }
-        // A label recorded without its effect is a fault of the model itself.
+        // A label recorded without its effect, or durable state a crash lost
+        // because no handler persisted it, is a fault of the model itself.
         for fault in &self.world.label_faults {
             failures.push(Failure {
                 step: None,
                 line: None,
                 message: format!("step label without its effect: {fault}"),
+            });
+        }
+        for fault in &self.world.lost_at_crash {
+            failures.push(Failure {
+                step: None,
+                line: None,
+                message: format!("crash lost unpersisted state: {fault}"),
             });
         }
         for p in &sc.expect_violations {
