@@ -773,7 +773,10 @@ mod tests {
     fn every_safety_property_has_a_defect_the_checker_finds() {
         // revoked-never-accepted: a service that trusts its own table.
         let changed = changed_by(small(|c| c.actions = 4), |d| d.skip_ca_check = true);
-        assert!(changed.contains(&"revoked-never-accepted".to_string()), "{changed:?}");
+        assert!(
+            changed.contains(&"revoked-never-accepted".to_string()),
+            "{changed:?}"
+        );
         // only-qualified-services, alone: S20-2 forgotten under V1, so B
         // grants from its table after the CA withdrew it.
         let changed = changed_by(
@@ -800,7 +803,10 @@ mod tests {
         assert_eq!(changed, vec!["no-impersonation".to_string()]);
         // unique-serials: the CA's counter stuck.
         let changed = changed_by(small(|_| {}), |d| d.reuse_serials = true);
-        assert!(changed.contains(&"unique-serials".to_string()), "{changed:?}");
+        assert!(
+            changed.contains(&"unique-serials".to_string()),
+            "{changed:?}"
+        );
         // one-certificate-per-user needs no defect: the patent's S5 breaks it.
         assert_eq!(
             run(small(|_| {})).verdict("one-certificate-per-user"),
@@ -849,9 +855,15 @@ mod tests {
             biometric.verdict("credential-stays-home"),
             Some(Verdict::Violated)
         );
-        assert_eq!(biometric.verdict("password-stays-home"), Some(Verdict::Holds));
+        assert_eq!(
+            biometric.verdict("password-stays-home"),
+            Some(Verdict::Holds)
+        );
         let password = run(small(|c| c.actions = 1));
-        assert_eq!(password.verdict("credential-stays-home"), Some(Verdict::Holds));
+        assert_eq!(
+            password.verdict("credential-stays-home"),
+            Some(Verdict::Holds)
+        );
     }
 
     #[test]

@@ -266,17 +266,7 @@ impl Directory {
     /// first, else anywhere), checked against that user's account at each
     /// other service, as its verifier would (`credential-stays-home`).
     pub fn accepted_elsewhere(&self, credential: &Credential, at: Id) -> Vec<Id> {
-        let person = self
-            .index
-            .by_login
-            .get(credential.login())
-            .and_then(|by_service| {
-                by_service
-                    .get(&at)
-                    .or_else(|| by_service.values().next())
-                    .copied()
-            });
-        let Some(person) = person else {
+        let Some(person) = self.person_of(credential, at) else {
             return Vec::new();
         };
         self.accounts
@@ -285,6 +275,20 @@ impl Directory {
             .filter(|(_, account)| account.accepts_secret_of(credential))
             .map(|((_, service), _)| *service)
             .collect()
+    }
+
+    /// The user a credential presented at `at` claims to be: the one with
+    /// its login there, else the one with its login anywhere.
+    pub fn person_of(&self, credential: &Credential, at: Id) -> Option<Id> {
+        self.index
+            .by_login
+            .get(credential.login())
+            .and_then(|by_service| {
+                by_service
+                    .get(&at)
+                    .or_else(|| by_service.values().next())
+                    .copied()
+            })
     }
 
     pub fn is_service(&self, id: Id) -> bool {

@@ -139,7 +139,11 @@ impl History {
             if belongs_elsewhere && !belongs_to_dst {
                 self.violated.insert(Property::PasswordStaysHome);
             }
-            if !dir.accepted_elsewhere(credential, dst).is_empty() {
+            // Judged on what a user hands over itself: a party replaying a
+            // credential it received (the curious service) holds nothing new.
+            if dir.person_of(credential, dst) == Some(src)
+                && !dir.accepted_elsewhere(credential, dst).is_empty()
+            {
                 self.violated.insert(Property::CredentialStaysHome);
             }
         }

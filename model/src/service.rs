@@ -396,7 +396,14 @@ impl Service {
             }
             Purpose::Statement | Purpose::StatementSource { .. } => {
                 let portal = purpose == Purpose::Statement;
-                if link.is_none() || (portal && !self.dir.is_portal(me)) {
+                if portal && !self.dir.is_portal(me) {
+                    return self.refuse(st, session, Refusal::NotQualified, fx);
+                }
+                // P31-P33: the portal asks the CA about the serial even when its
+                // own table lacks it, so a certificate invalidated elsewhere is
+                // answered NG (revoked), not merely "not qualified here". A bank
+                // (P39-P41) and V1 decide on their own table.
+                if link.is_none() && !(portal && ask_ca) {
                     return self.refuse(st, session, Refusal::NotQualified, fx);
                 }
                 let first = purpose == Purpose::StatementSource { region: 0 };

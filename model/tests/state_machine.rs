@@ -60,10 +60,11 @@
 //!   says "not-qualified" or "revoked", and "invalidated" for a certificate
 //!   already invalidated elsewhere. The patent's "predetermined certificating
 //!   method" leaves room for that; a documented reading decides.
-//! - `p32_the_portal_asks_the_ca_before_refusing_a_statement` (ignored until
-//!   fixed): the portal refuses with "not-qualified" without P32/P33 when its
-//!   own Fig. 7 lacks the serial; for a dead certificate P33 says NG
-//!   ("revoked"). The implementation should ask the CA.
+//!
+//! Fixed after the oracle found it: `p32_the_portal_asks_the_ca_before_refusing_a_statement`
+//! (the portal refused with "not-qualified" without P32/P33 when its own
+//! Fig. 7 lacked the serial; it now asks the CA, and a dead certificate is
+//! answered NG, "revoked").
 //!
 //! Configuration: online revocation with proof of possession; M users (1-3),
 //! N services (2-4, the first a portal), with T1 (merged CA table), V2
@@ -292,6 +293,8 @@ struct Patent {
     last: Option<Prediction>,
     /// Set while an operation runs into a documented disagreement.
     tolerated: Option<Tolerated>,
+    /// V2: some user has given its template to a service (see `typed`).
+    template_handed_out: bool,
 }
 
 impl Patent {
@@ -346,6 +349,7 @@ impl Patent {
             terminal: vec![None; users],
             last: None,
             tolerated: None,
+            template_handed_out: false,
         }
     }
 
@@ -354,7 +358,14 @@ impl Patent {
     }
 
     /// The secret user `u` types at service `s`: its own, or a wrong one.
-    fn typed(&self, s: usize, u: usize, right: bool) -> String {
+    fn typed(&mut self, s: usize, u: usize, right: bool) -> String {
+        // V2: the patent's "finger print information" belongs to the person,
+        // so every service enrolled the same template. The reading: once the
+        // user has handed its own template to one service, that service holds
+        // a credential every other service accepts (`credential-stays-home`).
+        if right && self.biometric && self.services > 1 {
+            self.template_handed_out = true;
+        }
         if right {
             self.fig7[s][u].password.clone()
         } else {
@@ -642,18 +653,6 @@ impl Patent {
         // P33: the CA references Fig. 6: OK if the portal is among the services.
         let answer = self.ca_check(serial, p);
         if answer != CaAnswer::Ok {
-            // Documented disagreement, shown by the ignored
-            // `p32_the_portal_asks_the_ca_before_refusing_a_statement`: the
-            // implementation looks the serial up in the portal's own Fig. 7
-            // first and, not finding it, refuses with "not-qualified" without
-            // P32/P33; for a dead certificate the patent's P33 answers NG.
-            if answer == CaAnswer::NgUnregistered && self.s13_row(p, serial).is_none() {
-                self.tolerate(
-                    Outcome::Revoked,
-                    Outcome::NotQualified,
-                    "p32_the_portal_asks_the_ca_before_refusing_a_statement",
-                );
-            }
             // The patent is silent after an NG at P33; the reading: as P15.
             return Prediction::plain(self.ng(p, serial, answer));
         }
@@ -753,11 +752,14 @@ impl Patent {
         for row in self.fig5.values() {
             *per_user.entry(row).or_default() += 1;
         }
-        if per_user.values().any(|n| *n > 1) {
-            vec![Property::OneCertificatePerUser]
-        } else {
-            Vec::new()
+        let mut violated = Vec::new();
+        if self.template_handed_out {
+            violated.push(Property::CredentialStaysHome);
         }
+        if per_user.values().any(|n| *n > 1) {
+            violated.push(Property::OneCertificatePerUser);
+        }
+        violated
     }
 }
 
@@ -1269,7 +1271,6 @@ fn p12_invalidate_by_certificate_certifies_by_the_own_table() {
 /// agree. The property tolerates exactly this outcome (`Tolerated`, set in
 /// `fig11_statement`) until the implementation asks the CA.
 #[test]
-#[ignore = "disagreement: the portal refuses a statement without P32/P33 when its own Fig. 7 lacks the serial (not-qualified; the patent's CA check says revoked)"]
 fn p32_the_portal_asks_the_ca_before_refusing_a_statement() {
     let statement = Op::Statement {
         user: 0,
