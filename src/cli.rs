@@ -103,6 +103,9 @@ struct ModelArgs {
     /// Variant V3: the CA runs inside the portal's node (implies --portal).
     #[arg(long)]
     ca_in_portal: bool,
+    /// Service A is honest but curious: it replays users' credentials at B.
+    #[arg(long)]
+    curious_service: bool,
     /// Flip a deliberate defect in (repeatable): skip-ca-check,
     /// keep-row-on-prohibit, skip-proof-check, reuse-serials,
     /// one-password-everywhere, forget-link-persist.
@@ -146,6 +149,7 @@ impl ModelArgs {
             merged_tables: self.merged_tables,
             biometric: self.biometric,
             ca_in_portal: self.ca_in_portal,
+            curious_service: self.curious_service,
             defects: {
                 let mut d = Defects::default();
                 for f in &self.defects {

@@ -10,6 +10,7 @@
 use stateright::Model;
 use std::collections::{HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::ControlFlow;
 
 /// How far a walk got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,11 +29,11 @@ fn fingerprint<T: Hash>(t: &T) -> u64 {
 
 /// Visit every transition `(state, action, next)` of the states reachable
 /// from `model`'s initial states, breadth-first, until `max_states` states
-/// have been expanded.
+/// have been expanded or `visit` returns `ControlFlow::Break`.
 pub fn walk_transitions<M: Model>(
     model: &M,
     max_states: usize,
-    mut visit: impl FnMut(&M::State, &M::Action, &M::State),
+    mut visit: impl FnMut(&M::State, &M::Action, &M::State) -> ControlFlow<()>,
 ) -> Walked
 where
     M::State: Hash,
@@ -64,7 +65,10 @@ where
                 continue;
             };
             walked.transitions += 1;
-            visit(&state, &action, &next);
+            if visit(&state, &action, &next).is_break() {
+                walked.complete = false;
+                return walked;
+            }
             if model.within_boundary(&next) && seen.insert(fingerprint(&next)) {
                 queue.push_back(next);
             }

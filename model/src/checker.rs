@@ -62,6 +62,9 @@ pub struct CheckConfig {
     pub biometric: bool,
     /// Variant V3: the CA inside the portal's node (implies `portal`).
     pub ca_in_portal: bool,
+    /// Service A is honest but curious: it replays the credentials users
+    /// give it at B (shows V2's risk).
+    pub curious_service: bool,
     /// Deliberate defects (all off in the standard matrix).
     pub defects: Defects,
     /// Stop exploring below this depth (None: exhaustive).
@@ -87,6 +90,7 @@ impl Default for CheckConfig {
             merged_tables: false,
             biometric: false,
             ca_in_portal: false,
+            curious_service: false,
             defects: Defects::default(),
             depth: None,
             symmetry: false,
@@ -238,6 +242,8 @@ impl CheckConfig {
                 Milestone::Prohibition => self.actions >= 3,
                 // issue, then use elsewhere / invalidate
                 Milestone::GrantAfterQualification | Milestone::Invalidation => self.actions >= 2,
+                // one login at the curious service
+                Milestone::ReplayedCredentialAccepted => self.curious_service,
             })
             .collect()
     }
@@ -254,6 +260,11 @@ impl CheckConfig {
         spec.autonomous_actions = Some(self.actions);
         spec.concurrency = self.concurrency.max(1);
         spec.defects = self.defects;
+        if self.curious_service
+            && let Some(a) = spec.services.first_mut()
+        {
+            a.curious = true;
+        }
         spec.timeouts = self.lossy || self.crashes > 0;
         let system = spec.build()?;
         let coverage = Arc::new(Coverage::new());
@@ -303,6 +314,9 @@ impl CheckConfig {
         }
         if reachable.contains(&Milestone::StatementTwoSources) {
             model = sometimes!(model, Milestone::StatementTwoSources);
+        }
+        if reachable.contains(&Milestone::ReplayedCredentialAccepted) {
+            model = sometimes!(model, Milestone::ReplayedCredentialAccepted);
         }
         Ok((model, coverage))
     }
@@ -672,6 +686,7 @@ fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::ControlFlow;
 
     fn run(cfg: CheckConfig) -> CheckReport {
         check(&cfg, |_| {}).expect("valid configuration")
@@ -829,6 +844,7 @@ mod tests {
                     lost += 1;
                 }
             }
+            ControlFlow::Continue(())
         });
         lost
     }
@@ -843,6 +859,135 @@ mod tests {
         let mut broken = cfg;
         broken.defects.forget_link_persist = true;
         assert!(crashes_that_lose_state(&broken) > 0);
+    }
+
+    /// The races issue 8 names, as predicates on a state.
+    fn races(model: &CcModel, s: &CcState) -> Vec<&'static str> {
+        use crate::user::Command;
+        let dir = &model.cfg.system.dir;
+        let users: Vec<&crate::user::UserState> =
+            s.actor_states.iter().filter_map(|a| a.user()).collect();
+        let ca_has = |serial: u64| {
+            s.actor_states
+                .iter()
+                .filter_map(|a| a.ca())
+                .any(|c| c.tables.is_registered(serial))
+        };
+        let mut found = Vec::new();
+        for u in &users {
+            let cmds: Vec<&Command> = u.pending.values().map(|p| &p.command).collect();
+            let serial = u
+                .certificate
+                .as_ref()
+                .and_then(|c| crate::world::certificate_serial(c.as_ref()));
+            let any = |f: &dyn Fn(&Command) -> bool| cmds.iter().any(|c| f(c));
+            let using = |c: &Command| matches!(c, Command::Use { .. });
+            if any(&using)
+                && any(&|c| matches!(c, Command::Invalidate { .. }))
+                && serial.is_some_and(|x| !ca_has(x))
+            {
+                // the CA already deleted the rows; the use is still under way
+                found.push("use racing invalidation");
+            }
+            for c in &cmds {
+                if let Command::Prohibit { service } = c
+                    && any(&|d| matches!(d, Command::Use { service: s2, .. } if s2 == service))
+                {
+                    found.push("prohibition racing use");
+                }
+            }
+            let issuing: std::collections::BTreeSet<Id> = cmds
+                .iter()
+                .filter_map(|c| match c {
+                    Command::Issue { service, .. } => Some(*service),
+                    _ => None,
+                })
+                .collect();
+            if issuing.len() >= 2 {
+                found.push("issue at two services at once");
+            }
+        }
+        for svc in dir.services() {
+            let peers: std::collections::BTreeSet<Id> = s.actor_states[usize::from(svc)]
+                .service()
+                .map(|st| st.sessions.keys().map(|k| k.peer).collect())
+                .unwrap_or_default();
+            if peers
+                .iter()
+                .filter(|p| dir.users().any(|u| u == **p))
+                .count()
+                >= 2
+            {
+                found.push("two users at one service");
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn concurrency_reaches_every_named_race_without_a_timeout() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (cfg, wanted) in [
+            // one user, two operations at once, enough to issue, qualify and race
+            (
+                small(|c| {
+                    c.concurrency = 2;
+                    c.actions = 4;
+                }),
+                3,
+            ),
+            (
+                small(|c| {
+                    c.users = 2;
+                    c.concurrency = 2;
+                    c.actions = 2;
+                }),
+                4,
+            ),
+        ] {
+            assert!(!cfg.lossy && cfg.crashes == 0, "no timeouts in these runs");
+            let (model, _) = cfg.into_model().expect("builds");
+            crate::bfs::walk_transitions(&model, 300_000, |_, _, n| {
+                seen.extend(races(&model, n));
+                if seen.len() >= wanted {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+        }
+        for race in [
+            "use racing invalidation",
+            "prohibition racing use",
+            "issue at two services at once",
+            "two users at one service",
+        ] {
+            assert!(seen.contains(race), "{race} not reached: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn a_curious_service_replays_a_v2_template_with_success_and_a_password_without() {
+        let v2 = run(small(|c| {
+            c.biometric = true;
+            c.curious_service = true;
+            c.actions = 1;
+        }));
+        assert_eq!(
+            v2.verdict("replayed-credential-accepted"),
+            Some(Verdict::Holds)
+        );
+        let pw = run(small(|c| {
+            c.curious_service = true;
+            c.actions = 1;
+        }));
+        // A `sometimes` that is never reached: the replay is always refused.
+        assert_eq!(
+            pw.verdict("replayed-credential-accepted"),
+            Some(Verdict::Violated)
+        );
+        assert_eq!(pw.verdict("credential-stays-home"), Some(Verdict::Holds));
+        assert_eq!(pw.verdict("password-stays-home"), Some(Verdict::Holds));
     }
 
     #[test]
@@ -952,6 +1097,7 @@ mod tests {
                     faults.push(format!("{f} at {a:?}"));
                 }
             }
+            ControlFlow::Continue(())
         });
         assert!(faults.is_empty(), "{cfg:?}: {faults:#?}");
         seen
@@ -1014,13 +1160,13 @@ mod tests {
         let mut caught = 0;
         crate::bfs::walk_transitions(&model, 20_000, |s, a, n| {
             let Some(mut fx) = effects_of(&model, s, a) else {
-                return;
+                return ControlFlow::Continue(());
             };
             if !fx.steps.contains(&Step::S20_3) {
-                return;
+                return ControlFlow::Continue(());
             }
             let ActorModelAction::Deliver { src, dst, msg } = a else {
-                return;
+                return ControlFlow::Continue(());
             };
             fx.steps = vec![Step::S20_2];
             let after = |id: Id| n.actor_states.get(usize::from(id)).map(|s| &**s);
@@ -1032,6 +1178,7 @@ mod tests {
                 after: &after,
             };
             caught += crate::step_effects::check_all(&fx.steps, &ev).len();
+            ControlFlow::Continue(())
         });
         assert!(
             caught > 0,

@@ -119,21 +119,25 @@ impl Credential {
         }
     }
 
+    /// The same secret under another login (login IDs are not secret).
+    pub fn with_login(&self, login: &str) -> Credential {
+        match self {
+            Credential::Password { password, .. } => Credential::Password {
+                login: login.to_string(),
+                password: password.clone(),
+            },
+            Credential::Biometric { sample, .. } => Credential::Biometric {
+                login: login.to_string(),
+                sample: *sample,
+            },
+        }
+    }
+
     /// Whether this account's verifier accepts `other`'s secret presented
     /// under this account's login: login IDs are not secret, so a party that
     /// holds `other` can present its secret with any login.
     pub fn accepts_secret_of(&self, other: &Credential) -> bool {
-        let presented = match other {
-            Credential::Password { password, .. } => Credential::Password {
-                login: self.login().to_string(),
-                password: password.clone(),
-            },
-            Credential::Biometric { sample, .. } => Credential::Biometric {
-                login: self.login().to_string(),
-                sample: *sample,
-            },
-        };
-        crate::tables::Verifier::enrol(self).accepts(&presented)
+        crate::tables::Verifier::enrol(self).accepts(&other.with_login(self.login()))
     }
 }
 

@@ -81,6 +81,10 @@ pub enum Milestone {
     Prohibition,
     /// A statement with at least two sources (Fig. 11).
     StatementTwoSources,
+    /// Another service accepted a credential a curious service replayed
+    /// (reachable under V2, where the template is the same everywhere; not
+    /// under passwords).
+    ReplayedCredentialAccepted,
 }
 
 impl Milestone {
@@ -89,6 +93,7 @@ impl Milestone {
         Milestone::Invalidation,
         Milestone::Prohibition,
         Milestone::StatementTwoSources,
+        Milestone::ReplayedCredentialAccepted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +102,7 @@ impl Milestone {
             Milestone::Invalidation => "invalidation",
             Milestone::Prohibition => "prohibition",
             Milestone::StatementTwoSources => "statement-two-sources",
+            Milestone::ReplayedCredentialAccepted => "replayed-credential-accepted",
         }
     }
 }
@@ -148,6 +154,19 @@ impl History {
             }
         }
         let from_ca = dir.ca() == Some(src);
+        // S4 Yes for a login another service made: the replay was accepted.
+        if dir.is_service(dst)
+            && matches!(
+                msg,
+                Msg::AskInvalidate { .. }
+                    | Msg::Refused {
+                        refusal: crate::msg::Refusal::NoCertificate,
+                        ..
+                    }
+            )
+        {
+            self.reached.insert(Milestone::ReplayedCredentialAccepted);
+        }
         match msg {
             Msg::Issued {
                 session, serial, ..

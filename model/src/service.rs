@@ -7,16 +7,16 @@
 //! would lose a real server's HTTP sessions.
 
 use crate::clock::Clock;
-use crate::config::{Defects, Directory, Presentation, Revocation};
+use crate::config::{Credential, Defects, Directory, Presentation, Revocation};
 use crate::effects::Effects;
-use crate::msg::{Basis, Msg, Purpose, Refusal, Request, Session, Shown, Verdict};
+use crate::msg::{Basis, Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::rejection::Rejection;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
 use crate::x509::{CertInfo, TrustAnchor, challenge_bytes, verify_proof};
 use serde::Serialize;
 use stateright::actor::Id;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// The service's configuration (immutable; not part of the checked state).
@@ -27,6 +27,13 @@ pub struct Service {
     pub anchor: TrustAnchor,
     pub clock: Clock,
     pub defects: Defects,
+    /// Honest but curious: it follows the protocol, and also presents every
+    /// credential a user gives it at the next service where that user has an
+    /// account (login IDs are not secret; the directory says them). Under
+    /// passwords the other service refuses; under V2 its template is
+    /// accepted, which is the variant's risk. It stops at acceptance (S9 or
+    /// a no-certificate answer) and invalidates nothing.
+    pub curious: bool,
 }
 
 /// Where a session is in its flow.
@@ -61,12 +68,18 @@ pub struct ServiceDurable {
     pub table: UserTable,
     /// Challenge nonces are never reissued, not even after a restart.
     pub next_nonce: u64,
+    /// A curious service's replays, numbered like a user's operations.
+    pub next_replay: OpId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ServiceState {
     pub durable: ServiceDurable,
     pub sessions: BTreeMap<Session, SessionState>,
+    /// A curious service: the credentials it has replayed, and its replays
+    /// under way (operation -> the service and the credential presented).
+    pub harvested: BTreeSet<Credential>,
+    pub replays: BTreeMap<OpId, (Id, Credential)>,
 }
 
 impl Service {
@@ -83,11 +96,14 @@ impl Service {
             ServiceDurable {
                 table,
                 next_nonce: 1,
+                next_replay: 0,
             }
         });
         ServiceState {
             durable,
             sessions: BTreeMap::new(),
+            harvested: BTreeSet::new(),
+            replays: BTreeMap::new(),
         }
     }
 
@@ -107,6 +123,9 @@ impl Service {
     }
 
     pub fn on_msg(&self, me: Id, st: &mut ServiceState, src: Id, msg: Msg, fx: &mut Effects) {
+        if self.curious && self.on_replay_answer(st, src, &msg, fx) {
+            return;
+        }
         match msg {
             Msg::Access { op, purpose } => {
                 self.on_access(me, st, Session { peer: src, op }, purpose, fx)
@@ -115,7 +134,12 @@ impl Service {
                 op,
                 credential,
                 public_key,
-            } => self.on_login(st, Session { peer: src, op }, &credential, public_key, fx),
+            } => {
+                if self.curious {
+                    self.replay_elsewhere(me, st, src, &credential, fx);
+                }
+                self.on_login(st, Session { peer: src, op }, &credential, public_key, fx)
+            }
             Msg::Present { op, purpose, shown } => {
                 self.on_present(me, st, Session { peer: src, op }, purpose, &shown, fx)
             }
@@ -201,6 +225,83 @@ impl Service {
             }
             _ => {}
         }
+    }
+
+    /// A curious service presents a credential its user gave it at the next
+    /// service where the person has an account, as that account's login.
+    fn replay_elsewhere(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        src: Id,
+        credential: &Credential,
+        fx: &mut Effects,
+    ) {
+        if self.dir.person_of(credential, me) != Some(src) || st.harvested.contains(credential) {
+            return;
+        }
+        let target = self
+            .dir
+            .accounts
+            .range((src, Id::from(0))..=(src, Id::from(usize::MAX)))
+            .find(|((_, service), _)| *service != me)
+            .map(|((_, service), account)| (*service, credential.with_login(account.login())));
+        let Some((service, presented)) = target else {
+            return;
+        };
+        st.harvested.insert(credential.clone());
+        let op = st.durable.next_replay;
+        st.durable.next_replay += 1;
+        fx.persist = true;
+        st.replays.insert(op, (service, presented));
+        fx.send(
+            service,
+            Msg::Access {
+                op,
+                purpose: Purpose::InvalidateByPassword,
+            },
+        );
+    }
+
+    /// A curious service's replay, as the other service answers it; true if
+    /// the message belonged to one.
+    fn on_replay_answer(
+        &self,
+        st: &mut ServiceState,
+        src: Id,
+        msg: &Msg,
+        fx: &mut Effects,
+    ) -> bool {
+        let op = match msg {
+            Msg::LoginForm { op, .. }
+            | Msg::AskInvalidate { op }
+            | Msg::Refused { op, .. }
+            | Msg::Challenge { op, .. } => *op,
+            _ => return false,
+        };
+        let Some((service, presented)) = st.replays.get(&op).cloned() else {
+            return false;
+        };
+        if service != src {
+            return false;
+        }
+        match msg {
+            Msg::LoginForm { failed: false, .. } => {
+                fx.send(
+                    service,
+                    Msg::Login {
+                        op,
+                        credential: presented,
+                        public_key: None,
+                    },
+                );
+            }
+            // Accepted (S9, or S4 Yes with no certificate) or refused: done.
+            _ => {
+                st.replays.remove(&op);
+            }
+        }
+        true
     }
 
     fn on_access(
@@ -484,7 +585,7 @@ impl Service {
         &self,
         st: &mut ServiceState,
         session: Session,
-        credential: &crate::config::Credential,
+        credential: &Credential,
         public_key: Option<[u8; 32]>,
         fx: &mut Effects,
     ) {

@@ -22,6 +22,9 @@ pub struct ServiceSpec {
     pub name: String,
     pub portal: bool,
     pub statement: Option<String>,
+    /// Honest but curious: it replays every credential a user gives it at
+    /// another service (`service::Service::curious`).
+    pub curious: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,11 +190,18 @@ impl SystemSpec {
         let authority =
             CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
         let anchor = authority.trust_anchor();
-        let service = || Service {
+        let curious: std::collections::BTreeSet<&str> = self
+            .services
+            .iter()
+            .filter(|s| s.curious)
+            .map(|s| s.name.as_str())
+            .collect();
+        let service = |name: &str| Service {
             dir: dir.clone(),
             anchor: anchor.clone(),
             clock: clock.clone(),
             defects: self.defects,
+            curious: curious.contains(name),
         };
         let ca = Ca {
             dir: dir.clone(),
@@ -205,8 +215,8 @@ impl SystemSpec {
             .iter()
             .map(|p| match p.role {
                 Role::Ca => Node::Ca(ca.clone()),
-                Role::Service { .. } => Node::Service(service()),
-                Role::PortalCa { .. } => Node::PortalCa(service(), ca.clone()),
+                Role::Service { .. } => Node::Service(service(&p.name)),
+                Role::PortalCa { .. } => Node::PortalCa(service(&p.name), ca.clone()),
                 Role::User => {
                     let key =
                         SigningKey::from_seed(&key_seed(self.seed, KeyStream::User, user_index));
@@ -265,6 +275,7 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
             name: names[i].to_string(),
             portal: portal && i == 0,
             statement: Some(format!("balance of {}", names[i])),
+            curious: false,
         })
         .collect();
     let users = (0..users)

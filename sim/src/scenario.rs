@@ -282,6 +282,8 @@ struct RawService {
     portal: bool,
     #[serde(default)]
     statement: Option<String>,
+    #[serde(default)]
+    curious: bool,
 }
 
 #[derive(Deserialize)]
@@ -647,6 +649,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             name: id,
             portal: s.portal,
             statement: s.statement.clone(),
+            curious: s.curious,
         });
     }
     if services.is_empty() {
