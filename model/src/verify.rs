@@ -82,22 +82,69 @@ pub fn standard_matrix() -> Vec<(String, CheckConfig)> {
             }
         }
     }
-    // Fig. 11: a portal and two banks, so the statement flow is checked too.
     for revocation in [Revocation::Online, Revocation::Push] {
-        let name = match revocation {
-            Revocation::Online => "online-pop-portal-n3",
-            Revocation::Push => "push-pop-portal-n3",
+        let mode = match revocation {
+            Revocation::Online => "online",
+            Revocation::Push => "push",
         };
-        out.push((
-            name.to_string(),
-            CheckConfig {
-                services: 3,
-                portal: true,
-                revocation,
-                actions: 4,
-                ..CheckConfig::default()
-            },
-        ));
+        let base = CheckConfig {
+            revocation,
+            ..CheckConfig::default()
+        };
+        let mut row = |name: &str, f: &dyn Fn(&mut CheckConfig)| {
+            let mut c = base.clone();
+            f(&mut c);
+            out.push((format!("{mode}-pop-{name}"), c));
+        };
+        // Fig. 11: a portal and two banks, so the statement flow is checked too.
+        row("portal-n3", &|c| {
+            c.services = 3;
+            c.portal = true;
+            c.actions = 4;
+        });
+        // T1: Fig. 5 and Fig. 6 as one table.
+        row("t1-n2", &|c| {
+            c.merged_tables = true;
+            c.actions = 4;
+        });
+        // V2: one template per user; a curious service A replays it at B.
+        row("v2-curious-n2", &|c| {
+            c.biometric = true;
+            c.curious_service = true;
+            c.actions = 3;
+        });
+        // The same curious service under passwords: its replay is refused.
+        row("password-curious-n2", &|c| {
+            c.curious_service = true;
+            c.actions = 3;
+        });
+        // V3: the CA inside the portal.
+        row("v3-portal-n3", &|c| {
+            c.services = 3;
+            c.ca_in_portal = true;
+            c.actions = 4;
+        });
+        // Concurrency: one user with two operations in flight (a use racing
+        // an invalidation, a prohibition racing a use) ...
+        row("c2-n2", &|c| {
+            c.concurrency = 2;
+            c.actions = 3;
+        });
+        row("c2-a4-n2", &|c| {
+            c.concurrency = 2;
+            c.actions = 4;
+        });
+        // ... and two users, two operations each in flight.
+        row("u2-c2-n2", &|c| {
+            c.users = 2;
+            c.concurrency = 2;
+            c.actions = 2;
+        });
+        // Crashes: a node may crash and restart from what it persisted.
+        row("crash-n2", &|c| {
+            c.crashes = 1;
+            c.actions = 3;
+        });
     }
     out
 }
@@ -267,27 +314,19 @@ mod tests {
     #[ignore]
     fn print_matrix_verdicts() {
         let mut out = String::new();
+        let defaults = toml::Table::try_from(CheckConfig::default()).expect("serialises");
         for (name, config) in standard_matrix() {
             let r = check(&config, |_| {}).expect("valid");
             let _ = writeln!(out, "[[run]]\nname = \"{name}\"\n[run.config]");
-            let _ = writeln!(
-                out,
-                "services = {}\nrevocation = \"{}\"\npresentation = \"{}\"\nlossy = {}\nattacker = {}\nactions = {}",
-                config.services,
-                if config.revocation == Revocation::Online {
-                    "online"
-                } else {
-                    "push"
-                },
-                if config.presentation == Presentation::Bearer {
-                    "bearer"
-                } else {
-                    "proof-of-possession"
-                },
-                config.lossy,
-                config.attacker,
-                config.actions
-            );
+            let table = toml::Table::try_from(&config).expect("serialises");
+            for (k, v) in &table {
+                // Only what differs from the defaults, and always the modes.
+                if defaults.get(k) != Some(v)
+                    || ["services", "revocation", "presentation", "actions"].contains(&k.as_str())
+                {
+                    let _ = writeln!(out, "{k} = {v}");
+                }
+            }
             let _ = writeln!(out, "[run.expect]");
             for p in &r.properties {
                 let _ = writeln!(

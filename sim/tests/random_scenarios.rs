@@ -18,7 +18,9 @@
 //!   faults (loss, partitions, crashes, restarts, swarm) are on; the run never
 //!   hits the simulator's horizon or event cap;
 //! - replay is deterministic: the same text and seed give the same trace hash
-//!   and the same canonical trace.
+//!   and the same canonical trace;
+//! - every step label recorded has its effect at its event (the table in
+//!   `model/src/step.rs`), and no crash loses what a handler persisted.
 //!
 //! Case counts: `PROPTEST_CASES` if set, otherwise the default below.
 
@@ -370,6 +372,13 @@ proptest! {
         for f in &r.failures {
             prop_assert!(
                 !f.message.contains("did not settle") && !f.message.contains("exceeded"),
+                "{}\n{text}", f.message
+            );
+            // Every recorded label has its effect at its event (step.rs's
+            // table), and a crash loses nothing a handler persisted.
+            prop_assert!(
+                !f.message.contains("step label without its effect")
+                    && !f.message.contains("crash lost unpersisted state"),
                 "{}\n{text}", f.message
             );
         }

@@ -169,3 +169,27 @@ fn messages_to_a_crashed_node_are_dropped() {
             .any(|e| e.reason == Some(commoncert_sim::network::DropReason::Crashed))
     );
 }
+
+/// One crash semantics: the shipped scenario keeps B's Fig. 7 link across a
+/// crash; with the `forget-link-persist` defect the simulator loses it, as
+/// the checker does, and the run fails on both the lost state and the
+/// changed steps.
+#[test]
+fn a_forgotten_persist_of_the_fig7_link_fails_the_crash_scenario() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/crash-keeps-the-fig7-link.toml");
+    let sc = commoncert_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let ok = run(&sc, sc.seed);
+    assert!(ok.pass, "{:?}", ok.failures);
+    let mut broken = sc.clone();
+    broken.spec.defects.forget_link_persist = true;
+    let r = run(&broken, sc.seed);
+    assert!(!r.pass);
+    assert!(
+        r.failures
+            .iter()
+            .any(|f| f.message.contains("crash lost unpersisted state")),
+        "{:?}",
+        r.failures
+    );
+}
