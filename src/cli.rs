@@ -194,9 +194,12 @@ struct VerifyArgs {
     /// The expectations file.
     #[arg(long, default_value = "verification/expectations.toml")]
     expectations: PathBuf,
-    /// Where to write the Markdown report.
-    #[arg(long, default_value = "reports/verification.md")]
+    /// Where to write the Markdown report (an untracked folder).
+    #[arg(long, default_value = "reports/out/verification.md")]
     report: PathBuf,
+    /// Also refresh the committed example, `reports/verification.md`.
+    #[arg(long)]
+    update_report: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,7 +224,13 @@ pub fn main() -> i32 {
     match cli.command {
         Some(Command::Check(args)) => run_check(&args),
         Some(Command::Explore(args)) => run_explore(&args),
-        Some(Command::Verify(args)) => crate::verify::run(&args.expectations, &args.report),
+        Some(Command::Verify(args)) => {
+            let mut reports = vec![args.report.clone()];
+            if args.update_report {
+                reports.push(PathBuf::from("reports/verification.md"));
+            }
+            crate::verify::run(&args.expectations, &reports)
+        }
         Some(Command::Sim(args)) => commoncert_sim::cli::run(&args),
         Some(Command::Pki(args)) => run_pki(&args),
         None => run_default(),
@@ -232,7 +241,7 @@ pub fn main() -> i32 {
 fn run_default() -> i32 {
     let verified = crate::verify::run(
         &PathBuf::from("verification/expectations.toml"),
-        &PathBuf::from("reports/verification.md"),
+        &[PathBuf::from("reports/out/verification.md")],
     );
     println!();
     println!("== scenarios/ ==");

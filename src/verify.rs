@@ -1,10 +1,12 @@
 //! `commoncert verify`: the standard matrix against the committed expectations.
 
 use commoncert_model::verify::{Expectations, markdown, run as run_matrix};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub fn run(expectations: &Path, report: &Path) -> i32 {
+/// Check the matrix of `expectations` and write its report to every path of
+/// `reports`; 0 when every verdict is as expected.
+pub fn run(expectations: &Path, reports: &[PathBuf]) -> i32 {
     let text = match std::fs::read_to_string(expectations) {
         Ok(t) => t,
         Err(e) => {
@@ -52,12 +54,15 @@ pub fn run(expectations: &Path, report: &Path) -> i32 {
         }
     };
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(dir) = report.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(report, markdown(&outcomes, seconds)) {
-        Ok(()) => println!("wrote {}", report.display()),
-        Err(e) => eprintln!("warning: {}: {e}", report.display()),
+    let text = markdown(&outcomes, seconds);
+    for report in reports {
+        if let Some(dir) = report.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        match std::fs::write(report, &text) {
+            Ok(()) => println!("wrote {}", report.display()),
+            Err(e) => eprintln!("warning: {}: {e}", report.display()),
+        }
     }
     let differing = outcomes
         .iter()

@@ -117,13 +117,15 @@ fn must_fail(
     broken: impl Fn(&[Property], bool) -> bool,
 ) -> Vec<Op> {
     spec.defects = defects;
-    let mut cfg = Config::default();
-    cfg.failure_persistence = None;
-    cfg.cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(1000)
-        .max(1000);
+    let cfg = Config {
+        failure_persistence: None,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1000)
+            .max(1000),
+        ..Config::default()
+    };
     let users = spec.users.len();
     let services = spec.services.len();
     let mut runner =
