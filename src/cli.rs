@@ -111,15 +111,40 @@ struct ModelArgs {
     /// one-password-everywhere, forget-link-persist.
     #[arg(long = "defect", value_enum)]
     defects: Vec<DefectArg>,
-    /// Depth bound.
+    /// Depth bound: states deeper are not explored (verdicts then `unknown`).
     #[arg(long)]
     depth: Option<usize>,
+    /// Stop cleanly after N unique states, with a partial result (exit 3).
+    #[arg(long, value_name = "N")]
+    max_states: Option<usize>,
+    /// Stop cleanly when resident memory exceeds SIZE (bytes, or with K, M,
+    /// G: 512M, 16G), with a partial result (exit 3).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<u64>,
     /// Symmetry reduction over interchangeable users and services.
     #[arg(long)]
     symmetry: bool,
-    /// Checker threads.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Checker threads: with more than one, stateright's parallel BFS gives
+    /// the verdicts and a targeted search the shortest counterexamples.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: u16,
+}
+
+/// `512M`, `16G`, `1024K` or plain bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&t[..i], 10),
+        Some((i, 'M' | 'm')) => (&t[..i], 20),
+        Some((i, 'G' | 'g')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (bytes, or a number with K, M or G)"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 impl ModelArgs {
@@ -165,8 +190,10 @@ impl ModelArgs {
                 d
             },
             depth: self.depth,
+            max_states: self.max_states,
+            max_memory: self.max_memory,
             symmetry: self.symmetry,
-            threads: self.threads,
+            threads: self.threads.into(),
         }
     }
 }
@@ -178,6 +205,11 @@ struct CheckArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// The properties this configuration is known to violate (an `always`
+    /// broken, a `sometimes` not reached), comma-separated: exit 0 when
+    /// exactly these are violated and everything else holds.
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',')]
+    expect_violated: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -270,17 +302,44 @@ pub fn progress_bar(enabled: bool) -> ProgressBar {
 
 fn run_check(args: &CheckArgs) -> i32 {
     let config = args.model.config();
+    let known: Vec<&str> = commoncert_model::properties::Property::ALL
+        .iter()
+        .map(|p| p.name())
+        .chain(
+            commoncert_model::properties::Milestone::ALL
+                .iter()
+                .map(|m| m.name()),
+        )
+        .collect();
+    if let Some(bad) = args
+        .expect_violated
+        .iter()
+        .find(|n| !known.contains(&n.as_str()))
+    {
+        eprintln!(
+            "error: --expect-violated {bad}: not a property (one of: {})",
+            known.join(", ")
+        );
+        return 2;
+    }
     let bar = progress_bar(!args.json);
+    let plain = !args.json && bar.is_hidden();
     let result = check(&config, |p| {
-        let secs = p.elapsed.as_secs_f64().max(1e-9);
-        bar.set_message(format!(
-            "states {} unique {} depth {} rate {:.0}/s",
-            p.total_states,
+        let line = format!(
+            "states {} unique, {:.0}/s, depth {}, memory {} MiB, {:.0} s",
             p.unique_states,
-            p.max_depth,
-            p.total_states as f64 / secs
-        ));
-        bar.tick();
+            p.unique_states as f64 / p.elapsed.as_secs_f64().max(1e-9),
+            p.depth,
+            p.resident_bytes >> 20,
+            p.elapsed.as_secs_f64()
+        );
+        if plain {
+            // Not a terminal: a line every few seconds, so a log shows progress.
+            eprintln!("progress: {line}");
+        } else {
+            bar.set_message(line);
+            bar.tick();
+        }
     });
     bar.finish_and_clear();
     let report = match result {
@@ -295,7 +354,53 @@ fn run_check(args: &CheckArgs) -> i32 {
     } else {
         print!("{}", report_text(&report));
     }
-    if report.passed() { 0 } else { 1 }
+    let code = exit_code(&report, &args.expect_violated);
+    let violated = report.violated();
+    eprintln!(
+        "summary: {}; {} unique states, {} transitions, {:.1} s",
+        match code {
+            0 if violated.is_empty() => "every property as required".to_string(),
+            0 => format!("violated as expected: {}", violated.join(", ")),
+            3 => format!("incomplete ({})", report.bound),
+            _ => format!(
+                "violated: {}{}",
+                violated.join(", "),
+                if args.expect_violated.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (expected: {})", args.expect_violated.join(", "))
+                }
+            ),
+        },
+        report.unique_states,
+        report.total_states,
+        report.seconds
+    );
+    code
+}
+
+/// 0: exactly the expected properties violated (none by default) and every
+/// other verdict known to hold; 1: a difference; 3: a verdict unknown (a
+/// bound or a limit stopped the search).
+pub fn exit_code(report: &CheckReport, expect_violated: &[String]) -> i32 {
+    let mut violated: Vec<&str> = report.violated();
+    violated.sort_unstable();
+    let mut expected: Vec<&str> = expect_violated.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    expected.dedup();
+    let unknown = report
+        .properties
+        .iter()
+        .any(|p| p.verdict == Verdict::Unknown);
+    if violated.iter().any(|v| !expected.contains(v)) {
+        1
+    } else if unknown {
+        3
+    } else if violated != expected {
+        1
+    } else {
+        0
+    }
 }
 
 /// The `--json` document of a check.
@@ -308,14 +413,20 @@ pub fn report_json(r: &CheckReport) -> serde_json::Value {
         "seconds": r.seconds,
         "states_per_second": r.states_per_second,
         "complete": r.complete,
+        "ended": r.ended,
+        "bound": r.bound,
         "properties": r.properties.iter().map(|p| serde_json::json!({
             "name": p.name,
             "kind": p.kind,
             "verdict": p.verdict,
-            "counterexample": p.counterexample.iter().map(|l| serde_json::json!({
-                "from": l.from, "to": l.to, "message": l.message,
+            "verdict_text": r.verdict_text(p),
+            "counterexample": p.counterexample.iter().enumerate().map(|(i, l)| serde_json::json!({
+                "from": l.from, "to": l.to, "message": l.message, "event": l.event,
                 "steps": l.steps.iter().map(|s| s.label()).collect::<Vec<_>>(),
+                "sent": l.sent,
+                "violation": p.kind == "always" && i + 1 == p.counterexample.len(),
             })).collect::<Vec<_>>(),
+            "in_flight": p.in_flight,
         })).collect::<Vec<_>>(),
         "coverage": r.coverage.iter()
             .map(|(s, n)| (s.label().to_string(), serde_json::Value::from(*n)))
@@ -329,28 +440,13 @@ pub fn report_text(r: &CheckReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "unique states {}  total {}  max depth {}  {:.2}s  {:.0} states/s{}",
-        r.unique_states,
-        r.total_states,
-        r.max_depth,
-        r.seconds,
-        r.states_per_second,
-        if r.complete {
-            ""
-        } else {
-            "  (depth bound reached: incomplete)"
-        }
+        "unique states {}  transitions {}  max depth {}  {:.2}s  {:.0} states/s",
+        r.unique_states, r.total_states, r.max_depth, r.seconds, r.states_per_second,
     );
+    let _ = writeln!(out, "search: {}", r.bound);
     out.push('\n');
     for p in &r.properties {
-        let verdict = match (p.kind, p.verdict) {
-            ("sometimes", Verdict::Holds) => "found",
-            ("sometimes", Verdict::Violated) => "NOT FOUND",
-            (_, Verdict::Holds) => "holds",
-            (_, Verdict::Violated) => "VIOLATED",
-            (_, Verdict::Unknown) => "unknown",
-        };
-        let _ = writeln!(out, "{:<10} {:<28} {verdict}", p.kind, p.name);
+        let _ = writeln!(out, "{:<10} {:<30} {}", p.kind, p.name, r.verdict_text(p));
     }
     for p in r
         .properties
@@ -359,12 +455,25 @@ pub fn report_text(r: &CheckReport) -> String {
     {
         let _ = writeln!(
             out,
-            "\ncounterexample for {} ({} steps):",
+            "\ncounterexample for {} ({} steps, a shortest path):",
             p.name,
             p.counterexample.len()
         );
+        let n = p.counterexample.len();
         for (i, line) in p.counterexample.iter().enumerate() {
-            let _ = writeln!(out, "{:>4}. {line}", i + 1);
+            let mark = if i + 1 == n { "!!" } else { "  " };
+            let _ = writeln!(out, "{mark}{:>4}. {line}", i + 1);
+            if i + 1 == n {
+                for sent in &line.sent {
+                    let _ = writeln!(out, "        sends {sent}   <- breaks {}", p.name);
+                }
+            }
+        }
+        if !p.in_flight.is_empty() {
+            let _ = writeln!(out, "      still in flight at the end:");
+            for m in &p.in_flight {
+                let _ = writeln!(out, "        {m}");
+            }
         }
     }
     let _ = writeln!(

@@ -63,6 +63,70 @@ fn check_text_prints_verdicts_counterexamples_and_coverage() {
 }
 
 #[test]
+fn expected_violations_exit_0_and_anything_else_exits_1() {
+    // one-certificate-per-user is the patent's own finding (S5).
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--actions", "2"];
+        args.extend_from_slice(extra);
+        commoncert().args(&args).output().expect("runs")
+    };
+    let out = run(&["--expect-violated", "one-certificate-per-user"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("summary: violated as expected: one-certificate-per-user"),
+        "{err}"
+    );
+    // Expecting more than is violated, or nothing, is a difference.
+    assert_eq!(
+        run(&[
+            "--expect-violated",
+            "one-certificate-per-user,unique-serials"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+    assert_eq!(run(&[]).status.code(), Some(1));
+    // Not a property: a bad flag.
+    assert_eq!(
+        run(&["--expect-violated", "no-such-thing"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_limit_stops_the_run_cleanly_with_unknown_verdicts_and_exit_3() {
+    for limit in [["--max-states", "40"], ["--depth", "3"]] {
+        let out = commoncert()
+            .args(["check", "--actions", "3"])
+            .args(limit)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(3), "{limit:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("unknown ("), "{text}");
+    }
+    let out = commoncert()
+        .args(["check", "--max-memory", "lots"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn progress_goes_to_stderr_when_it_is_not_a_terminal() {
+    // Long enough to report at least once (every two seconds).
+    let out = commoncert()
+        .args(["check", "--services", "3", "--lossy", "--actions", "3"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("progress: states"), "{err}");
+    assert!(err.contains("MiB"), "{err}");
+}
+
+#[test]
 fn bad_flags_exit_2() {
     for args in [
         vec!["check", "--services", "1"],

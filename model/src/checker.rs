@@ -7,7 +7,9 @@
 //! the DER certificates and CRLs.
 
 use crate::config::{Defects, Modes, Presentation, PrimaryAuth, Revocation};
-use crate::effects::{Effects, Timer};
+use crate::counterexample::{Line, explain};
+use crate::effects::Timer;
+use crate::explore::{Ended, Explored, Limits, Progress, Target, explore, property_targets};
 use crate::msg::Msg;
 use crate::node::{Choice, Node, NodeState};
 use crate::properties::{History, Milestone, Property, holds};
@@ -69,6 +71,10 @@ pub struct CheckConfig {
     pub defects: Defects,
     /// Stop exploring below this depth (None: exhaustive).
     pub depth: Option<usize>,
+    /// Stop cleanly after this many unique states (verdicts then `unknown`).
+    pub max_states: Option<usize>,
+    /// Stop cleanly when resident memory exceeds this many bytes.
+    pub max_memory: Option<u64>,
     pub symmetry: bool,
     pub threads: usize,
 }
@@ -93,6 +99,8 @@ impl Default for CheckConfig {
             curious_service: false,
             defects: Defects::default(),
             depth: None,
+            max_states: None,
+            max_memory: None,
             symmetry: false,
             threads: 1,
         }
@@ -328,28 +336,8 @@ impl CheckConfig {
 pub enum Verdict {
     Holds,
     Violated,
-    /// The search stopped (depth bound) before it could tell.
+    /// The search stopped (a depth, state or memory bound) before it could tell.
     Unknown,
-}
-
-/// One line of a counterexample.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Line {
-    pub from: String,
-    pub to: String,
-    pub message: String,
-    pub steps: Vec<Step>,
-}
-
-impl std::fmt::Display for Line {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} -> {}: {}", self.from, self.to, self.message)?;
-        if !self.steps.is_empty() {
-            let labels: Vec<&str> = self.steps.iter().map(|s| s.label()).collect();
-            write!(f, "  [{}]", labels.join(", "))?;
-        }
-        Ok(())
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -357,9 +345,11 @@ pub struct PropertyResult {
     pub name: String,
     pub kind: &'static str,
     pub verdict: Verdict,
-    /// For a violated `always`: the path to the violation; for a found
-    /// `sometimes`: the example that reaches it.
+    /// For a violated `always`: a shortest path to the violation, ending at
+    /// the event that breaks it; for a found `sometimes`: a shortest example.
     pub counterexample: Vec<Line>,
+    /// What was still in flight when that path ended.
+    pub in_flight: Vec<String>,
 }
 
 /// Everything a check found.
@@ -367,14 +357,19 @@ pub struct PropertyResult {
 pub struct CheckReport {
     pub config: CheckConfig,
     pub unique_states: usize,
+    /// Transitions explored (every state reached, with repeats).
     pub total_states: usize,
     pub max_depth: usize,
     pub seconds: f64,
     pub states_per_second: f64,
     pub properties: Vec<PropertyResult>,
     pub coverage: BTreeMap<Step, u64>,
-    /// Whether the search was complete (no depth bound hit).
+    /// Whether every reachable state within the bounds was explored.
     pub complete: bool,
+    /// Why the search ended.
+    pub ended: Ended,
+    /// The bound a verdict holds within, in words.
+    pub bound: String,
 }
 
 impl CheckReport {
@@ -389,15 +384,28 @@ impl CheckReport {
             .find(|p| p.name == name)
             .map(|p| p.verdict)
     }
-}
 
-/// Progress while checking.
-#[derive(Clone, Copy, Debug)]
-pub struct Progress {
-    pub total_states: usize,
-    pub unique_states: usize,
-    pub max_depth: usize,
-    pub elapsed: Duration,
+    /// The properties found violated (an `always` broken, a `sometimes` never
+    /// reached), by name.
+    pub fn violated(&self) -> Vec<&str> {
+        self.properties
+            .iter()
+            .filter(|p| p.verdict == Verdict::Violated)
+            .map(|p| p.name.as_str())
+            .collect()
+    }
+
+    /// A verdict in words: `holds (complete for ...)`, `VIOLATED`, `unknown
+    /// (why)`; for `sometimes`, `found` / `NOT FOUND`.
+    pub fn verdict_text(&self, p: &PropertyResult) -> String {
+        match (p.kind, p.verdict) {
+            ("sometimes", Verdict::Holds) => "found".into(),
+            ("sometimes", Verdict::Violated) => format!("NOT FOUND ({})", self.bound),
+            (_, Verdict::Holds) => format!("holds ({})", self.bound),
+            (_, Verdict::Violated) => "VIOLATED".into(),
+            (_, Verdict::Unknown) => format!("unknown ({})", self.bound),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -406,15 +414,19 @@ pub enum CheckError {
     TooFewServices(usize),
     #[error("users must be at least 1")]
     NoUsers,
+    #[error("--max-memory needs --threads 1 (stateright's parallel checker cannot be stopped)")]
+    MemoryLimitNeedsOneThread,
     #[error(transparent)]
     Build(#[from] BuildError),
 }
 
-/// Run the checker, calling `progress` every few tens of milliseconds.
-/// With `symmetry`, the search is depth-first (stateright's requirement).
+/// Run the checker: the project's breadth-first search (`explore`), whose
+/// counterexamples are shortest paths, calling `progress` every few seconds.
+/// With `threads > 1` stateright's parallel BFS gives the verdicts and a
+/// second, targeted search the shortest counterexamples.
 pub fn check(
     config: &CheckConfig,
-    progress: impl FnMut(Progress),
+    progress: impl FnMut(&Progress),
 ) -> Result<CheckReport, CheckError> {
     if config.services < 2 {
         return Err(CheckError::TooFewServices(config.services));
@@ -422,62 +434,120 @@ pub fn check(
     if config.users == 0 {
         return Err(CheckError::NoUsers);
     }
+    if config.threads > 1 && config.max_memory.is_some() {
+        return Err(CheckError::MemoryLimitNeedsOneThread);
+    }
     let (model, coverage) = config.into_model()?;
+    let targets = property_targets(&model);
+    let limits = Limits {
+        max_depth: config.depth,
+        max_states: config.max_states,
+        max_memory: config.max_memory,
+    };
+    let explored = if config.threads > 1 && !config.symmetry {
+        parallel(config, &model, &targets, limits, progress)
+    } else if config.symmetry {
+        explore(
+            &model,
+            &targets,
+            limits,
+            false,
+            crate::symmetry::representative,
+            progress,
+        )
+    } else {
+        explore(&model, &targets, limits, false, Clone::clone, progress)
+    };
+    coverage.freeze();
+    Ok(report(config, &model, &coverage, explored))
+}
+
+/// stateright's parallel BFS for the verdicts, then the shortest path to
+/// each discovery by a targeted search that stops when all are found.
+fn parallel(
+    config: &CheckConfig,
+    model: &CcModel,
+    targets: &[Target<CcModel>],
+    limits: Limits,
+    mut progress: impl FnMut(&Progress),
+) -> Explored<CcModel> {
     let start = Instant::now();
-    let mut builder = model.clone().checker().threads(config.threads.max(1));
+    let mut builder = model.clone().checker().threads(config.threads);
     if let Some(d) = config.depth {
         builder = builder.target_max_depth(d);
     }
-    // stateright applies symmetry only under depth-first search.
-    if config.symmetry {
-        let checker = builder
-            .symmetry_fn(crate::symmetry::representative)
-            .spawn_dfs();
-        Ok(finish(checker, config, &model, &coverage, start, progress))
+    if let Some(n) = config.max_states {
+        builder = builder.target_state_count(n);
+    }
+    let checker = builder.spawn_bfs();
+    let mut last = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(50));
+        if last.elapsed() >= crate::explore::PROGRESS_EVERY {
+            last = Instant::now();
+            progress(&Progress {
+                unique_states: checker.unique_state_count(),
+                transitions: checker.state_count(),
+                depth: checker.max_depth(),
+                resident_bytes: crate::explore::resident_bytes(),
+                elapsed: start.elapsed(),
+            });
+        }
+    }
+    let checker = checker.join();
+    let discovered: Vec<&Target<CcModel>> = targets
+        .iter()
+        .filter(|t| checker.discovery(t.name).is_some())
+        .collect();
+    let wanted: Vec<Target<CcModel>> = discovered
+        .iter()
+        .map(|t| {
+            let name = t.name;
+            let all = property_targets(model);
+            let hit = all
+                .into_iter()
+                .find(|x| x.name == name)
+                .map(|x| x.hit)
+                .unwrap_or_else(|| Box::new(|_, _| false));
+            Target { name, hit }
+        })
+        .collect();
+    let paths = explore(model, &wanted, limits, true, Clone::clone, |_| {});
+    let unique = checker.unique_state_count();
+    let ended = if config.max_states.is_some_and(|n| unique >= n) {
+        Ended::MaxStates
+    } else if config.depth.is_some_and(|d| checker.max_depth() >= d) {
+        Ended::DepthBound
     } else {
-        Ok(finish(
-            builder.spawn_bfs(),
-            config,
-            &model,
-            &coverage,
-            start,
-            progress,
-        ))
+        Ended::Complete
+    };
+    Explored {
+        unique_states: unique,
+        transitions: checker.state_count(),
+        max_depth: checker.max_depth(),
+        ended,
+        seconds: start.elapsed().as_secs_f64(),
+        found: paths.found,
     }
 }
 
-/// Wait for a running checker, then turn what it found into a report.
-fn finish(
-    checker: impl Checker<CcModel>,
+/// Turn what a search found into verdicts, counterexamples and coverage.
+fn report(
     config: &CheckConfig,
     model: &CcModel,
     coverage: &Coverage,
-    start: Instant,
-    mut progress: impl FnMut(Progress),
+    x: Explored<CcModel>,
 ) -> CheckReport {
-    while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(20));
-        progress(Progress {
-            total_states: checker.state_count(),
-            unique_states: checker.unique_state_count(),
-            max_depth: checker.max_depth(),
-            elapsed: start.elapsed(),
-        });
-    }
-    let checker = checker.join();
-    let seconds = start.elapsed().as_secs_f64();
-    coverage.freeze();
-    let complete = config.depth.is_none_or(|d| checker.max_depth() < d);
-    let discoveries = checker.discoveries();
+    let exhaustive = x.ended.exhaustive();
     let properties = model
         .properties()
         .into_iter()
         .map(|p| {
-            let found = discoveries.get(p.name);
+            let found = x.found.get(p.name);
             let (kind, verdict) = match p.expectation {
                 Expectation::Always => (
                     "always",
-                    match (found, complete) {
+                    match (found, exhaustive) {
                         (Some(_), _) => Verdict::Violated,
                         (None, true) => Verdict::Holds,
                         (None, false) => Verdict::Unknown,
@@ -485,7 +555,7 @@ fn finish(
                 ),
                 Expectation::Sometimes => (
                     "sometimes",
-                    match (found, complete) {
+                    match (found, exhaustive) {
                         (Some(_), _) => Verdict::Holds,
                         (None, true) => Verdict::Violated,
                         (None, false) => Verdict::Unknown,
@@ -493,199 +563,63 @@ fn finish(
                 ),
                 Expectation::Eventually => ("eventually", Verdict::Unknown),
             };
-            let counterexample = found
-                .map(|path| {
-                    // Cut the path at the first state where the discovery shows: the
-                    // search may have reached it through a longer continuation.
-                    let mut steps = path.clone().into_vec();
-                    if let Some(first) = steps.iter().position(|(s, _)| match p.expectation {
-                        Expectation::Always => !(p.condition)(model, s),
-                        _ => (p.condition)(model, s),
-                    }) {
-                        steps.truncate(first + 1);
-                        if let Some(last) = steps.last_mut() {
-                            last.1 = None;
-                        }
-                    }
-                    label_path(model, steps)
-                })
+            let explained = found
+                .map(|path| explain(model, path.clone()))
                 .unwrap_or_default();
             PropertyResult {
                 name: p.name.to_string(),
                 kind,
                 verdict,
-                counterexample,
+                counterexample: explained.lines,
+                in_flight: explained.in_flight,
             }
         })
         .collect();
-    let total = checker.state_count();
+    let bound = match x.ended {
+        Ended::Complete | Ended::AllFound => format!(
+            "complete for <= {} actions per user, {} user{}, {} in flight, depth {}",
+            config.actions,
+            config.users,
+            if config.users == 1 { "" } else { "s" },
+            config.concurrency.max(1),
+            x.max_depth
+        ),
+        Ended::DepthBound => format!(
+            "depth bound {} reached: states below it were not explored",
+            config.depth.unwrap_or(0)
+        ),
+        Ended::MaxStates => format!(
+            "stopped at --max-states {} before the search was complete",
+            config.max_states.unwrap_or(0)
+        ),
+        Ended::MaxMemory => format!(
+            "stopped at --max-memory {} MiB before the search was complete",
+            config.max_memory.unwrap_or(0) >> 20
+        ),
+    };
     CheckReport {
         config: config.clone(),
-        unique_states: checker.unique_state_count(),
-        total_states: total,
-        max_depth: checker.max_depth(),
-        seconds,
-        states_per_second: if seconds > 0.0 {
-            total as f64 / seconds
+        unique_states: x.unique_states,
+        total_states: x.transitions,
+        max_depth: x.max_depth,
+        seconds: x.seconds,
+        states_per_second: if x.seconds > 0.0 {
+            x.unique_states as f64 / x.seconds
         } else {
             0.0
         },
         properties,
         coverage: coverage.snapshot(),
-        complete,
-    }
-}
-
-/// What a transition's handler did: re-run it on a copy of the state
-/// before it (handlers are pure). None for actions that run no handler.
-pub fn effects_of(model: &CcModel, state: &CcState, action: &CcAction) -> Option<Effects> {
-    let node_of = |id: Id| model.actors.get(usize::from(id)).map(|c| &c.node);
-    let state_of = |id: Id| {
-        state
-            .actor_states
-            .get(usize::from(id))
-            .map(|s| (**s).clone())
-    };
-    match action {
-        ActorModelAction::Deliver { src, dst, msg } => {
-            let (node, mut st) = (node_of(*dst)?, state_of(*dst)?);
-            Some(node.on_message(*dst, &mut st, *src, msg.clone()))
-        }
-        ActorModelAction::Timeout(id, timer) => {
-            let (node, mut st) = (node_of(*id)?, state_of(*id)?);
-            Some(node.on_timer(*id, &mut st, timer))
-        }
-        ActorModelAction::SelectRandom { actor, random, .. } => {
-            let (node, mut st) = (node_of(*actor)?, state_of(*actor)?);
-            Some(node.on_choice(*actor, &mut st, random).0)
-        }
-        ActorModelAction::Drop(_) | ActorModelAction::Crash(_) | ActorModelAction::Recover(_) => {
-            None
-        }
-    }
-}
-
-/// The labels of one transition recorded without their effect
-/// (`step_effects`), judged on the state after it.
-pub fn label_faults(
-    model: &CcModel,
-    state: &CcState,
-    action: &CcAction,
-    next: &CcState,
-) -> Vec<String> {
-    let Some(fx) = effects_of(model, state, action) else {
-        // A restart records no label (the model's on_start records none).
-        return Vec::new();
-    };
-    if fx.steps.is_empty() {
-        return Vec::new();
-    }
-    let (node, input) = match action {
-        ActorModelAction::Deliver { src, dst, msg } => (*dst, Some((*src, msg))),
-        ActorModelAction::Timeout(id, _) => (*id, None),
-        ActorModelAction::SelectRandom { actor, .. } => (*actor, None),
-        _ => return Vec::new(),
-    };
-    let after = |id: Id| {
-        let i = usize::from(id);
-        if next.crashed.get(i).copied().unwrap_or(false) {
-            return None;
-        }
-        next.actor_states.get(i).map(|s| &**s)
-    };
-    let ev = crate::step_effects::Event {
-        dir: &model.cfg.system.dir,
-        node,
-        input,
-        sends: &fx.sends,
-        after: &after,
-    };
-    crate::step_effects::check_all(&fx.steps, &ev)
-}
-
-/// Turn a checker path into step-labelled lines by re-running each
-/// transition's handler on the state before it (handlers are pure).
-pub fn label_path(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Vec<Line> {
-    let dir = &model.cfg.system.dir;
-    let name = |id: Id| dir.name(id).to_string();
-    let mut lines = Vec::new();
-    for (state, action) in path {
-        let Some(action) = action else { continue };
-        let steps = effects_of(model, &state, &action)
-            .map(|fx| fx.steps)
-            .unwrap_or_default();
-        let line = match action {
-            ActorModelAction::Deliver { src, dst, msg } => Line {
-                from: name(src),
-                to: name(dst),
-                message: msg.to_string(),
-                steps,
-            },
-            ActorModelAction::Drop(env) => Line {
-                from: name(env.src),
-                to: name(env.dst),
-                message: format!("{} (lost)", env.msg),
-                steps: Vec::new(),
-            },
-            ActorModelAction::Timeout(id, timer) => Line {
-                from: name(id),
-                to: name(id),
-                message: format!("{timer:?} fires"),
-                steps,
-            },
-            ActorModelAction::Crash(id) => Line {
-                from: name(id),
-                to: name(id),
-                message: "crashes".into(),
-                steps: Vec::new(),
-            },
-            ActorModelAction::Recover(id) => Line {
-                from: name(id),
-                to: name(id),
-                message: "restarts from storage".into(),
-                steps: Vec::new(),
-            },
-            ActorModelAction::SelectRandom { actor, random, .. } => Line {
-                from: name(actor),
-                to: name(actor),
-                message: describe_choice(dir, &random),
-                steps,
-            },
-        };
-        lines.push(line);
-    }
-    lines
-}
-
-fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
-    use crate::user::Command;
-    match c {
-        Choice::User(Command::Issue { service, .. }) => {
-            format!("chooses issue at {}", dir.name(*service))
-        }
-        Choice::User(Command::Use { service, .. }) => {
-            format!("chooses use at {}", dir.name(*service))
-        }
-        Choice::User(Command::Prohibit { service }) => {
-            format!("chooses prohibit at {}", dir.name(*service))
-        }
-        Choice::User(Command::Invalidate { service, using, .. }) => {
-            format!("chooses invalidate at {} by {using:?}", dir.name(*service))
-        }
-        Choice::User(Command::Statement { portal }) => {
-            format!("chooses statement at {}", dir.name(*portal))
-        }
-        Choice::Attacker(r) => format!(
-            "replays certificate {} at {}",
-            r.shown.certificate.fingerprint(),
-            dir.name(r.service)
-        ),
+        complete: exhaustive,
+        ended: x.ended,
+        bound,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::counterexample::{effects_of, label_faults};
     use std::ops::ControlFlow;
 
     fn run(cfg: CheckConfig) -> CheckReport {
@@ -861,12 +795,14 @@ mod tests {
         assert!(crashes_that_lose_state(&broken) > 0);
     }
 
-    /// The races issue 8 names, as predicates on a state.
+    /// The races issue 8 names, as predicates on a state: each holds only
+    /// once the interleaving that matters has happened, not merely when two
+    /// operations were chosen.
     fn races(model: &CcModel, s: &CcState) -> Vec<&'static str> {
+        use crate::service::Stage;
         use crate::user::Command;
         let dir = &model.cfg.system.dir;
-        let users: Vec<&crate::user::UserState> =
-            s.actor_states.iter().filter_map(|a| a.user()).collect();
+        let service = |id: Id| s.actor_states[usize::from(id)].service();
         let ca_has = |serial: u64| {
             s.actor_states
                 .iter()
@@ -874,42 +810,58 @@ mod tests {
                 .any(|c| c.tables.is_registered(serial))
         };
         let mut found = Vec::new();
-        for u in &users {
+        for u in s.actor_states.iter().filter_map(|a| a.user()) {
             let cmds: Vec<&Command> = u.pending.values().map(|p| &p.command).collect();
             let serial = u
                 .certificate
                 .as_ref()
                 .and_then(|c| crate::world::certificate_serial(c.as_ref()));
-            let any = |f: &dyn Fn(&Command) -> bool| cmds.iter().any(|c| f(c));
-            let using = |c: &Command| matches!(c, Command::Use { .. });
-            if any(&using)
-                && any(&|c| matches!(c, Command::Invalidate { .. }))
-                && serial.is_some_and(|x| !ca_has(x))
-            {
-                // the CA already deleted the rows; the use is still under way
-                found.push("use racing invalidation");
-            }
+            // A use at one service still under way while the CA has already
+            // deleted the rows for an invalidation at another.
             for c in &cmds {
-                if let Command::Prohibit { service } = c
-                    && any(&|d| matches!(d, Command::Use { service: s2, .. } if s2 == service))
+                if let Command::Use { service: at, .. } = c
+                    && cmds.iter().any(
+                        |d| matches!(d, Command::Invalidate { service: other, .. } if other != at),
+                    )
+                    && serial.is_some_and(|x| !ca_has(x))
+                {
+                    found.push("use racing invalidation");
+                }
+            }
+            // A use at S under way after S20-2 deleted the serial at S for a
+            // prohibition still waiting for the CA (S20-3 sent).
+            for c in &cmds {
+                if let Command::Prohibit { service: at } = c
+                    && cmds
+                        .iter()
+                        .any(|d| matches!(d, Command::Use { service: s2, .. } if s2 == at))
+                    && service(*at).is_some_and(|st| {
+                        st.sessions
+                            .values()
+                            .any(|x| x.stage == Stage::AwaitCa(crate::msg::Request::Withdraw))
+                            && serial.is_some_and(|x| !st.durable.table.holds(x))
+                    })
                 {
                     found.push("prohibition racing use");
                 }
             }
-            let issuing: std::collections::BTreeSet<Id> = cmds
-                .iter()
-                .filter_map(|c| match c {
-                    Command::Issue { service, .. } => Some(*service),
-                    _ => None,
+        }
+        // Two services past S5 with no serial, both waiting for the CA to issue.
+        let issuing = dir
+            .services()
+            .filter(|svc| {
+                service(*svc).is_some_and(|st| {
+                    st.sessions
+                        .values()
+                        .any(|x| x.stage == Stage::AwaitCa(crate::msg::Request::Issue))
                 })
-                .collect();
-            if issuing.len() >= 2 {
-                found.push("issue at two services at once");
-            }
+            })
+            .count();
+        if issuing >= 2 {
+            found.push("issue at two services at once");
         }
         for svc in dir.services() {
-            let peers: std::collections::BTreeSet<Id> = s.actor_states[usize::from(svc)]
-                .service()
+            let peers: std::collections::BTreeSet<Id> = service(svc)
                 .map(|st| st.sessions.keys().map(|k| k.peer).collect())
                 .unwrap_or_default();
             if peers
@@ -987,7 +939,8 @@ mod tests {
             Some(Verdict::Violated)
         );
         assert_eq!(pw.verdict("credential-stays-home"), Some(Verdict::Holds));
-        assert_eq!(pw.verdict("password-stays-home"), Some(Verdict::Holds));
+        // The curious service itself sends A's password to B: it has left home.
+        assert_eq!(pw.verdict("password-stays-home"), Some(Verdict::Violated));
     }
 
     #[test]
@@ -1140,7 +1093,19 @@ mod tests {
             }),
             // issue, qualify at B, invalidate at A, use at B: P14/P15
             small(|c| c.actions = 4),
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.concurrency = 2;
+                c.actions = 3;
+            }),
+            small(|c| {
+                c.biometric = true;
+                c.curious_service = true;
+                c.actions = 2;
+            }),
         ] {
+            // Each configuration's first 40,000 states (breadth-first): the
+            // small ones entirely, the lossy and crashing ones in part.
             seen.extend(labels_have_effects(&cfg, 40_000));
         }
         let missing: Vec<_> = Step::ALL.iter().filter(|s| !seen.contains(s)).collect();
@@ -1184,6 +1149,117 @@ mod tests {
             caught > 0,
             "S20-2 with the serial still in Fig. 7 must be a fault"
         );
+    }
+
+    #[test]
+    fn counterexamples_are_shortest_and_end_at_the_violating_event() {
+        for cfg in [
+            small(|c| c.actions = 3),
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.actions = 4;
+            }),
+            small(|c| {
+                c.presentation = Presentation::Bearer;
+                c.attacker = true;
+            }),
+        ] {
+            let r = run(cfg.clone());
+            for p in r
+                .properties
+                .iter()
+                .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+            {
+                let n = p.counterexample.len();
+                let last = p.counterexample.last().expect("a path");
+                assert!(
+                    !last.sent.is_empty(),
+                    "{}: the violating event's sends",
+                    p.name
+                );
+                // One step less: no violation exists.
+                let shorter = run(CheckConfig {
+                    depth: Some(n - 1),
+                    ..cfg.clone()
+                });
+                assert_ne!(
+                    shorter.verdict(&p.name),
+                    Some(Verdict::Violated),
+                    "{}",
+                    p.name
+                );
+                assert_eq!(
+                    shorter.verdict(&p.name),
+                    Some(Verdict::Unknown),
+                    "{}",
+                    p.name
+                );
+                let exact = run(CheckConfig {
+                    depth: Some(n),
+                    ..cfg.clone()
+                });
+                assert_eq!(
+                    exact.verdict(&p.name),
+                    Some(Verdict::Violated),
+                    "{}",
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn counterexamples_show_their_cause() {
+        // V1: the CRL to B is still in flight when B grants.
+        let push = run(small(|c| {
+            c.revocation = Revocation::Push;
+            c.actions = 4;
+        }));
+        let p = push
+            .properties
+            .iter()
+            .find(|p| p.name == "revoked-never-accepted")
+            .expect("listed");
+        assert!(
+            p.in_flight.iter().any(|m| m.contains("Revocation")),
+            "{:?}",
+            p.in_flight
+        );
+        assert!(
+            p.counterexample
+                .last()
+                .expect("a path")
+                .sent
+                .iter()
+                .any(|m| m.contains("Granted"))
+        );
+        // Bearer: the grant goes to mallory.
+        let bearer = run(small(|c| {
+            c.presentation = Presentation::Bearer;
+            c.attacker = true;
+        }));
+        let p = bearer
+            .properties
+            .iter()
+            .find(|p| p.name == "no-impersonation")
+            .expect("listed");
+        let last = p.counterexample.last().expect("a path");
+        assert!(
+            last.sent.iter().any(|m| m.contains("-> mallory: Granted")),
+            "{:?}",
+            last.sent
+        );
+    }
+
+    #[test]
+    fn a_state_budget_gives_unknown_not_holds() {
+        let r = run(small(|c| {
+            c.actions = 3;
+            c.max_states = Some(50);
+        }));
+        assert_eq!(r.ended, Ended::MaxStates);
+        assert_eq!(r.verdict("revoked-never-accepted"), Some(Verdict::Unknown));
+        assert!(r.bound.contains("max-states"), "{}", r.bound);
     }
 
     #[test]

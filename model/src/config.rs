@@ -189,8 +189,8 @@ struct Index {
     by_name: BTreeMap<String, Id>,
     ca: Option<Id>,
     attacker: Option<Id>,
-    /// credential -> the services that issued it.
-    services_of_credential: BTreeMap<Credential, Vec<Id>>,
+    /// password -> the services holding an account with it.
+    services_of_password: BTreeMap<String, Vec<Id>>,
     /// login -> service -> the user with that login there.
     by_login: BTreeMap<String, BTreeMap<Id, Id>>,
 }
@@ -213,7 +213,7 @@ impl Directory {
                 .iter()
                 .find(|p| p.role == Role::Attacker)
                 .map(|p| p.id),
-            services_of_credential: BTreeMap::new(),
+            services_of_password: BTreeMap::new(),
             by_login: BTreeMap::new(),
         };
         for ((user, service), credential) in &accounts {
@@ -222,11 +222,13 @@ impl Directory {
                 .entry(credential.login().to_string())
                 .or_default()
                 .insert(*service, *user);
-            index
-                .services_of_credential
-                .entry(credential.clone())
-                .or_default()
-                .push(*service);
+            if let Credential::Password { password, .. } = credential {
+                index
+                    .services_of_password
+                    .entry(password.clone())
+                    .or_default()
+                    .push(*service);
+            }
         }
         Directory {
             modes,
@@ -257,11 +259,13 @@ impl Directory {
         self.index.by_name.get(name).copied()
     }
 
-    /// The services that gave out `credential` (for `password-stays-home`).
-    pub fn services_of_credential(&self, credential: &Credential) -> &[Id] {
+    /// The services holding an account with `password` (for
+    /// `password-stays-home`: a password is judged by its secret, whatever
+    /// login it is sent with).
+    pub fn services_of_password(&self, password: &str) -> &[Id] {
         self.index
-            .services_of_credential
-            .get(credential)
+            .services_of_password
+            .get(password)
             .map_or(&[], Vec::as_slice)
     }
 

@@ -17,7 +17,9 @@ pub mod ca;
 pub mod checker;
 pub mod clock;
 pub mod config;
+pub mod counterexample;
 pub mod effects;
+pub mod explore;
 #[cfg(test)]
 mod figures;
 pub mod msg;

@@ -253,8 +253,9 @@ impl Node {
 
     /// Whether a crash of `live` at `me`, restarting from `saved` (None:
     /// never saved), would lose durable state: a handler changed a table,
-    /// a counter or a certificate without persisting it. Both drivers ask
-    /// this at every crash; in a correct system the answer is always no.
+    /// a counter or a certificate without persisting it. The simulator asks
+    /// at every crash (`World::lost_at_crash`); the checker's tests ask at
+    /// every crash transition they explore. In a correct system: never.
     pub fn loses_at_crash(&self, me: Id, live: &NodeState, saved: Option<&Storage>) -> bool {
         let restarted = match saved {
             Some(s) => Some(s.clone()),

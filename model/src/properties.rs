@@ -139,11 +139,13 @@ impl History {
     /// Observe one message as it is sent (dropped or not).
     pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
         if let Some(credential) = msg.credential() {
-            let owners = dir.services_of_credential(credential);
-            let belongs_to_dst = owners.contains(&dst);
-            let belongs_elsewhere = owners.iter().any(|s| *s != dst);
-            if belongs_elsewhere && !belongs_to_dst {
-                self.violated.insert(Property::PasswordStaysHome);
+            if let crate::config::Credential::Password { password, .. } = credential {
+                // Judged by the secret: a service's password sent anywhere
+                // else, under whatever login, has left home.
+                let owners = dir.services_of_password(password);
+                if owners.iter().any(|s| *s != dst) && !owners.contains(&dst) {
+                    self.violated.insert(Property::PasswordStaysHome);
+                }
             }
             // Judged on what a user hands over itself: a party replaying a
             // credential it received (the curious service) holds nothing new.

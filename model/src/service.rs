@@ -60,6 +60,10 @@ pub struct SessionState {
     pub subject: Option<String>,
     /// The logged-in account, once S4/S16 said Yes.
     pub login: Option<String>,
+    /// How S13 found the serial linked (issued here: Fig. 4's A; qualified:
+    /// B), so the answer is labelled P21/P22 or P23/P24 even if a
+    /// concurrent S20-2 deletes the row meanwhile.
+    pub link: Option<Link>,
 }
 
 /// What survives a crash.
@@ -427,6 +431,7 @@ impl Service {
         let login = row.map(|r| r.login.clone());
         let mut s = SessionState::new(purpose, Stage::AwaitCa(Request::Check));
         s.serial = Some(info.serial);
+        s.link = link;
         s.subject = Some(info.common_name.clone());
         let ask_ca = self.dir.modes.revocation == Revocation::Online && !self.defects.skip_ca_check;
         let grant = |fx: &mut Effects, msg: Msg| {
@@ -436,6 +441,12 @@ impl Service {
             Purpose::Use => match link {
                 None => {
                     // S13 No: P3 was a first presentation here; P4/S14 ask for B's login.
+                    // Under V1 too: the patent's V1 says a serial not in the
+                    // table is "NG"; the project reads that as "the
+                    // certificate alone is not accepted", after which Fig. 3A
+                    // (P4) and Fig. 9 (S14) ask for the login, as the scenario
+                    // contract's `use` promises in every mode. A departure
+                    // from the literal V1 sentence, documented in README.md.
                     s.stage = Stage::AwaitLogin;
                     st.sessions.insert(session, s);
                     fx.steps(&[Step::S13, Step::P3, Step::P4, Step::S14]).send(
@@ -486,6 +497,12 @@ impl Service {
                     .send(session.peer, Msg::AskProhibit { op: session.op });
             }
             Purpose::InvalidateByCertificate => {
+                // P12 "certifies the user in a predetermined certificating
+                // method": the project certifies a verified certificate (and
+                // its proof of possession) against A's own Fig. 7, without
+                // asking the CA first; P13's answer settles the rest. The
+                // oracle's `p12_invalidate_by_certificate_certifies_by_the_own_table`
+                // shows where this differs from a CA check.
                 if link.is_none() {
                     return self.refuse(st, session, Refusal::NoCertificate, fx);
                 }
@@ -500,11 +517,12 @@ impl Service {
                 if portal && !self.dir.is_portal(me) {
                     return self.refuse(st, session, Refusal::NotQualified, fx);
                 }
-                // P31-P33: the portal asks the CA about the serial even when its
-                // own table lacks it, so a certificate invalidated elsewhere is
-                // answered NG (revoked), not merely "not qualified here". A bank
-                // (P39-P41) and V1 decide on their own table.
-                if link.is_none() && !(portal && ask_ca) {
+                // P31-P33 and P39-P41: online, the portal and each bank send
+                // the serial to the CA whatever their own table holds, as the
+                // patent writes it, so a certificate invalidated elsewhere is
+                // answered NG (revoked), not merely "not qualified here". Under
+                // V1 there is no CA check: the own table decides.
+                if link.is_none() && !ask_ca {
                     return self.refuse(st, session, Refusal::NotQualified, fx);
                 }
                 let first = purpose == Purpose::StatementSource { region: 0 };
@@ -735,14 +753,7 @@ impl Service {
                     fx.persist |= !self.defects.forget_link_persist;
                     fx.steps(&[Step::S19, Step::P6]);
                 } else {
-                    let issued_here = st
-                        .durable
-                        .table
-                        .by_serial(serial)
-                        .and_then(|r| r.serial)
-                        .map(|(_, link)| link == Link::Issued)
-                        .unwrap_or(false);
-                    fx.steps(if issued_here {
+                    fx.steps(if s.link == Some(Link::Issued) {
                         &[Step::P21, Step::P22]
                     } else {
                         &[Step::P23, Step::P24]
@@ -822,6 +833,7 @@ impl SessionState {
             serial: None,
             subject: None,
             login: None,
+            link: None,
         }
     }
 }

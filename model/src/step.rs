@@ -17,8 +17,8 @@
 //! A label is recorded only by an event after which its effect holds; the
 //! table below is checked on every event by `step_effects::check` (in the
 //! simulator through `World::label_faults`, in the checker's tests over every
-//! explored transition of lossy, crashing, push, portal, concurrent and
-//! T1/V2/V3 configurations). "Sent" means the event put the message on the
+//! transition of the first 40,000 states of lossy, crashing, push, portal,
+//! concurrent, curious and T1/V2/V3 configurations). "Sent" means the event put the message on the
 //! wire; a lost message does not undo a label whose effect is the sending.
 //!
 //! | label | recorded by | effect at that event |

@@ -9,11 +9,11 @@
 //! naming the label and the event.
 
 use crate::config::Directory;
-use crate::msg::{Msg, Purpose, Refusal, Request, Verdict};
+use crate::msg::{Basis, Msg, Purpose, Refusal, Request, Session, Verdict};
 use crate::node::NodeState;
 use crate::service::Stage;
 use crate::step::Step;
-use crate::tables::Serial;
+use crate::tables::{Link, Serial};
 use crate::world::certificate_serial;
 use stateright::actor::Id;
 
@@ -71,11 +71,24 @@ impl<'a> Event<'a> {
         Some(self.me()?.service()?.durable.table.holds(serial))
     }
 
-    /// Whether this service has a session at `stage`.
-    fn session_at(&self, stage: &Stage) -> bool {
+    /// Whether this service's session `session` is at `stage`.
+    fn session_at(&self, session: Session, stage: &Stage) -> bool {
         self.me()
             .and_then(NodeState::service)
-            .is_some_and(|s| s.sessions.values().any(|x| x.stage == *stage))
+            .and_then(|s| s.sessions.get(&session))
+            .is_some_and(|x| x.stage == *stage)
+    }
+
+    /// How this service's Fig. 7 links `serial`: issued here (S8) or
+    /// qualified (S19).
+    fn my_link(&self, serial: Serial) -> Option<Link> {
+        self.me()?
+            .service()?
+            .durable
+            .table
+            .by_serial(serial)?
+            .serial
+            .map(|(_, link)| link)
     }
 }
 
@@ -83,9 +96,8 @@ fn need(ok: bool, what: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what.to_string()) }
 }
 
-/// A CA-side condition, vacuous only when the CA is down (then nobody can
-/// have observed it, and the event that records the label ran at the CA or
-/// read its answer).
+/// A CA-side condition. The labels that use it are recorded by an event at
+/// the CA, so the CA is up after it; a missing CA state fails the check.
 fn need_ca(v: Option<bool>, what: &str) -> Result<(), String> {
     need(v.unwrap_or(false), what)
 }
@@ -183,14 +195,18 @@ pub fn check(step: Step, ev: &Event) -> Result<(), String> {
             "P3: the certificate was presented for use",
         ),
         S2 | P4 | S14 => need(
-            ev.sent(|m| matches!(m, Msg::LoginForm { failed: false, .. }))
-                && ev.session_at(&Stage::AwaitLogin),
-            "S2/S14/P4: a login screen shown and awaited",
+            ev.sends.iter().any(|(to, m)| {
+                matches!(m, Msg::LoginForm { op, failed: false }
+                    if ev.session_at(Session { peer: *to, op: *op }, &Stage::AwaitLogin))
+            }),
+            "S2/S14/P4: a login screen sent, and that session awaits the login",
         ),
         P1 | S6 => need(
-            ev.sent(|m| matches!(m, Msg::IssueRequest { .. }))
-                && ev.session_at(&Stage::AwaitCa(Request::Issue)),
-            "S6/P1: the CA asked to issue",
+            ev.sends.iter().any(|(_, m)| {
+                matches!(m, Msg::IssueRequest { session, .. }
+                    if ev.session_at(*session, &Stage::AwaitCa(Request::Issue)))
+            }),
+            "S6/P1: the CA asked to issue, and that session awaits it",
         ),
         S8 => {
             let serial = ev.sent_find(|m| match m {
@@ -258,17 +274,57 @@ pub fn check(step: Step, ev: &Event) -> Result<(), String> {
                 "P15: B's Fig. 7 lacks the serial and the user is told",
             )
         }
-        P21 | P23 | P33 | P41 | P45 => need(
+        P33 | P41 | P45 => need(
             matches!(
                 ev.input().and_then(answer),
                 Some((_, Request::Check, Verdict::Ok))
             ),
-            "P21/P23/P33/P41/P45: the CA answered OK to a check",
+            "P33/P41/P45: the CA answered OK to a check",
         ),
-        P22 | P24 => need(
-            ev.sent(|m| matches!(m, Msg::Granted { .. })),
-            "P22/P24: the service serves the user",
-        ),
+        P21 | P23 => {
+            // P21 at the issuing service (A), P23 at one that qualified it (B).
+            let link = if step == P21 {
+                Link::Issued
+            } else {
+                Link::Qualified
+            };
+            need(
+                matches!(
+                    ev.input().and_then(answer),
+                    Some((serial, Request::Check, Verdict::Ok))
+                        if ev.my_link(serial).is_none_or(|l| l == link)
+                ),
+                "P21/P23: the CA answered OK to a check, at the service that issued (P21) or qualified (P23) it",
+            )
+        }
+        P22 | P24 => {
+            let link = if step == P22 {
+                Link::Issued
+            } else {
+                Link::Qualified
+            };
+            let granted = ev.sent_find(|m| match m {
+                Msg::Granted { serial, basis, .. } => Some((*serial, *basis)),
+                _ => None,
+            });
+            need(
+                granted.is_some_and(|(serial, basis)| {
+                    // (online, a concurrent S20-2 may have deleted the row
+                    // since S13 found it; the CA's OK decides)
+                    ev.my_link(serial).is_none_or(|l| l == link)
+                        && match basis {
+                            // Online: on the CA's OK to this check (Fig. 4).
+                            Basis::CaAnswer => matches!(
+                                ev.input().and_then(answer),
+                                Some((s, Request::Check, Verdict::Ok)) if s == serial
+                            ),
+                            // V1: on the own table alone.
+                            Basis::OwnTable => true,
+                        }
+                }),
+                "P22/P24: the user served on the CA's OK (online) or the own table (V1), at the issuing (P22) or a qualified (P24) service",
+            )
+        }
         P6 | S19 => {
             let serial = ev.sent_find(|m| match m {
                 Msg::Granted { serial, .. } => Some(*serial),

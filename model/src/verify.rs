@@ -6,8 +6,9 @@
 //! expectations are the project's claims about the patent: which property
 //! holds or breaks under which reading.
 
-use crate::checker::{CheckConfig, CheckReport, Line, NetworkKind, Verdict, check};
+use crate::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
 use crate::config::{Presentation, Revocation};
+use crate::counterexample::Line;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
