@@ -79,6 +79,10 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     pub expect_final: Vec<FinalExpectation>,
     pub expect_violations: Vec<Property>,
+    /// `[expect] under_faults`: known findings that injected faults (swarm:
+    /// loss, duplication, latency, partitions) may show in this scenario; a
+    /// swarm run with faults tolerates them, a plain run does not.
+    pub expect_under_faults: Vec<Property>,
     /// Service id -> its display `name` (`@nifty`), where given.
     pub display_names: BTreeMap<String, String>,
 }
@@ -348,6 +352,8 @@ struct RawFinal {
 struct RawExpect {
     #[serde(default)]
     violations: Vec<Spanned<String>>,
+    #[serde(default)]
+    under_faults: Vec<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------
@@ -945,22 +951,31 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             service_tables: services(&r.service_tables)?,
         });
     }
-    let mut expect_violations = Vec::new();
-    for v in raw.expect.map(|e| e.violations).unwrap_or_default() {
-        let Some(p) = Property::from_name(v.get_ref()) else {
-            return Err(c.at(
-                v.span(),
-                format!(
-                    "unknown invariant `{}`: expected one of {}",
-                    v.get_ref(),
-                    list(Property::ALL.iter().map(|p| p.name()))
-                ),
-            ));
-        };
-        if !expect_violations.contains(&p) {
-            expect_violations.push(p);
+    let (violations, under_faults) = raw
+        .expect
+        .map(|e| (e.violations, e.under_faults))
+        .unwrap_or_default();
+    let properties = |names: Vec<Spanned<String>>| -> Result<Vec<Property>, Refused> {
+        let mut out = Vec::new();
+        for v in names {
+            let Some(p) = Property::from_name(v.get_ref()) else {
+                return Err(c.at(
+                    v.span(),
+                    format!(
+                        "unknown invariant `{}`: expected one of {}",
+                        v.get_ref(),
+                        list(Property::ALL.iter().map(|p| p.name()))
+                    ),
+                ));
+            };
+            if !out.contains(&p) {
+                out.push(p);
+            }
         }
-    }
+        Ok(out)
+    };
+    let expect_violations = properties(violations)?;
+    let expect_under_faults = properties(under_faults)?;
 
     Ok(Scenario {
         name_line: c.line(&raw.name.span()),
@@ -984,6 +999,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         steps,
         expect_final,
         expect_violations,
+        expect_under_faults,
         display_names,
     })
 }
