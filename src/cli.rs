@@ -271,6 +271,7 @@ pub fn main() -> i32 {
 
 /// `cargo run --release`: the verification matrix, then every scenario.
 fn run_default() -> i32 {
+    let started = std::time::Instant::now();
     let verified = crate::verify::run(
         &PathBuf::from("verification/expectations.toml"),
         &[PathBuf::from("reports/out/verification.md")],
@@ -285,6 +286,16 @@ fn run_default() -> i32 {
             2
         }
     };
+    println!(
+        "commoncert: matrix {}, scenarios {}; {:.1} s",
+        if verified == 0 {
+            "as expected"
+        } else {
+            "DIFFERS"
+        },
+        if replayed == 0 { "all pass" } else { "FAIL" },
+        started.elapsed().as_secs_f64()
+    );
     verified.max(replayed)
 }
 
@@ -520,9 +531,15 @@ fn run_explore(args: &ExploreArgs) -> i32 {
 fn run_pki(args: &PkiArgs) -> i32 {
     match commoncert_model::system::export_demo_pki(args.seed, &args.out) {
         Ok(files) => {
-            for f in files {
+            for f in &files {
                 println!("{}", f.display());
             }
+            println!(
+                "pki: wrote {} PEM files to {} (seed {})",
+                files.len(),
+                args.out.display(),
+                args.seed
+            );
             0
         }
         Err(e) => {

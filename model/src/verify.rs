@@ -31,9 +31,46 @@ pub struct Expectations {
 }
 
 impl Expectations {
-    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
-        toml::from_str(text)
+    /// Parse an expectations file. Unknown keys in a run or its config are
+    /// refused by the TOML reader with their line; an `expect` naming no
+    /// property of the model is refused here with its line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let exp: Expectations = toml::from_str(text).map_err(|e| e.to_string())?;
+        let known: Vec<&str> = crate::properties::Property::ALL
+            .iter()
+            .map(|p| p.name())
+            .chain(crate::properties::Milestone::ALL.iter().map(|m| m.name()))
+            .collect();
+        for run in &exp.runs {
+            for name in run.expect.keys() {
+                if !known.contains(&name.as_str()) {
+                    let line = line_of_key(text, &run.name, name).unwrap_or(0);
+                    return Err(format!(
+                        "line {line}: run `{}`: unknown property `{name}` (one of: {})",
+                        run.name,
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(exp)
     }
+}
+
+/// The 1-based line of `key = ...` in the run named `run` (after its name).
+fn line_of_key(text: &str, run: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("name = \"{run}\""))?;
+    lines[start..]
+        .iter()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| start + i + 1)
 }
 
 /// The standard matrix: online and push, each presentation mode, with and
@@ -347,6 +384,30 @@ pub fn markdown(outcomes: &[Outcome], total_seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expectations_file_with_an_unknown_key_is_refused_with_its_line() {
+        let good = "[[run]]\nname = \"r\"\n[run.config]\nactions = 1\n[run.expect]\nunique-serials = \"holds\"\n";
+        assert!(Expectations::parse(good).is_ok());
+        let bad_property = good.replace("unique-serials", "unique-serial");
+        let e = Expectations::parse(&bad_property).expect_err("refused");
+        assert!(
+            e.starts_with("line 6:") && e.contains("unique-serial"),
+            "{e}"
+        );
+        let bad_config = good.replace("actions = 1", "actoins = 1");
+        let e = Expectations::parse(&bad_config).expect_err("refused");
+        assert!(e.contains("line 4") && e.contains("actoins"), "{e}");
+        let bad_verdict = good.replace("\"holds\"", "\"maybe\"");
+        assert!(Expectations::parse(&bad_verdict).is_err());
+    }
+
+    #[test]
+    fn the_committed_expectations_parse() {
+        let text = include_str!("../../verification/expectations.toml");
+        let exp = Expectations::parse(text).expect("valid");
+        assert_eq!(exp.runs.len(), standard_matrix().len());
+    }
 
     /// Prints the matrix's verdicts as expectations TOML (development aid:
     /// every line must be reviewed against the claims before it is committed).

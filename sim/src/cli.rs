@@ -81,7 +81,9 @@ pub fn replay_all(dir: &Path) -> anyhow::Result<bool> {
                 .join("\n")
         )
     })?;
+    let started = std::time::Instant::now();
     let mut all = true;
+    let mut failed = 0usize;
     for sc in &scenarios {
         let run = sim::run(
             sc,
@@ -93,7 +95,14 @@ pub fn replay_all(dir: &Path) -> anyhow::Result<bool> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", sc.file.display()))?;
         out!("{}", run_lines(&run));
         all &= run.pass;
+        failed += usize::from(!run.pass);
     }
+    outln!(
+        "sim: {} passed, {failed} failed ({} scenarios, {:.2} s)",
+        scenarios.len() - failed,
+        scenarios.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(all)
 }
 
@@ -220,6 +229,7 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    let started = std::time::Instant::now();
     let mut runs: Vec<Run> = Vec::new();
     let mut errors = Vec::new();
     for sc in &scenarios {
@@ -289,6 +299,18 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
     }
     if !out_errors.is_empty() {
         return Err(out_errors);
+    }
+    if !args.json {
+        // One closing line: verdict, counts, time.
+        let failed = runs.iter().filter(|r| !r.pass).count();
+        let tolerated = runs.iter().filter(|r| !r.tolerated.is_empty()).count();
+        outln!(
+            "sim: {} passed, {failed} failed ({} scenarios, {} runs, {tolerated} with tolerated fault effects, {:.2} s)",
+            runs.len() - failed,
+            scenarios.len(),
+            runs.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(runs.iter().all(|r| r.pass))
 }
