@@ -8,7 +8,8 @@
 
 use crate::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
 use crate::config::{Presentation, Revocation};
-use crate::counterexample::Line;
+use crate::checker::PropertyResult;
+use crate::counterexample::Event;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -237,23 +238,28 @@ fn verdict_word(kind: &str, v: Verdict) -> &'static str {
     }
 }
 
-/// A Mermaid sequence diagram of a counterexample.
-pub fn mermaid(lines: &[Line]) -> String {
+/// A Mermaid sequence diagram of a counterexample: one arrow per event
+/// (lost messages crossed, duplicates and crashes marked), the violating
+/// event marked with what it sent, and what was still in flight as notes.
+pub fn mermaid(p: &PropertyResult) -> String {
+    let lines = &p.counterexample;
     let mut parts: Vec<&str> = Vec::new();
     for l in lines {
-        for p in [&l.from, &l.to] {
-            if !parts.contains(&p.as_str()) {
-                parts.push(p);
+        for x in [&l.from, &l.to] {
+            if !parts.contains(&x.as_str()) {
+                parts.push(x);
             }
         }
     }
+    let clean = |t: &str| t.replace([';', '#'], " ");
     let mut s = String::from("```mermaid\nsequenceDiagram\n");
-    for p in &parts {
-        let _ = writeln!(s, "    participant {}", mermaid_id(p));
+    for x in &parts {
+        let _ = writeln!(s, "    participant {}", mermaid_id(x));
     }
+    let last = lines.len();
     for (i, l) in lines.iter().enumerate() {
         let labels: Vec<&str> = l.steps.iter().map(|s| s.label()).collect();
-        let text = format!(
+        let text = clean(&format!(
             "{}. {}{}",
             i + 1,
             l.message,
@@ -262,18 +268,30 @@ pub fn mermaid(lines: &[Line]) -> String {
             } else {
                 format!(" [{}]", labels.join(", "))
             }
-        )
-        .replace([';', '#'], " ");
-        let arrow = if l.message.ends_with("(lost)") {
-            "-x"
-        } else {
-            "->>"
+        ));
+        let arrow = match l.event {
+            Event::Lost => "-x",
+            Event::Crash | Event::Restart => "-)",
+            _ => "->>",
         };
+        let (from, to) = (mermaid_id(&l.from), mermaid_id(&l.to));
+        let _ = writeln!(s, "    {from}{arrow}{to}: {text}");
+        if l.event == Event::Crash {
+            let _ = writeln!(s, "    Note over {to}: crashed: memory lost, storage kept");
+        }
+        if i + 1 == last && p.kind == "always" {
+            for sent in &l.sent {
+                let _ = writeln!(s, "    Note over {to}: VIOLATION of {}: sends {}", p.name, clean(sent));
+            }
+        }
+    }
+    if !p.in_flight.is_empty() {
+        let over = parts.first().map(|x| mermaid_id(x)).unwrap_or_default();
+        let span = parts.last().map(|x| mermaid_id(x)).unwrap_or_default();
         let _ = writeln!(
             s,
-            "    {}{arrow}{}: {text}",
-            mermaid_id(&l.from),
-            mermaid_id(&l.to)
+            "    Note over {over},{span}: still in flight: {}",
+            clean(&p.in_flight.join(" / "))
         );
     }
     s.push_str("```\n");
@@ -366,7 +384,7 @@ pub fn markdown(outcomes: &[Outcome], total_seconds: f64) -> String {
             outcomes.len()
         );
     }
-    s.push_str("\n## Counterexamples\n\nThe first counterexample found per violated property and configuration; each line is a delivered message with the step labels its delivery realised.\n");
+    s.push_str("\n## Counterexamples\n\nA shortest counterexample per violated property and configuration (breadth-first, first discovery): each arrow is an event with the step labels it realised; a crossed arrow a lost message; the last event is the violation, with what it sent; what was still in flight at the end is a note.\n");
     for o in outcomes {
         for p in o
             .report
@@ -375,7 +393,7 @@ pub fn markdown(outcomes: &[Outcome], total_seconds: f64) -> String {
             .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
         {
             let _ = writeln!(s, "\n### {} — `{}`\n", o.name, p.name);
-            s.push_str(&mermaid(&p.counterexample));
+            s.push_str(&mermaid(p));
         }
     }
     s
@@ -400,6 +418,38 @@ mod tests {
         assert!(e.contains("line 4") && e.contains("actoins"), "{e}");
         let bad_verdict = good.replace("\"holds\"", "\"maybe\"");
         assert!(Expectations::parse(&bad_verdict).is_err());
+    }
+
+    #[test]
+    fn the_mermaid_diagram_marks_the_violation_and_what_was_in_flight() {
+        let r = check(
+            &CheckConfig {
+                revocation: Revocation::Push,
+                actions: 4,
+                ..CheckConfig::default()
+            },
+            |_| {},
+        )
+        .expect("runs");
+        let p = r
+            .properties
+            .iter()
+            .find(|p| p.name == "revoked-never-accepted")
+            .expect("listed");
+        let m = mermaid(p);
+        assert!(m.contains("Note over") && m.contains("VIOLATION of revoked-never-accepted: sends"), "{m}");
+        assert!(m.contains("still in flight: ") && m.contains("Revocation"), "{m}");
+        // Every row of the report's table has as many cells as its header.
+        let o = Outcome {
+            name: "push".into(),
+            report: r,
+            differences: Vec::new(),
+        };
+        let md = markdown(std::slice::from_ref(&o), 1.0);
+        let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
+        let cells = |l: &str| l.matches('|').count();
+        assert!(table.iter().all(|l| cells(l) == cells(table[0]) || l.starts_with("| label") || l.starts_with("| P") || l.starts_with("| S")));
+        assert!(md.contains("## Step coverage"));
     }
 
     #[test]
