@@ -524,7 +524,11 @@ fn run_explore(args: &ExploreArgs) -> i32 {
         };
     eprintln!("serving stateright Explorer on http://{addr}");
     use stateright::Model;
-    model.checker().serve(addr);
+    // The same model, presented with party names, step labels and
+    // certificate labels (`commoncert_model::explorer`).
+    commoncert_model::explorer::Readable(model)
+        .checker()
+        .serve(addr);
     0
 }
 

@@ -202,6 +202,9 @@ fn explore_serves_the_explorer_on_loopback() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let status = get(port, "/.status");
+    // The initial state and the first choices: names, labels, no ids.
+    let init = get(port, "/.states");
+    let first = get(port, "/.states/0");
     let _ = child.kill();
     let _ = child.wait();
     let index = index.expect("the Explorer answered");
@@ -212,4 +215,15 @@ fn explore_serves_the_explorer_on_loopback() {
         status.contains("unique_state_count") || status.contains("done"),
         "{status}"
     );
+    let init = init.expect("/.states answered");
+    // (the state is a JSON string inside the JSON answer: quotes escaped)
+    assert!(
+        init.contains("\\\"u0\\\"") && init.contains("\\\"CA\\\""),
+        "{init}"
+    );
+    assert!(!init.contains("Id("), "{init}");
+    let first = first.expect("/.states/0 answered");
+    assert!(first.contains("u0 chooses issue at A"), "{first}");
+    assert!(first.contains("STEPS: [S1]"), "{first}");
+    assert!(!first.contains("Id("), "{first}");
 }

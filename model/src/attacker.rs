@@ -73,7 +73,10 @@ impl Attacker {
     pub fn seen_of(&self, st: &AttackerState, victim_name: &str) -> Option<Shown> {
         st.seen
             .iter()
-            .rfind(|s| subject_common_name(s.certificate.as_ref()).as_deref() == Some(victim_name))
+            .rfind(|s| {
+                crate::world::certificate_subject(s.certificate.as_ref()).as_deref()
+                    == Some(victim_name)
+            })
             .cloned()
     }
 
@@ -176,12 +179,4 @@ impl Attacker {
             self.end(st, *op, Outcome::Timeout, None, fx);
         }
     }
-}
-
-/// The subject CN of a certificate seen on the wire (public data; no trust
-/// decision rests on it).
-fn subject_common_name(der: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = cert.subject().iter_common_name().next()?;
-    cn.as_str().ok().map(str::to_string)
 }

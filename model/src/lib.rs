@@ -20,6 +20,7 @@ pub mod config;
 pub mod counterexample;
 pub mod effects;
 pub mod explore;
+pub mod explorer;
 #[cfg(test)]
 mod figures;
 pub mod msg;

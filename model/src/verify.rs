@@ -6,9 +6,9 @@
 //! expectations are the project's claims about the patent: which property
 //! holds or breaks under which reading.
 
+use crate::checker::PropertyResult;
 use crate::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
 use crate::config::{Presentation, Revocation};
-use crate::checker::PropertyResult;
 use crate::counterexample::Event;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -281,7 +281,12 @@ pub fn mermaid(p: &PropertyResult) -> String {
         }
         if i + 1 == last && p.kind == "always" {
             for sent in &l.sent {
-                let _ = writeln!(s, "    Note over {to}: VIOLATION of {}: sends {}", p.name, clean(sent));
+                let _ = writeln!(
+                    s,
+                    "    Note over {to}: VIOLATION of {}: sends {}",
+                    p.name,
+                    clean(sent)
+                );
             }
         }
     }
@@ -437,8 +442,14 @@ mod tests {
             .find(|p| p.name == "revoked-never-accepted")
             .expect("listed");
         let m = mermaid(p);
-        assert!(m.contains("Note over") && m.contains("VIOLATION of revoked-never-accepted: sends"), "{m}");
-        assert!(m.contains("still in flight: ") && m.contains("Revocation"), "{m}");
+        assert!(
+            m.contains("Note over") && m.contains("VIOLATION of revoked-never-accepted: sends"),
+            "{m}"
+        );
+        assert!(
+            m.contains("still in flight: ") && m.contains("Revocation"),
+            "{m}"
+        );
         // Every row of the report's table has as many cells as its header.
         let o = Outcome {
             name: "push".into(),
@@ -448,7 +459,10 @@ mod tests {
         let md = markdown(std::slice::from_ref(&o), 1.0);
         let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
         let cells = |l: &str| l.matches('|').count();
-        assert!(table.iter().all(|l| cells(l) == cells(table[0]) || l.starts_with("| label") || l.starts_with("| P") || l.starts_with("| S")));
+        assert!(table.iter().all(|l| cells(l) == cells(table[0])
+            || l.starts_with("| label")
+            || l.starts_with("| P")
+            || l.starts_with("| S")));
         assert!(md.contains("## Step coverage"));
     }
 

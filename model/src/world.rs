@@ -324,6 +324,23 @@ pub fn certificate_serial(der: &[u8]) -> Option<u64> {
     crate::x509::serial_from_integer_content(cert.raw_serial())
 }
 
+/// The subject's common name of a DER certificate, read without a trust
+/// decision.
+pub fn certificate_subject(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_string)
+}
+
+/// A certificate as a reader names it: `cert#serial(subject)`.
+pub fn certificate_label(der: &[u8]) -> String {
+    match (certificate_serial(der), certificate_subject(der)) {
+        (Some(serial), Some(subject)) => format!("cert#{serial}({subject})"),
+        (Some(serial), None) => format!("cert#{serial}"),
+        _ => format!("cert(unreadable, {} bytes)", der.len()),
+    }
+}
+
 impl World {
     /// The CA's state, wherever the CA role lives (None while it is down).
     pub fn ca_state(&self) -> Option<&crate::ca::CaState> {
