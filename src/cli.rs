@@ -210,6 +210,10 @@ struct CheckArgs {
     /// exactly these are violated and everything else holds.
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',')]
     expect_violated: Vec<String>,
+    /// Write each counterexample as a scripted scenario file in DIR, which
+    /// `commoncert sim` replays to the same violation.
+    #[arg(long, value_name = "DIR")]
+    emit_scenarios: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -365,6 +369,19 @@ fn run_check(args: &CheckArgs) -> i32 {
     } else {
         print!("{}", report_text(&report));
     }
+    if let Some(dir) = &args.emit_scenarios {
+        match emit_scenarios(&config, &report, dir) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", dir.display());
+                return 2;
+            }
+        }
+    }
     let code = exit_code(&report, &args.expect_violated);
     let violated = report.violated();
     eprintln!(
@@ -388,6 +405,30 @@ fn run_check(args: &CheckArgs) -> i32 {
         report.seconds
     );
     code
+}
+
+/// Write every violated safety property's counterexample as a scenario file.
+pub fn emit_scenarios(
+    config: &CheckConfig,
+    report: &CheckReport,
+    dir: &std::path::Path,
+) -> Result<Vec<PathBuf>, String> {
+    let (model, _) = config.into_model().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for p in report
+        .properties
+        .iter()
+        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+    {
+        let name = format!("counterexample-{}", p.name);
+        let text =
+            commoncert_sim::emit::counterexample_scenario(config, &model.cfg.system.dir, &name, p);
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        files.push(file);
+    }
+    Ok(files)
 }
 
 /// 0: exactly the expected properties violated (none by default) and every

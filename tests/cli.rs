@@ -96,6 +96,37 @@ fn expected_violations_exit_0_and_anything_else_exits_1() {
 }
 
 #[test]
+fn emitted_counterexamples_replay_in_the_simulator_to_the_same_violation() {
+    let dir = std::env::temp_dir().join(format!("commoncert-emit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = commoncert()
+        .args([
+            "check",
+            "--presentation",
+            "bearer",
+            "--attacker",
+            "--expect-violated",
+            "no-impersonation,one-certificate-per-user",
+            "--emit-scenarios",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let file = dir.join("counterexample-no-impersonation.toml");
+    let text = std::fs::read_to_string(&file).expect("written");
+    assert!(text.contains("schedule = \"scripted\"") && text.contains("do = \"impersonate\""));
+    let sim = commoncert().arg("sim").arg(&dir).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&sim.stdout);
+    assert_eq!(sim.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("PASS counterexample-no-impersonation"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_limit_stops_the_run_cleanly_with_unknown_verdicts_and_exit_3() {
     for limit in [["--max-states", "40"], ["--depth", "3"]] {
         let out = commoncert()

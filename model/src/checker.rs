@@ -350,6 +350,12 @@ pub struct PropertyResult {
     pub counterexample: Vec<Line>,
     /// What was still in flight when that path ended.
     pub in_flight: Vec<String>,
+    /// The path's actions, for replaying it elsewhere (the simulator).
+    #[serde(skip)]
+    pub actions: Vec<CcAction>,
+    /// Every safety property violated in the path's last state (the one
+    /// this path is for, and any found on the way).
+    pub violated_at_end: Vec<String>,
 }
 
 /// Everything a check found.
@@ -566,12 +572,27 @@ fn report(
             let explained = found
                 .map(|path| explain(model, path.clone()))
                 .unwrap_or_default();
+            let actions = found
+                .map(|path| path.iter().filter_map(|(_, a)| a.clone()).collect())
+                .unwrap_or_default();
+            let violated_at_end = found
+                .and_then(|path| path.last())
+                .map(|(last, _)| {
+                    Property::ALL
+                        .iter()
+                        .filter(|q| !holds(**q, &last.history, states(last)))
+                        .map(|q| q.name().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
             PropertyResult {
                 name: p.name.to_string(),
                 kind,
                 verdict,
                 counterexample: explained.lines,
                 in_flight: explained.in_flight,
+                actions,
+                violated_at_end,
             }
         })
         .collect();

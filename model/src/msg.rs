@@ -253,6 +253,40 @@ impl Msg {
         }
     }
 
+    /// The operation this message belongs to: a user's op, or the op of the
+    /// session a CA request or answer is for (None for CRLs and taps).
+    pub fn op(&self) -> Option<OpId> {
+        match self {
+            Msg::Access { op, .. }
+            | Msg::Login { op, .. }
+            | Msg::Present { op, .. }
+            | Msg::Confirm { op }
+            | Msg::SelectStatement { op }
+            | Msg::LoginForm { op, .. }
+            | Msg::Challenge { op, .. }
+            | Msg::Certificate { op, .. }
+            | Msg::AskInvalidate { op }
+            | Msg::AskProhibit { op }
+            | Msg::Granted { op, .. }
+            | Msg::MemberMenu { op, .. }
+            | Msg::Layout { op, .. }
+            | Msg::Balance { op, .. }
+            | Msg::Invalidated { op }
+            | Msg::Prohibited { op }
+            | Msg::Refused { op, .. } => Some(*op),
+            Msg::IssueRequest { session, .. }
+            | Msg::Check { session, .. }
+            | Msg::Qualify { session, .. }
+            | Msg::Withdraw { session, .. }
+            | Msg::Invalidate { session, .. }
+            | Msg::ListServices { session, .. }
+            | Msg::Issued { session, .. }
+            | Msg::Answer { session, .. }
+            | Msg::Services { session, .. } => Some(session.op),
+            Msg::Revocation { .. } | Msg::Observed { .. } => None,
+        }
+    }
+
     /// The CA session inside this message, to rewrite under symmetry.
     pub fn ca_session_mut(&mut self) -> Option<&mut Session> {
         match self {

@@ -18,6 +18,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod emit;
 pub mod faults;
 pub mod network;
 pub mod report;

@@ -83,6 +83,8 @@ pub struct Scenario {
     /// loss, duplication, latency, partitions) may show in this scenario; a
     /// swarm run with faults tolerates them, a plain run does not.
     pub expect_under_faults: Vec<Property>,
+    /// Timed (latencies) or scripted (steps deliver every message).
+    pub schedule: Schedule,
     /// Service id -> its display `name` (`@nifty`), where given.
     pub display_names: BTreeMap<String, String>,
 }
@@ -148,6 +150,28 @@ pub enum Action {
     Wait {
         ms: u64,
     },
+    /// Scripted schedule: deliver the held message `from` -> `to` whose text
+    /// is `message` (and whose operation is `op`, if given); with
+    /// `duplicate`, deliver a copy and keep it held.
+    Deliver {
+        from: String,
+        to: String,
+        message: String,
+        op: Option<u32>,
+        duplicate: bool,
+    },
+    /// Scripted schedule: lose that held message.
+    Drop {
+        from: String,
+        to: String,
+        message: String,
+        op: Option<u32>,
+    },
+    /// Scripted schedule: fire `node`'s timeout for its operation `op`.
+    Timeout {
+        node: String,
+        op: u32,
+    },
 }
 
 impl Action {
@@ -165,6 +189,9 @@ impl Action {
             Action::Crash { .. } => "crash",
             Action::Restart { .. } => "restart",
             Action::Wait { .. } => "wait",
+            Action::Deliver { .. } => "deliver",
+            Action::Drop { .. } => "drop",
+            Action::Timeout { .. } => "timeout",
         }
     }
 
@@ -212,6 +239,23 @@ impl std::fmt::Display for Action {
             Action::Crash { node } => write!(f, "crash {node}"),
             Action::Restart { node } => write!(f, "restart {node}"),
             Action::Wait { ms } => write!(f, "wait {ms} ms"),
+            Action::Deliver {
+                from,
+                to,
+                message,
+                duplicate,
+                ..
+            } => write!(
+                f,
+                "deliver {from} -> {to}: {message}{}",
+                if *duplicate { " (a copy)" } else { "" }
+            ),
+            Action::Drop {
+                from, to, message, ..
+            } => {
+                write!(f, "drop {from} -> {to}: {message}")
+            }
+            Action::Timeout { node, op } => write!(f, "timeout of {node}'s op {op}"),
         }
     }
 }
@@ -266,6 +310,22 @@ struct RawConfig {
     ca_in_portal: Option<Spanned<bool>>,
     validity_ms: Option<Spanned<u64>>,
     defects: Option<Defects>,
+    schedule: Option<Schedule>,
+}
+
+/// How events are ordered (project addition).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// Messages arrive after a latency drawn from the seed, timers after
+    /// `timeout_ms`; a step starts when the one before it has ended.
+    #[default]
+    Timed,
+    /// Time stays at zero; every message and timer waits until a `deliver`,
+    /// `drop` or `timeout` step names it, and each step starts as soon as
+    /// the one before it was applied. This replays a model checker's
+    /// counterexample exactly (`commoncert check --emit-scenarios`).
+    Scripted,
 }
 
 #[derive(Deserialize, Default)]
@@ -336,6 +396,11 @@ struct RawStep {
     ms: Option<Spanned<u64>>,
     concurrent: Option<Spanned<bool>>,
     delay_ms: Option<Spanned<u64>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
+    message: Option<Spanned<String>>,
+    op: Option<Spanned<u32>>,
+    duplicate: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -509,11 +574,14 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
         "heal" => (&[], &[]),
         "crash" | "restart" => (&["node"], &[]),
         "wait" => (&["ms"], &[]),
+        "deliver" => (&["from", "to", "message", "op", "duplicate"], &[]),
+        "drop" => (&["from", "to", "message", "op"], &[]),
+        "timeout" => (&["node", "op"], &[]),
         _ => return None,
     })
 }
 
-const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, partition, heal, crash, restart, wait";
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, partition, heal, crash, restart, wait, deliver, drop, timeout";
 
 /// The keys a raw step sets, with the span of each value.
 fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
@@ -541,6 +609,11 @@ fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
     add("ms", s.ms.as_ref().map(Spanned::span));
     add("concurrent", s.concurrent.as_ref().map(Spanned::span));
     add("delay_ms", s.delay_ms.as_ref().map(Spanned::span));
+    add("from", s.from.as_ref().map(Spanned::span));
+    add("to", s.to.as_ref().map(Spanned::span));
+    add("message", s.message.as_ref().map(Spanned::span));
+    add("op", s.op.as_ref().map(Spanned::span));
+    add("duplicate", s.duplicate.as_ref().map(Spanned::span));
     keys
 }
 
@@ -576,6 +649,8 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         modes.primary_auth = a;
     }
     modes.merged_ca_table = config.merged_ca_table.unwrap_or(false);
+    let schedule = config.schedule.unwrap_or_default();
+    let scripted = schedule == Schedule::Scripted;
     if let Some(v) = &config.validity_ms {
         if *v.get_ref() == 0 {
             return Err(c.at(v.span(), "expected a positive `validity_ms`"));
@@ -854,6 +929,39 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             "restart" => Action::Restart {
                 node: resolve_node(&need(&s.node, "node")?, &here)?,
             },
+            "deliver" | "drop" | "timeout" if !scripted => {
+                return Err(c.at(
+                    s.action.span(),
+                    format!(
+                        "{here}`do = \"{verb}\"` needs `[config] schedule = \"scripted\"` (messages and timers then wait for such steps)"
+                    ),
+                ));
+            }
+            "deliver" => Action::Deliver {
+                from: resolve_node(&need(&s.from, "from")?, &here)?,
+                to: resolve_node(&need(&s.to, "to")?, &here)?,
+                message: need(&s.message, "message")?.get_ref().clone(),
+                op: s.op.as_ref().map(|o| *o.get_ref()),
+                duplicate: s.duplicate.as_ref().is_some_and(|d| *d.get_ref()),
+            },
+            "drop" => Action::Drop {
+                from: resolve_node(&need(&s.from, "from")?, &here)?,
+                to: resolve_node(&need(&s.to, "to")?, &here)?,
+                message: need(&s.message, "message")?.get_ref().clone(),
+                op: s.op.as_ref().map(|o| *o.get_ref()),
+            },
+            "timeout" => Action::Timeout {
+                node: resolve_node(&need(&s.node, "node")?, &here)?,
+                op: match &s.op {
+                    Some(o) => *o.get_ref(),
+                    None => {
+                        return Err(c.at(
+                            spanned.span(),
+                            format!("{here}`do = \"timeout\"` needs `op`"),
+                        ));
+                    }
+                },
+            },
             _ => Action::Wait {
                 ms: match &s.ms {
                     Some(ms) => *ms.get_ref(),
@@ -879,7 +987,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                         .ok_or_else(|| c.at(e.span(), format!("{here}unknown outcome `{word}`")))?,
                 )
             }
-            None if is_op => {
+            None if is_op && !scripted => {
                 return Err(c.at(
                     spanned.span(),
                     format!(
@@ -1000,6 +1108,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         expect_final,
         expect_violations,
         expect_under_faults,
+        schedule,
         display_names,
     })
 }

@@ -225,6 +225,13 @@ struct Engine<'a> {
     /// The first delivery of a duplicate copy.
     first_duplicate: Option<Time>,
     timeout_ms: Time,
+    /// `schedule = "scripted"`: messages and timers wait in `held` until a
+    /// step names them; time stays at zero.
+    scripted: bool,
+    held: Vec<(Id, Id, Msg, Option<usize>)>,
+    held_timers: Vec<(Id, Timer, Option<usize>)>,
+    /// Scripted steps that named nothing held: (step index, what).
+    script_errors: Vec<(usize, String)>,
 }
 
 /// Run `sc` under `opts`.
@@ -267,6 +274,10 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         first_fault: None,
         first_duplicate: None,
         timeout_ms: sc.timeout_ms,
+        scripted: sc.schedule == crate::scenario::Schedule::Scripted,
+        held: Vec::new(),
+        held_timers: Vec::new(),
+        script_errors: Vec::new(),
     };
     for (id, out) in starts {
         e.process(id, out, None);
@@ -418,6 +429,10 @@ impl Engine<'_> {
         for timer in out.set_timers {
             let Timer::Timeout(op) = &timer;
             let cause = self.ops.get(&(actor, *op)).copied().or(cause);
+            if self.scripted {
+                self.held_timers.push((actor, timer.clone(), cause));
+                continue;
+            }
             let at = self.now().saturating_add(self.timeout_ms);
             let seq = self.agenda.schedule(
                 at,
@@ -430,6 +445,8 @@ impl Engine<'_> {
             self.timers.insert((actor, timer), seq);
         }
         for timer in out.cancel_timers {
+            self.held_timers
+                .retain(|(n, t, _)| !(*n == actor && *t == timer));
             self.timers.remove(&(actor, timer));
         }
         for done in out.done {
@@ -448,6 +465,10 @@ impl Engine<'_> {
     }
 
     fn send(&mut self, from: Id, to: Id, msg: Msg, cause: Option<usize>) {
+        if self.scripted {
+            self.held.push((from, to, msg, cause));
+            return;
+        }
         let tap = matches!(msg, Msg::Observed { .. });
         let now = self.now();
         match self.net.send(now, usize::from(from), usize::from(to), tap) {
@@ -558,8 +579,15 @@ impl Engine<'_> {
         if step.concurrent && j > 0 {
             return; // scheduled when its predecessor starts
         }
-        if self.steps[..j].iter().all(|s| s.ended.is_some()) {
-            let at = self.now().saturating_add(step.delay_ms);
+        // Scripted: a step starts once the one before it was applied; an
+        // operation goes on while later steps deliver its messages.
+        let scripted = self.scripted;
+        if self.steps[..j]
+            .iter()
+            .all(|s| s.ended.is_some() || (scripted && s.started.is_some()))
+        {
+            let delay = if scripted { 0 } else { step.delay_ms };
+            let at = self.now().saturating_add(delay);
             self.agenda.schedule(at, Ev::Start(j));
             self.next = j + 1;
         }
@@ -674,10 +702,125 @@ impl Engine<'_> {
             }
             Action::Wait { ms } => {
                 self.note(Kind::Start, what, cause);
+                let ms = if self.scripted { 0 } else { *ms };
                 self.agenda
-                    .schedule(now.saturating_add(*ms), Ev::WaitOver(i));
+                    .schedule(now.saturating_add(ms), Ev::WaitOver(i));
+            }
+            Action::Deliver {
+                from,
+                to,
+                message,
+                op,
+                duplicate,
+            } => {
+                match self.take_held(from, to, message, *op, *duplicate) {
+                    Some((f, t, msg, cause)) => self.handle(
+                        0,
+                        Ev::Deliver {
+                            from: f,
+                            to: t,
+                            msg,
+                            cause,
+                            copy: *duplicate,
+                        },
+                    ),
+                    None => self.script_error(i, &what),
+                }
+                self.end_step(i, None);
+            }
+            Action::Drop {
+                from,
+                to,
+                message,
+                op,
+            } => {
+                match self.take_held(from, to, message, *op, false) {
+                    Some((f, t, msg, c)) => {
+                        self.record(
+                            Kind::Dropped,
+                            Some(DropReason::Loss),
+                            f,
+                            t,
+                            msg.to_string(),
+                            c,
+                            None,
+                        );
+                        self.fault(c);
+                    }
+                    None => self.script_error(i, &what),
+                }
+                self.end_step(i, None);
+            }
+            Action::Timeout { node, op } => {
+                let id = resolved(self, node);
+                let timer = Timer::Timeout(*op);
+                match self
+                    .held_timers
+                    .iter()
+                    .position(|(n, t, _)| *n == id && *t == timer)
+                {
+                    Some(k) => {
+                        let (_, timer, cause) = self.held_timers.remove(k);
+                        let out = self.world.fire(id, &timer);
+                        self.record(
+                            Kind::Timer,
+                            None,
+                            id,
+                            id,
+                            format!("timeout of op {op}"),
+                            cause,
+                            Some(&out),
+                        );
+                        self.process(id, out, cause);
+                    }
+                    None => self.script_error(i, &what),
+                }
+                self.end_step(i, None);
             }
         }
+        if self.scripted {
+            self.schedule_next();
+        }
+    }
+
+    /// Scripted: the held message `from` -> `to` whose text is `message`
+    /// (and operation `op`): removed, or copied when `keep`.
+    fn take_held(
+        &mut self,
+        from: &str,
+        to: &str,
+        message: &str,
+        op: Option<u32>,
+        keep: bool,
+    ) -> Option<(Id, Id, Msg, Option<usize>)> {
+        let (f, t) = (self.node(from)?, self.node(to)?);
+        let k = self.held.iter().position(|(a, b, m, _)| {
+            *a == f && *b == t && m.to_string() == message && op.is_none_or(|o| m.op() == Some(o))
+        })?;
+        if keep {
+            self.held.get(k).cloned()
+        } else {
+            Some(self.held.remove(k))
+        }
+    }
+
+    fn script_error(&mut self, i: usize, what: &str) {
+        let held: Vec<String> = self
+            .held
+            .iter()
+            .map(|(f, t, m, _)| format!("{} -> {}: {m}", self.name(*f), self.name(*t)))
+            .collect();
+        self.script_errors.push((
+            i,
+            format!(
+                "{what}: no such message or timer is held (held: {})",
+                if held.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    held.join("; ")
+                }
+            ),
+        ));
     }
 
     /// The node stops: its memory, timers and operations in flight are lost.
@@ -811,7 +954,7 @@ impl Engine<'_> {
             let mut problems: Vec<(String, bool)> = Vec::new();
             match (st.started, st.ended) {
                 (None, _) => problems.push((format!("{here}: never started"), outcome_excusable)),
-                (Some(_), None) => {
+                (Some(_), None) if !(self.scripted && step.expect.is_none()) => {
                     problems.push((format!("{here}: did not end"), outcome_excusable))
                 }
                 _ => {}
@@ -988,6 +1131,13 @@ impl Engine<'_> {
                     "invariant {} violated at event {} (t={}ms{step}), not expected",
                     v.property, v.event, v.time
                 ),
+            });
+        }
+        for (i, e) in &self.script_errors {
+            failures.push(Failure {
+                step: Some(i + 1),
+                line: sc.steps.get(*i).map(|s| s.line),
+                message: format!("step {}: {e}", i + 1),
             });
         }
         // A label recorded without its effect, or durable state a crash lost

@@ -1,0 +1,284 @@
+//! A model checker's counterexample as a scenario file the simulator replays
+//! to the same violation (`commoncert check --emit-scenarios DIR`).
+//!
+//! The scenario declares the checker's system exactly as
+//! `CheckConfig::into_model` builds it (`standard_spec`, seed 0, the same
+//! modes, defects, attacker and curious service), so keys, certificates and
+//! CRLs are byte-identical, and uses `schedule = "scripted"`: time stays at
+//! zero, as the checker's clock does, and every message and timer waits for
+//! the `deliver`, `drop` or `timeout` step that the counterexample's action
+//! names. The file expects the violations the checker found in the path's
+//! last state.
+
+use commoncert_model::checker::{CheckConfig, NetworkKind, PropertyResult};
+use commoncert_model::config::{Directory, Presentation, Revocation};
+use commoncert_model::effects::Timer;
+use commoncert_model::node::Choice;
+use commoncert_model::system::standard_spec;
+use commoncert_model::user::{Command, Using};
+use stateright::actor::{ActorModelAction, Id};
+use std::fmt::Write;
+
+fn quote(s: &str) -> String {
+    // TOML basic strings: escape backslashes and quotes.
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The scenario file for `result`'s counterexample under `config`.
+/// `dir` is the checker's directory (for names); `name` the scenario's name.
+pub fn counterexample_scenario(
+    config: &CheckConfig,
+    dir: &Directory,
+    name: &str,
+    result: &PropertyResult,
+) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "name = {}", quote(name));
+    let _ = writeln!(
+        t,
+        "description = \"\"\"\nThe checker's shortest counterexample for `{}` in `commoncert check {}`,\nreplayed step for step: every delivery, loss and timeout of the path is a\nstep below. Written by `commoncert check --emit-scenarios`.\n\"\"\"",
+        result.name,
+        flags(config)
+    );
+    let _ = writeln!(t, "seed = 0\n\n[config]");
+    let _ = writeln!(t, "schedule = \"scripted\"");
+    let _ = writeln!(
+        t,
+        "revocation = {}",
+        quote(match config.revocation {
+            Revocation::Online => "online",
+            Revocation::Push => "push",
+        })
+    );
+    let _ = writeln!(
+        t,
+        "presentation = {}",
+        quote(match config.presentation {
+            Presentation::ProofOfPossession => "proof-of-possession",
+            Presentation::Bearer => "bearer",
+        })
+    );
+    if config.biometric {
+        let _ = writeln!(t, "primary_auth = \"biometric\"");
+    }
+    if config.merged_tables {
+        let _ = writeln!(t, "merged_ca_table = true");
+    }
+    if config.ca_in_portal {
+        let _ = writeln!(t, "ca_in_portal = true");
+    }
+    let defects = toml::Table::try_from(config.defects).unwrap_or_default();
+    if defects.values().any(|v| v.as_bool() == Some(true)) {
+        let _ = writeln!(t, "\n[config.defects]");
+        for (k, v) in &defects {
+            if v.as_bool() == Some(true) {
+                let _ = writeln!(t, "{k} = true");
+            }
+        }
+    }
+    // The parties, as the checker builds them.
+    let spec = standard_spec(
+        config.services.max(2),
+        config.users.max(1),
+        config.portal || config.ca_in_portal,
+    );
+    for (i, s) in spec.services.iter().enumerate() {
+        let _ = writeln!(t, "\n[[service]]\nid = {}", quote(&s.name));
+        if s.portal {
+            let _ = writeln!(t, "portal = true");
+        }
+        if let Some(st) = &s.statement {
+            let _ = writeln!(t, "statement = {}", quote(st));
+        }
+        if config.curious_service && i == 0 {
+            let _ = writeln!(t, "curious = true");
+        }
+    }
+    for u in &spec.users {
+        let _ = writeln!(t, "\n[[user]]\nid = {}", quote(&u.name));
+        let _ = writeln!(t, "name = {}", quote(&u.subject.name));
+        let _ = writeln!(t, "address = {}", quote(&u.subject.address));
+        let _ = writeln!(t, "email = {}", quote(&u.subject.email));
+        let accounts: Vec<String> = u
+            .accounts
+            .iter()
+            .map(|(s, (login, pw))| {
+                format!(
+                    "{} = {{ login = {}, password = {} }}",
+                    s,
+                    quote(login),
+                    quote(pw)
+                )
+            })
+            .collect();
+        let _ = writeln!(t, "accounts = {{ {} }}", accounts.join(", "));
+    }
+    if config.attacker {
+        let _ = writeln!(t, "\n[[attacker]]\nid = \"mallory\"");
+    }
+    let name_of = |id: Id| dir.name(id).to_string();
+    let keep = config.network == NetworkKind::Duplicating;
+    for action in &result.actions {
+        t.push('\n');
+        match action {
+            ActorModelAction::SelectRandom { actor, random, .. } => match random {
+                Choice::User(cmd) => {
+                    let _ = writeln!(t, "[[step]]");
+                    let (verb, extra) = match cmd {
+                        Command::Issue { .. } => ("issue", String::new()),
+                        Command::Use { login, .. } => (
+                            "use",
+                            if *login {
+                                String::new()
+                            } else {
+                                "login = false\n".into()
+                            },
+                        ),
+                        Command::Prohibit { .. } => ("prohibit", String::new()),
+                        Command::Invalidate { using, .. } => (
+                            "invalidate",
+                            format!(
+                                "using = {}\n",
+                                quote(match using {
+                                    Using::Password => "password",
+                                    Using::Certificate => "certificate",
+                                })
+                            ),
+                        ),
+                        Command::Statement { .. } => ("statement", String::new()),
+                    };
+                    let _ = write!(
+                        t,
+                        "do = \"{verb}\"\nuser = {}\nservice = {}\n{extra}",
+                        quote(&name_of(*actor)),
+                        quote(&name_of(cmd.service()))
+                    );
+                }
+                Choice::Attacker(r) => {
+                    let victim =
+                        commoncert_model::world::certificate_subject(r.shown.certificate.as_ref())
+                            .and_then(|cn| {
+                                dir.subjects
+                                    .iter()
+                                    .find(|(_, s)| s.name == cn)
+                                    .map(|(id, _)| name_of(*id))
+                            })
+                            .unwrap_or_default();
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"impersonate\"\nattacker = {}\nvictim = {}\nservice = {}\n",
+                        quote(&name_of(*actor)),
+                        quote(&victim),
+                        quote(&name_of(r.service))
+                    );
+                }
+            },
+            ActorModelAction::Deliver { src, dst, msg } => {
+                let _ = write!(
+                    t,
+                    "[[step]]\ndo = \"deliver\"\nfrom = {}\nto = {}\nmessage = {}\n",
+                    quote(&name_of(*src)),
+                    quote(&name_of(*dst)),
+                    quote(&msg.to_string())
+                );
+                if let Some(op) = msg.op() {
+                    let _ = writeln!(t, "op = {op}");
+                }
+                if keep {
+                    let _ = writeln!(t, "duplicate = true");
+                }
+            }
+            ActorModelAction::Drop(env) => {
+                let _ = write!(
+                    t,
+                    "[[step]]\ndo = \"drop\"\nfrom = {}\nto = {}\nmessage = {}\n",
+                    quote(&name_of(env.src)),
+                    quote(&name_of(env.dst)),
+                    quote(&env.msg.to_string())
+                );
+                if let Some(op) = env.msg.op() {
+                    let _ = writeln!(t, "op = {op}");
+                }
+            }
+            ActorModelAction::Timeout(id, Timer::Timeout(op)) => {
+                let _ = write!(
+                    t,
+                    "[[step]]\ndo = \"timeout\"\nnode = {}\nop = {op}\n",
+                    quote(&name_of(*id))
+                );
+            }
+            ActorModelAction::Crash(id) => {
+                let _ = write!(
+                    t,
+                    "[[step]]\ndo = \"crash\"\nnode = {}\n",
+                    quote(&name_of(*id))
+                );
+            }
+            ActorModelAction::Recover(id) => {
+                let _ = write!(
+                    t,
+                    "[[step]]\ndo = \"restart\"\nnode = {}\n",
+                    quote(&name_of(*id))
+                );
+            }
+        }
+    }
+    let violated: Vec<String> = result.violated_at_end.iter().map(|v| quote(v)).collect();
+    let _ = writeln!(t, "\n[expect]\nviolations = [{}]", violated.join(", "));
+    t
+}
+
+/// The `check` flags of a configuration, for the description.
+pub fn flags(c: &CheckConfig) -> String {
+    let d = CheckConfig::default();
+    let mut f = vec![format!("--services {}", c.services)];
+    if c.users != d.users {
+        f.push(format!("--users {}", c.users));
+    }
+    if c.portal {
+        f.push("--portal".into());
+    }
+    if c.revocation == Revocation::Push {
+        f.push("--revocation push".into());
+    }
+    if c.presentation == Presentation::Bearer {
+        f.push("--presentation bearer".into());
+    }
+    match c.network {
+        NetworkKind::Ordered => f.push("--network ordered".into()),
+        NetworkKind::Duplicating => f.push("--network duplicating".into()),
+        NetworkKind::Unordered => {}
+    }
+    if c.lossy {
+        f.push("--lossy".into());
+    }
+    if c.crashes > 0 {
+        f.push(format!("--crashes {}", c.crashes));
+    }
+    if c.attacker {
+        f.push("--attacker".into());
+    }
+    f.push(format!("--actions {}", c.actions));
+    if c.concurrency > 1 {
+        f.push(format!("--concurrency {}", c.concurrency));
+    }
+    if c.merged_tables {
+        f.push("--merged-tables".into());
+    }
+    if c.biometric {
+        f.push("--biometric".into());
+    }
+    if c.ca_in_portal {
+        f.push("--ca-in-portal".into());
+    }
+    if c.curious_service {
+        f.push("--curious-service".into());
+    }
+    let defects = toml::Table::try_from(c.defects).unwrap_or_default();
+    for (k, v) in &defects {
+        if v.as_bool() == Some(true) {
+            f.push(format!("--defect {k}"));
+        }
+    }
+    f.join(" ")
+}
