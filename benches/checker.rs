@@ -1,8 +1,12 @@
 //! Model-checking throughput (issue 3, "Performance").
 //!
 //! `checker/push-2s-1u-5a`: exhaustive single-threaded BFS of one fixed
-//! configuration (2 services, 1 user, push revocation, 5 actions), reported
-//! as unique states per second (`Throughput::Elements(unique states)`).
+//! configuration (2 services, 1 user, push revocation, 5 actions) by
+//! stateright's checker, reported as unique states per second
+//! (`Throughput::Elements(unique states)`); `checker/explore-push-2s-1u-5a`:
+//! the same configuration through `checker::check`, the project's own BFS
+//! (`explore.rs`: first discovery kept, shortest counterexamples, limits),
+//! which is what `commoncert check` runs.
 //!
 //! After the criterion group, a table of how the unique-state count grows with
 //! services N (2, 3, 4) and users M (1, 2), each configuration checked once.
@@ -72,6 +76,13 @@ fn bench_fixed(c: &mut Criterion) {
         .throughput(Throughput::Elements(counts.unique as u64));
     group.bench_function("push-2s-1u-5a", |b| {
         b.iter(|| std::hint::black_box(explore(&cfg).unique))
+    });
+    group.bench_function("explore-push-2s-1u-5a", |b| {
+        b.iter(|| {
+            let r = check(&cfg, |_| {}).expect("the configuration builds");
+            assert_eq!(r.unique_states, counts.unique, "the same state space");
+            std::hint::black_box(r.unique_states)
+        })
     });
     group.finish();
 }
