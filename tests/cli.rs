@@ -138,6 +138,14 @@ fn a_limit_stops_the_run_cleanly_with_unknown_verdicts_and_exit_3() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("unknown ("), "{text}");
     }
+    // A budget below what the process already uses stops at once.
+    let out = commoncert()
+        .args(["check", "--actions", "3", "--max-memory", "1M"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("stopped at --max-memory"), "{text}");
     let out = commoncert()
         .args(["check", "--max-memory", "lots"])
         .output()

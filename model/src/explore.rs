@@ -150,6 +150,7 @@ where
     let mut max_depth = 0usize;
     let mut ended = Ended::Complete;
     let mut last_report = Instant::now();
+    let mut expanded = 0usize;
 
     let visit = |state: &M::State, fp: u64, found_at: &mut BTreeMap<&'static str, u64>| {
         for t in targets {
@@ -178,20 +179,25 @@ where
             ended = Ended::DepthBound;
             continue;
         }
-        if last_report.elapsed() >= PROGRESS_EVERY {
-            last_report = Instant::now();
+        expanded += 1;
+        // The memory budget is read every 1,024 expansions (a /proc read),
+        // progress every PROGRESS_EVERY.
+        if limits.max_memory.is_some() && expanded % 1024 == 1 {
             let resident = resident_bytes();
-            progress(&Progress {
-                unique_states: parents.len(),
-                transitions,
-                depth,
-                resident_bytes: resident,
-                elapsed: start.elapsed(),
-            });
             if limits.max_memory.is_some_and(|m| resident > m) {
                 ended = Ended::MaxMemory;
                 break;
             }
+        }
+        if last_report.elapsed() >= PROGRESS_EVERY {
+            last_report = Instant::now();
+            progress(&Progress {
+                unique_states: parents.len(),
+                transitions,
+                depth,
+                resident_bytes: resident_bytes(),
+                elapsed: start.elapsed(),
+            });
         }
         actions.clear();
         model.actions(&state, &mut actions);
