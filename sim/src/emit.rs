@@ -282,3 +282,57 @@ pub fn flags(c: &CheckConfig) -> String {
     }
     f.join(" ")
 }
+
+/// Replay each violated safety property's counterexample of `report` as a
+/// scripted scenario; (how many, the failures).
+pub fn replay_counterexamples(
+    name: &str,
+    report: &commoncert_model::checker::CheckReport,
+) -> (usize, Vec<String>) {
+    use commoncert_model::checker::Verdict;
+    let Ok((model, _)) = report.config.into_model() else {
+        return (0, vec![format!("{name}: the configuration does not build")]);
+    };
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for p in report
+        .properties
+        .iter()
+        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+    {
+        n += 1;
+        let text = counterexample_scenario(
+            &report.config,
+            &model.cfg.system.dir,
+            &format!("{name}-{}", p.name),
+            p,
+        );
+        let sc = match crate::scenario::parse(std::path::Path::new("counterexample.toml"), &text) {
+            Ok(sc) => sc,
+            Err(e) => {
+                failures.push(format!("{name} {}: {e}", p.name));
+                continue;
+            }
+        };
+        match crate::sim::run(
+            &sc,
+            crate::sim::Options {
+                seed: 0,
+                swarm: false,
+            },
+        ) {
+            Ok(r) if r.pass && r.violations.iter().any(|v| v.property == p.name) => {}
+            Ok(r) => failures.push(format!(
+                "{name} {}: {}",
+                p.name,
+                r.failures
+                    .iter()
+                    .map(|f| f.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+            Err(e) => failures.push(format!("{name} {}: {e}", p.name)),
+        }
+    }
+    (n, failures)
+}

@@ -6,51 +6,14 @@
 //! standard matrix small enough for a debug build (under 8,000 states);
 //! `cargo run --release` (`commoncert verify`) replays them all.
 
-use commoncert_model::checker::{CheckConfig, Verdict, check};
+use commoncert_model::checker::{CheckConfig, check};
 use commoncert_model::verify::standard_matrix;
-use commoncert_sim::emit::counterexample_scenario;
-use commoncert_sim::scenario::parse;
-use commoncert_sim::sim::{Options, run};
-use std::path::Path;
+use commoncert_sim::emit::replay_counterexamples;
 
-/// Replay each violated property's counterexample of `config`; the failures.
+/// Check `config` and replay each violated property's counterexample.
 fn replay(name: &str, config: &CheckConfig) -> (usize, Vec<String>) {
     let report = check(config, |_| {}).expect("a valid configuration");
-    let (model, _) = config.into_model().expect("builds");
-    let dir = model.cfg.system.dir.clone();
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for p in report
-        .properties
-        .iter()
-        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
-    {
-        let text = counterexample_scenario(config, &dir, &format!("{name}-{}", p.name), p);
-        let sc = match parse(Path::new("emitted.toml"), &text) {
-            Ok(sc) => sc,
-            Err(e) => {
-                failures.push(format!("{name} {}: refused: {e}\n{text}", p.name));
-                continue;
-            }
-        };
-        let r = run(
-            &sc,
-            Options {
-                seed: 0,
-                swarm: false,
-            },
-        )
-        .expect("runs");
-        replayed += 1;
-        if !r.pass || !r.violations.iter().any(|v| v.property == p.name) {
-            failures.push(format!(
-                "{name} {}: {:?}\n{text}",
-                p.name,
-                r.failures.iter().map(|f| &f.message).collect::<Vec<_>>()
-            ));
-        }
-    }
-    (replayed, failures)
+    replay_counterexamples(name, &report)
 }
 
 #[test]
