@@ -12,9 +12,9 @@
 //! services N (2, 3, 4) and users M (1, 2), each configuration checked once.
 //! The three M = 2, N >= 3 rows take about a minute together, so they run only
 //! with `CC_GROWTH=full`; `CC_GROWTH=off` skips the table.
-//! The "symmetry" column runs `checker::check` with `symmetry: true` (DFS, as
-//! stateright requires); where the checker refuses symmetry (ARCHITECTURE.md,
-//! "Known limits") it says so instead of a count.
+//! The "symmetry" column runs `checker::check` with `symmetry: true` (its
+//! breadth-first search with the user-permuting representative); where the
+//! checker refuses a configuration it says so instead of a count.
 //!
 //! `cargo bench --bench checker`; results in `reports/performance.md`.
 
@@ -98,7 +98,7 @@ fn growth() {
     eprintln!();
     eprintln!("growth (push, actions 2 per user, BFS, 1 thread)");
     eprintln!(
-        "| services N | users M | unique states | total states | depth | seconds | unique/s | unique with symmetry (DFS) |"
+        "| services N | users M | unique states | total states | depth | seconds | unique/s | unique with symmetry |"
     );
     eprintln!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for users in [1, 2] {

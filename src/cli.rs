@@ -121,7 +121,8 @@ struct ModelArgs {
     /// G: 512M, 16G), with a partial result (exit 3).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<u64>,
-    /// Symmetry reduction over interchangeable users and services.
+    /// Symmetry reduction over interchangeable users (services keep their
+    /// identities), applied before fingerprinting in the breadth-first search.
     #[arg(long)]
     symmetry: bool,
     /// Checker threads: with more than one, stateright's parallel BFS gives
@@ -338,7 +339,8 @@ fn run_check(args: &CheckArgs) -> i32 {
         return 2;
     }
     let bar = progress_bar(!args.json);
-    let plain = !args.json && bar.is_hidden();
+    // Not a terminal, or --json (stdout is the document): plain lines on stderr.
+    let plain = bar.is_hidden();
     let result = check(&config, |p| {
         let line = format!(
             "states {} unique, {:.0}/s, depth {}, memory {} MiB, {:.0} s",
@@ -364,6 +366,22 @@ fn run_check(args: &CheckArgs) -> i32 {
             return 2;
         }
     };
+    if let Some(missing) = args
+        .expect_violated
+        .iter()
+        .find(|n| !report.properties.iter().any(|p| &p.name == *n))
+    {
+        eprintln!(
+            "error: --expect-violated {missing}: this configuration does not check it (it checks: {})",
+            report
+                .properties
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return 2;
+    }
     if args.json {
         println!("{}", report_json(&report));
     } else {
@@ -391,12 +409,21 @@ fn run_check(args: &CheckArgs) -> i32 {
             0 => format!("violated as expected: {}", violated.join(", ")),
             3 => format!("incomplete ({})", report.bound),
             _ => format!(
-                "violated: {}{}",
-                violated.join(", "),
+                "violated: {}{}{}",
+                if violated.is_empty() {
+                    "none".to_string()
+                } else {
+                    violated.join(", ")
+                },
                 if args.expect_violated.is_empty() {
                     String::new()
                 } else {
                     format!(" (expected: {})", args.expect_violated.join(", "))
+                },
+                if report.complete {
+                    String::new()
+                } else {
+                    format!("; search incomplete: {}", report.bound)
                 }
             ),
         },

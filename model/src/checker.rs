@@ -450,8 +450,11 @@ pub fn check(
         max_states: config.max_states,
         max_memory: config.max_memory,
     };
+    // Coverage counts the search's transitions only, not the replays that
+    // rebuild counterexample paths.
+    let freeze = || coverage.freeze();
     let explored = if config.threads > 1 && !config.symmetry {
-        parallel(config, &model, &targets, limits, progress)
+        parallel(config, &model, &targets, limits, progress, freeze)
     } else if config.symmetry {
         explore(
             &model,
@@ -460,9 +463,18 @@ pub fn check(
             false,
             crate::symmetry::representative,
             progress,
+            freeze,
         )
     } else {
-        explore(&model, &targets, limits, false, Clone::clone, progress)
+        explore(
+            &model,
+            &targets,
+            limits,
+            false,
+            Clone::clone,
+            progress,
+            freeze,
+        )
     };
     coverage.freeze();
     Ok(report(config, &model, &coverage, explored))
@@ -476,11 +488,13 @@ fn parallel(
     targets: &[Target<CcModel>],
     limits: Limits,
     mut progress: impl FnMut(&Progress),
+    freeze: impl FnOnce(),
 ) -> Explored<CcModel> {
     let start = Instant::now();
     let mut builder = model.clone().checker().threads(config.threads);
     if let Some(d) = config.depth {
-        builder = builder.target_max_depth(d);
+        // stateright counts the initial states as depth 1; `explore` as 0.
+        builder = builder.target_max_depth(d + 1);
     }
     if let Some(n) = config.max_states {
         builder = builder.target_state_count(n);
@@ -501,6 +515,7 @@ fn parallel(
         }
     }
     let checker = checker.join();
+    freeze();
     let discovered: Vec<&Target<CcModel>> = targets
         .iter()
         .filter(|t| checker.discovery(t.name).is_some())
@@ -518,9 +533,14 @@ fn parallel(
             Target { name, hit }
         })
         .collect();
-    let paths = explore(model, &wanted, limits, true, Clone::clone, |_| {});
+    let paths = explore(model, &wanted, limits, true, Clone::clone, |_| {}, || {});
     let unique = checker.unique_state_count();
-    let ended = if config.max_states.is_some_and(|n| unique >= n) {
+    // stateright stops at `target_state_count` counting every state
+    // generated, repeats included.
+    let ended = if config
+        .max_states
+        .is_some_and(|n| checker.state_count() >= n || unique >= n)
+    {
         Ended::MaxStates
     } else if config.depth.is_some_and(|d| checker.max_depth() >= d) {
         Ended::DepthBound
@@ -1048,7 +1068,7 @@ mod tests {
         for p in &plain.properties {
             assert_eq!(reduced.verdict(&p.name), Some(p.verdict), "{}", p.name);
         }
-        // One user: nothing to permute, the same state space (under DFS).
+        // One user: nothing to permute, the same state space.
         let one = run(small(|c| c.symmetry = true));
         assert_eq!(one.unique_states, run(small(|_| {})).unique_states);
     }

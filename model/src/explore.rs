@@ -134,6 +134,7 @@ pub fn explore<M>(
     stop_when_all_found: bool,
     representative: impl Fn(&M::State) -> M::State,
     mut progress: impl FnMut(&Progress),
+    before_rebuild: impl FnOnce(),
 ) -> Explored<M>
 where
     M: Model,
@@ -226,9 +227,13 @@ where
     if ended == Ended::Complete && stop_when_all_found && found_at.len() == targets.len() {
         ended = Ended::AllFound;
     }
+    // Rebuilding replays transitions; the caller may stop counting first.
+    before_rebuild();
+    // A discovery whose path cannot be rebuilt (a fingerprint collision)
+    // keeps its verdict with an empty path rather than vanishing.
     let found = found_at
         .into_iter()
-        .filter_map(|(name, fp)| Some((name, rebuild(model, &parents, fp, &key)?)))
+        .map(|(name, fp)| (name, rebuild(model, &parents, fp, &key).unwrap_or_default()))
         .collect();
     Explored {
         unique_states: parents.len(),
@@ -315,7 +320,15 @@ mod tests {
     #[test]
     fn the_path_to_a_violation_is_a_shortest_one() {
         let targets = property_targets(&Counter);
-        let r = explore(&Counter, &targets, Limits::default(), false, |s| *s, |_| {});
+        let r = explore(
+            &Counter,
+            &targets,
+            Limits::default(),
+            false,
+            |s| *s,
+            |_| {},
+            || {},
+        );
         assert_eq!(r.ended, Ended::Complete);
         let path = &r.found["below nine"];
         assert_eq!(path.len(), 4, "0 -> 3 -> 6 -> 9: {path:?}");
@@ -331,6 +344,7 @@ mod tests {
             false,
             |s| *s,
             |_| {},
+            || {},
         );
         assert!(!bounded.found.contains_key("below nine"));
         assert_eq!(bounded.ended, Ended::DepthBound);
@@ -348,6 +362,7 @@ mod tests {
             false,
             |s| *s,
             |_| {},
+            || {},
         );
         assert_eq!(r.ended, Ended::MaxStates);
         assert!(r.unique_states <= 3);

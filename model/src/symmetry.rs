@@ -12,14 +12,15 @@
 //! name and key, signed by the CA), so a state where u0 holds a certificate
 //! and u1 none is not a renaming of the state where u1 holds one and u0 none:
 //! the renaming would have to rewrite signed DER. Every class is a singleton
-//! and DFS with this representative visits as many states as without it. The
+//! and a search with this representative visits as many states as without it. The
 //! reduction is kept because it is sound, cheap, and the place to plug in a
 //! symbolic-certificate abstraction, under which users would be symmetric.
 //!
 //! Services are not permuted: a proof of possession signs the service's name
 //! (`x509::challenge_bytes`), so two services are never interchangeable once
-//! a signature for one of them exists. stateright applies symmetry only under
-//! depth-first search; `checker::check` switches to DFS when it is on.
+//! a signature for one of them exists. `checker::check` applies the
+//! representative before fingerprinting in its breadth-first search
+//! (`explore.rs`), so counterexamples stay shortest under symmetry too.
 
 use crate::checker::CcState;
 use crate::msg::{Msg, Session};
