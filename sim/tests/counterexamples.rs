@@ -74,3 +74,32 @@ fn lossy_crashing_and_duplicating_paths_replay_too() {
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     }
 }
+
+#[test]
+fn a_path_with_a_timeout_replays_with_it() {
+    // Under V1 with loss and three actions, the shortest path to accepting a
+    // revoked certificate lets a use time out, and its presentation, still
+    // in flight, reaches A while A's invalidation is at the CA.
+    let config = CheckConfig {
+        lossy: true,
+        actions: 3,
+        revocation: commoncert_model::config::Revocation::Push,
+        ..CheckConfig::default()
+    };
+    let report = check(&config, |_| {}).expect("runs");
+    let p = report
+        .properties
+        .iter()
+        .find(|p| p.name == "revoked-never-accepted")
+        .expect("listed");
+    let (model, _) = config.into_model().expect("builds");
+    let text = commoncert_sim::emit::counterexample_scenario(
+        &config,
+        &model.cfg.system.dir,
+        "late-presentation",
+        p,
+    );
+    assert!(text.contains("do = \"timeout\""), "{text}");
+    let (n, failures) = replay_counterexamples("late-presentation", &report);
+    assert!(n > 0 && failures.is_empty(), "{failures:?}");
+}
