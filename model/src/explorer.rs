@@ -280,6 +280,15 @@ impl Model for Readable {
         all
     }
 
+    /// stateright's sequence diagram of the path, drawn by the wrapped model.
+    fn as_svg(&self, path: stateright::Path<View, CcAction>) -> Option<String> {
+        let vec = path.into_vec();
+        let init = vec.first()?.0.state.clone();
+        let actions: Vec<CcAction> = vec.iter().filter_map(|(_, a)| a.clone()).collect();
+        let inner = stateright::Path::from_actions(&self.0, init, actions.iter())?;
+        self.0.as_svg(inner)
+    }
+
     fn within_boundary(&self, v: &View) -> bool {
         Model::within_boundary(&self.0, &v.state)
     }
@@ -314,6 +323,17 @@ mod tests {
             v = readable.next_state(&v, a).expect("a successor");
         }
         assert!(seen_labels);
+        // The Explorer's sequence diagram is the wrapped model's.
+        let init = readable.init_states().remove(0);
+        let mut first = Vec::new();
+        readable.actions(&init, &mut first);
+        let path =
+            stateright::Path::from_actions(&readable, init, first.iter().take(1)).expect("a path");
+        assert!(
+            readable
+                .as_svg(path)
+                .is_some_and(|svg| svg.contains("<svg"))
+        );
         let json = serde_json::to_string(&v).expect("serialises");
         assert!(
             json.contains("\"u0\"") && json.contains("\"CA\"") && json.contains("\"A\""),
