@@ -299,6 +299,9 @@ impl CheckConfig {
             })
             .max_crashes(self.crashes)
             .record_msg_out(|cfg, history, env| {
+                if !History::may_change(env.msg) {
+                    return None;
+                }
                 let mut next = history.clone();
                 next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
                 (next != *history).then_some(next)
