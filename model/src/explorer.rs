@@ -149,6 +149,32 @@ pub fn describe_state(dir: &crate::config::Directory, s: &CcState) -> Value {
     })
 }
 
+/// `Id(3)` in stateright's Debug text replaced by the party's name.
+fn name_ids(text: &str, dir: &crate::config::Directory) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("Id(") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        match (
+            digits.parse::<usize>(),
+            after[digits.len()..].starts_with(')'),
+        ) {
+            (Ok(n), true) if !digits.is_empty() => {
+                out.push_str(dir.name(Id::from(n)));
+                rest = &after[digits.len() + 1..];
+            }
+            _ => {
+                out.push_str("Id(");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An action with party names: `u0 -> A: Access(Issue)`.
 pub fn describe_action(dir: &crate::config::Directory, a: &CcAction) -> String {
     let name = |id: Id| dir.name(id).to_string();
@@ -286,7 +312,11 @@ impl Model for Readable {
         let init = vec.first()?.0.state.clone();
         let actions: Vec<CcAction> = vec.iter().filter_map(|(_, a)| a.clone()).collect();
         let inner = stateright::Path::from_actions(&self.0, init, actions.iter())?;
-        self.0.as_svg(inner)
+        // stateright labels events with the messages' Debug text: name the
+        // parties there too.
+        self.0
+            .as_svg(inner)
+            .map(|svg| name_ids(&svg, &self.0.cfg.system.dir))
     }
 
     fn within_boundary(&self, v: &View) -> bool {
@@ -329,11 +359,8 @@ mod tests {
         readable.actions(&init, &mut first);
         let path =
             stateright::Path::from_actions(&readable, init, first.iter().take(1)).expect("a path");
-        assert!(
-            readable
-                .as_svg(path)
-                .is_some_and(|svg| svg.contains("<svg"))
-        );
+        let svg = readable.as_svg(path).expect("an SVG");
+        assert!(svg.contains("<svg") && !svg.contains("Id("), "{svg}");
         let json = serde_json::to_string(&v).expect("serialises");
         assert!(
             json.contains("\"u0\"") && json.contains("\"CA\"") && json.contains("\"A\""),
