@@ -318,15 +318,7 @@ pub fn progress_bar(enabled: bool) -> ProgressBar {
 
 fn run_check(args: &CheckArgs) -> i32 {
     let config = args.model.config();
-    let known: Vec<&str> = commoncert_model::properties::Property::ALL
-        .iter()
-        .map(|p| p.name())
-        .chain(
-            commoncert_model::properties::Milestone::ALL
-                .iter()
-                .map(|m| m.name()),
-        )
-        .collect();
+    let known = commoncert_model::properties::names();
     if let Some(bad) = args
         .expect_violated
         .iter()

@@ -9,7 +9,7 @@
 use crate::config::{Defects, Modes, Presentation, PrimaryAuth, Revocation};
 use crate::counterexample::{Line, explain};
 use crate::effects::Timer;
-use crate::explore::{Ended, Explored, Limits, Progress, Target, explore, property_targets};
+use crate::explore::{Ended, Explored, Limits, Progress, explore, property_targets};
 use crate::msg::Msg;
 use crate::node::{Choice, Node, NodeState};
 use crate::properties::{History, Milestone, Property, holds};
@@ -457,7 +457,7 @@ pub fn check(
     // rebuild counterexample paths.
     let freeze = || coverage.freeze();
     let explored = if config.threads > 1 && !config.symmetry {
-        parallel(config, &model, &targets, limits, progress, freeze)
+        parallel(config, &model, limits, progress, freeze)
     } else if config.symmetry {
         explore(
             &model,
@@ -488,7 +488,6 @@ pub fn check(
 fn parallel(
     config: &CheckConfig,
     model: &CcModel,
-    targets: &[Target<CcModel>],
     limits: Limits,
     mut progress: impl FnMut(&Progress),
     freeze: impl FnOnce(),
@@ -519,23 +518,9 @@ fn parallel(
     }
     let checker = checker.join();
     freeze();
-    let discovered: Vec<&Target<CcModel>> = targets
-        .iter()
-        .filter(|t| checker.discovery(t.name).is_some())
-        .collect();
-    let wanted: Vec<Target<CcModel>> = discovered
-        .iter()
-        .map(|t| {
-            let name = t.name;
-            let all = property_targets(model);
-            let hit = all
-                .into_iter()
-                .find(|x| x.name == name)
-                .map(|x| x.hit)
-                .unwrap_or_else(|| Box::new(|_, _| false));
-            Target { name, hit }
-        })
-        .collect();
+    // `Target` holds a boxed predicate and is not `Clone`: make the set anew.
+    let mut wanted = property_targets(model);
+    wanted.retain(|t| checker.discovery(t.name).is_some());
     let paths = explore(model, &wanted, limits, true, Clone::clone, |_| {}, || {});
     let unique = checker.unique_state_count();
     // stateright stops at `target_state_count` counting every state
@@ -811,7 +796,7 @@ mod tests {
     fn crashes_that_lose_state(cfg: &CheckConfig) -> usize {
         let (model, _) = cfg.into_model().expect("builds");
         let mut lost = 0;
-        crate::bfs::walk_transitions(&model, 50_000, |s, a, _| {
+        crate::explore::walk_transitions(&model, 50_000, |s, a, _| {
             if let ActorModelAction::Crash(id) = a {
                 let i = usize::from(*id);
                 if let (Some(actor), Some(live)) = (model.actors.get(i), s.actor_states.get(i))
@@ -943,7 +928,7 @@ mod tests {
         ] {
             assert!(!cfg.lossy && cfg.crashes == 0, "no timeouts in these runs");
             let (model, _) = cfg.into_model().expect("builds");
-            crate::bfs::walk_transitions(&model, 300_000, |_, _, n| {
+            crate::explore::walk_transitions(&model, 300_000, |_, _, n| {
                 seen.extend(races(&model, n));
                 if seen.len() >= wanted {
                     ControlFlow::Break(())
@@ -1085,7 +1070,7 @@ mod tests {
         let (model, _) = cfg.into_model().expect("builds");
         let mut faults = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
-        crate::bfs::walk_transitions(&model, max_states, |s, a, n| {
+        crate::explore::walk_transitions(&model, max_states, |s, a, n| {
             if let Some(fx) = effects_of(&model, s, a) {
                 seen.extend(fx.steps.iter().copied());
             }
@@ -1167,7 +1152,7 @@ mod tests {
         .into_model()
         .expect("builds");
         let mut caught = 0;
-        crate::bfs::walk_transitions(&model, 20_000, |s, a, n| {
+        crate::explore::walk_transitions(&model, 20_000, |s, a, n| {
             let Some(mut fx) = effects_of(&model, s, a) else {
                 return ControlFlow::Continue(());
             };

@@ -239,11 +239,6 @@ pub fn explain(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Expla
     Explained { lines, in_flight }
 }
 
-/// The lines of a path (without the in-flight notes).
-pub fn label_path(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Vec<Line> {
-    explain(model, path).lines
-}
-
 pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
     use crate::user::Command;
     match c {

@@ -14,8 +14,9 @@
 //! states.
 
 use stateright::{Expectation, Model};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 /// Budgets for one search; `None` is unbounded.
@@ -287,6 +288,74 @@ where
     }
     path.push((state, None));
     Some(path)
+}
+
+// ---------------------------------------------------------------------------
+// Every transition, for tests about transitions
+// ---------------------------------------------------------------------------
+//
+// Some questions are about transitions rather than states (does every label
+// recorded by an event have its effect at that event?). This walk visits each
+// transition out of each reachable state once, in the same breadth-first
+// order and with the same fingerprints as `explore`.
+
+/// How far a walk got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Walked {
+    pub states: usize,
+    pub transitions: usize,
+    /// Every reachable state within the model's boundary was visited.
+    pub complete: bool,
+}
+
+/// Visit every transition `(state, action, next)` of the states reachable
+/// from `model`'s initial states, breadth-first, until `max_states` states
+/// have been expanded or `visit` returns `ControlFlow::Break`.
+pub fn walk_transitions<M: Model>(
+    model: &M,
+    max_states: usize,
+    mut visit: impl FnMut(&M::State, &M::Action, &M::State) -> ControlFlow<()>,
+) -> Walked
+where
+    M::State: Hash,
+    M::Action: Clone,
+{
+    let mut seen = HashSet::new();
+    let mut queue = VecDeque::new();
+    for s in model.init_states() {
+        if seen.insert(fingerprint(&s)) {
+            queue.push_back(s);
+        }
+    }
+    let mut walked = Walked {
+        states: 0,
+        transitions: 0,
+        complete: true,
+    };
+    let mut actions = Vec::new();
+    while let Some(state) = queue.pop_front() {
+        if walked.states >= max_states {
+            walked.complete = false;
+            break;
+        }
+        walked.states += 1;
+        actions.clear();
+        model.actions(&state, &mut actions);
+        for action in actions.drain(..) {
+            let Some(next) = model.next_state(&state, action.clone()) else {
+                continue;
+            };
+            walked.transitions += 1;
+            if visit(&state, &action, &next).is_break() {
+                walked.complete = false;
+                return walked;
+            }
+            if model.within_boundary(&next) && seen.insert(fingerprint(&next)) {
+                queue.push_back(next);
+            }
+        }
+    }
+    walked
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 //! - building a system: [`system`]; running one outside the checker: [`world`].
 
 pub mod attacker;
-pub mod bfs;
 pub mod ca;
 pub mod checker;
 pub mod clock;

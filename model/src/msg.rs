@@ -256,13 +256,32 @@ impl Msg {
     /// The operation this message belongs to: a user's op, or the op of the
     /// session a CA request or answer is for (None for CRLs and taps).
     pub fn op(&self) -> Option<OpId> {
+        if let Some(op) = self.reply_op() {
+            return Some(op);
+        }
         match self {
             Msg::Access { op, .. }
             | Msg::Login { op, .. }
             | Msg::Present { op, .. }
             | Msg::Confirm { op }
-            | Msg::SelectStatement { op }
-            | Msg::LoginForm { op, .. }
+            | Msg::SelectStatement { op } => Some(*op),
+            Msg::IssueRequest { session, .. }
+            | Msg::Check { session, .. }
+            | Msg::Qualify { session, .. }
+            | Msg::Withdraw { session, .. }
+            | Msg::Invalidate { session, .. }
+            | Msg::ListServices { session, .. }
+            | Msg::Issued { session, .. }
+            | Msg::Answer { session, .. }
+            | Msg::Services { session, .. } => Some(session.op),
+            _ => None,
+        }
+    }
+
+    /// The user's operation a service-to-user message answers.
+    pub fn reply_op(&self) -> Option<OpId> {
+        match self {
+            Msg::LoginForm { op, .. }
             | Msg::Challenge { op, .. }
             | Msg::Certificate { op, .. }
             | Msg::AskInvalidate { op }
@@ -274,16 +293,7 @@ impl Msg {
             | Msg::Invalidated { op }
             | Msg::Prohibited { op }
             | Msg::Refused { op, .. } => Some(*op),
-            Msg::IssueRequest { session, .. }
-            | Msg::Check { session, .. }
-            | Msg::Qualify { session, .. }
-            | Msg::Withdraw { session, .. }
-            | Msg::Invalidate { session, .. }
-            | Msg::ListServices { session, .. }
-            | Msg::Issued { session, .. }
-            | Msg::Answer { session, .. }
-            | Msg::Services { session, .. } => Some(session.op),
-            Msg::Revocation { .. } | Msg::Observed { .. } => None,
+            _ => None,
         }
     }
 

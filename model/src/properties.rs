@@ -107,6 +107,15 @@ impl Milestone {
     }
 }
 
+/// Every property's and milestone's name, as flags and files write them.
+pub fn names() -> Vec<&'static str> {
+    Property::ALL
+        .iter()
+        .map(|p| p.name())
+        .chain(Milestone::ALL.iter().map(|m| m.name()))
+        .collect()
+}
+
 /// A CA answer a service may rest a grant on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 struct Evidence {
@@ -389,7 +398,7 @@ mod tests {
         ] {
             let (model, _) = cfg.into_model().expect("builds");
             let dir = model.cfg.system.dir.clone();
-            crate::bfs::walk_transitions(&model, 20_000, |s, _, n| {
+            crate::explore::walk_transitions(&model, 20_000, |s, _, n| {
                 for env in n.network.iter_all() {
                     if !History::may_change(env.msg) {
                         let mut h = s.history.clone();

@@ -434,7 +434,7 @@ impl User {
     }
 
     pub fn on_msg(&self, me: Id, st: &mut UserState, src: Id, msg: Msg, fx: &mut Effects) {
-        let Some(op) = user_op(&msg) else { return };
+        let Some(op) = msg.reply_op() else { return };
         let Some(pending) = st.pending.get(&op).cloned() else {
             return; // a late answer to an operation that already ended
         };
@@ -601,24 +601,5 @@ impl User {
         if st.pending.contains_key(op) {
             self.end(me, st, *op, Outcome::Timeout, None, fx);
         }
-    }
-}
-
-/// The operation a service-to-user message answers.
-fn user_op(msg: &Msg) -> Option<OpId> {
-    match msg {
-        Msg::LoginForm { op, .. }
-        | Msg::Challenge { op, .. }
-        | Msg::Certificate { op, .. }
-        | Msg::AskInvalidate { op }
-        | Msg::AskProhibit { op }
-        | Msg::Granted { op, .. }
-        | Msg::MemberMenu { op, .. }
-        | Msg::Layout { op, .. }
-        | Msg::Balance { op, .. }
-        | Msg::Invalidated { op }
-        | Msg::Prohibited { op }
-        | Msg::Refused { op, .. } => Some(*op),
-        _ => None,
     }
 }

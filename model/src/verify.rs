@@ -37,11 +37,7 @@ impl Expectations {
     /// property of the model is refused here with its line.
     pub fn parse(text: &str) -> Result<Self, String> {
         let exp: Expectations = toml::from_str(text).map_err(|e| e.to_string())?;
-        let known: Vec<&str> = crate::properties::Property::ALL
-            .iter()
-            .map(|p| p.name())
-            .chain(crate::properties::Milestone::ALL.iter().map(|m| m.name()))
-            .collect();
+        let known = crate::properties::names();
         for run in &exp.runs {
             for name in run.expect.keys() {
                 if !known.contains(&name.as_str()) {
