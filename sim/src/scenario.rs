@@ -72,6 +72,11 @@ pub struct Scenario {
     pub description: String,
     pub file: PathBuf,
     pub seed: u64,
+    /// `seed_dependent = true` (project addition): the steps' expectations
+    /// hold for this file's own seed only (its losses and latencies decide
+    /// them). Under another seed, mismatches are tolerated, never an
+    /// unexpected invariant violation.
+    pub seed_dependent: bool,
     pub timeout_ms: u64,
     pub network: NetworkConfig,
     /// The system, with `seed` still to be set by the run.
@@ -282,6 +287,8 @@ struct RawScenario {
     description: Option<String>,
     #[serde(default)]
     seed: Option<u64>,
+    #[serde(default)]
+    seed_dependent: bool,
     #[serde(default)]
     config: Option<Spanned<RawConfig>>,
     #[serde(default)]
@@ -1091,6 +1098,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         description: raw.description.unwrap_or_default(),
         file: c.file.to_path_buf(),
         seed: raw.seed.unwrap_or(0),
+        seed_dependent: raw.seed_dependent,
         timeout_ms,
         network,
         spec: SystemSpec {

@@ -237,7 +237,14 @@ struct Engine<'a> {
 /// Run `sc` under `opts`.
 pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
     let mut spec = sc.spec.clone();
-    spec.seed = opts.seed;
+    // A scripted file names messages by their text, certificate fingerprints
+    // included, and has no latency or loss to draw: its keys come from the
+    // file's own seed whatever `--seed` says.
+    spec.seed = if sc.schedule == crate::scenario::Schedule::Scripted {
+        sc.seed
+    } else {
+        opts.seed
+    };
     let system = spec.build()?;
     let nodes = system.nodes.len();
     let profile = opts.swarm.then(|| FaultProfile::draw(opts.seed, nodes));
@@ -931,6 +938,8 @@ impl Engine<'_> {
             (None, _) => false,
         };
         let any_fault = self.first_fault.is_some() || self.first_duplicate.is_some();
+        // A file whose expectations belong to its own seed, run under another.
+        let foreign_seed = sc.seed_dependent && opts.seed != sc.seed;
         let mut raced_so_far = false;
         // Once one step's result was the faults' doing, later steps start
         // from a state the file did not plan for.
@@ -940,13 +949,14 @@ impl Engine<'_> {
             raced_so_far |= st.raced;
             let timed_out = st.actual.as_deref() == Some(OpOutcome::Timeout.name());
             let expected_timeout = step.expect == Some(OpOutcome::Timeout);
-            let outcome_excusable = swarm
-                && (timed_out
-                    || expected_timeout
-                    || raced_so_far
-                    || cascade
-                    || st.lost
-                    || before(self.first_fault, st.ended));
+            let outcome_excusable = foreign_seed
+                || swarm
+                    && (timed_out
+                        || expected_timeout
+                        || raced_so_far
+                        || cascade
+                        || st.lost
+                        || before(self.first_fault, st.ended));
             let detail_excusable = outcome_excusable
                 || (swarm && (st.duplicated || before(self.first_duplicate, st.ended)));
             let here = format!("step {} (line {}, {})", step.number, step.line, step.action);
@@ -1093,7 +1103,7 @@ impl Engine<'_> {
                     line: Some(f.line),
                     message,
                 };
-                if swarm && (any_fault || raced_so_far) {
+                if foreign_seed || swarm && (any_fault || raced_so_far) {
                     tolerated.push(fl);
                 } else {
                     failures.push(fl);
@@ -1166,7 +1176,7 @@ impl Engine<'_> {
                         p.name()
                     ),
                 };
-                if swarm && (any_fault || raced_so_far) {
+                if foreign_seed || swarm && (any_fault || raced_so_far) {
                     tolerated.push(f);
                 } else {
                     failures.push(f);
