@@ -158,11 +158,12 @@ impl Actor for Checked {
     type Msg = Msg;
     type Timer = Timer;
     type State = NodeState;
-    type Storage = crate::node::Storage;
+    /// Shared, so that cloning a state does not copy every durable table.
+    type Storage = Arc<crate::node::Storage>;
     type Random = Choice;
 
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
-        let (state, fx) = self.node.start(id, storage.as_ref());
+        let (state, fx) = self.node.start(id, storage.as_deref());
         self.coverage.count(&fx.steps);
         self.node.apply_to(&state, fx, o);
         state
@@ -196,8 +197,10 @@ pub struct ModelCfg {
     pub system: System,
 }
 
-pub type CcModel = ActorModel<Checked, ModelCfg, History>;
-pub type CcState = ActorModelState<Checked, History>;
+/// The history is shared between states until an observation changes it,
+/// so that a transition copies no history it did not change.
+pub type CcModel = ActorModel<Checked, ModelCfg, Arc<History>>;
+pub type CcState = ActorModelState<Checked, Arc<History>>;
 pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
 
 fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
@@ -289,7 +292,7 @@ impl CheckConfig {
             NetworkKind::Unordered => Network::new_unordered_nonduplicating([]),
             NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
         };
-        let mut model = ActorModel::new(ModelCfg { system }, History::default())
+        let mut model = ActorModel::new(ModelCfg { system }, Arc::new(History::default()))
             .actors(actors)
             .init_network(network)
             .lossy_network(if self.lossy {
@@ -302,9 +305,9 @@ impl CheckConfig {
                 if !History::may_change(env.msg) {
                     return None;
                 }
-                let mut next = history.clone();
+                let mut next = History::clone(history);
                 next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
-                (next != *history).then_some(next)
+                (next != **history).then(|| Arc::new(next))
             });
         model = always!(model, Property::RevokedNeverAccepted);
         model = always!(model, Property::OnlyQualifiedServices);
@@ -802,7 +805,7 @@ mod tests {
                 if let (Some(actor), Some(live)) = (model.actors.get(i), s.actor_states.get(i))
                     && actor
                         .node
-                        .loses_at_crash(*id, live, s.actor_storages[i].as_ref())
+                        .loses_at_crash(*id, live, s.actor_storages[i].as_deref())
                 {
                     lost += 1;
                 }

@@ -225,7 +225,8 @@ impl Node {
     /// Turn effects into stateright commands for any actor type over these messages.
     pub fn apply_to<A>(&self, state: &NodeState, fx: Effects, o: &mut Out<A>)
     where
-        A: Actor<Msg = Msg, Timer = Timer, Storage = Storage, Random = Choice>,
+        A: Actor<Msg = Msg, Timer = Timer, Random = Choice>,
+        A::Storage: From<Storage>,
     {
         for (dst, msg) in fx.sends {
             o.send(dst, msg);
@@ -239,7 +240,7 @@ impl Node {
         if fx.persist
             && let Some(storage) = state.durable()
         {
-            o.save(storage);
+            o.save(storage.into());
         }
         if let Some(choices) = fx.choices {
             o.choose_random("next", choices);

@@ -401,9 +401,9 @@ mod tests {
             crate::explore::walk_transitions(&model, 20_000, |s, _, n| {
                 for env in n.network.iter_all() {
                     if !History::may_change(env.msg) {
-                        let mut h = s.history.clone();
+                        let mut h = History::clone(&s.history);
                         h.observe(&dir, env.src, env.dst, env.msg);
-                        assert_eq!(h, s.history, "{}", env.msg);
+                        assert_eq!(h, *s.history, "{}", env.msg);
                     }
                 }
                 std::ops::ControlFlow::Continue(())
