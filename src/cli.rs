@@ -432,7 +432,6 @@ pub fn emit_scenarios(
     report: &CheckReport,
     dir: &std::path::Path,
 ) -> Result<Vec<PathBuf>, String> {
-    let (model, _) = config.into_model().map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for p in report
@@ -441,8 +440,7 @@ pub fn emit_scenarios(
         .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
     {
         let name = format!("counterexample-{}", p.name);
-        let text =
-            commoncert_sim::emit::counterexample_scenario(config, &model.cfg.system.dir, &name, p);
+        let text = commoncert_sim::emit::counterexample_scenario(config, &report.dir, &name, p);
         let file = dir.join(format!("{name}.toml"));
         std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
         files.push(file);

@@ -73,10 +73,7 @@ impl Attacker {
     pub fn seen_of(&self, st: &AttackerState, victim_name: &str) -> Option<Shown> {
         st.seen
             .iter()
-            .rfind(|s| {
-                crate::world::certificate_subject(s.certificate.as_ref()).as_deref()
-                    == Some(victim_name)
-            })
+            .rfind(|s| self.dir.arena.subject_of(s.certificate).as_deref() == Some(victim_name))
             .cloned()
     }
 

@@ -10,7 +10,7 @@ use crate::effects::Effects;
 use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
-use crate::x509::{CertRequest, CertificateAuthority, Der};
+use crate::x509::{CertId, CertRequest, CertificateAuthority};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +35,7 @@ pub struct CaState {
     pub crl_number: u64,
     /// Issued certificates by the request that asked for them, so that a
     /// duplicated request gets the same certificate, not a second one.
-    pub issued: BTreeMap<(Id, Session), (Serial, Der)>,
+    pub issued: BTreeMap<(Id, Session), (Serial, CertId)>,
 }
 
 impl Ca {
@@ -85,7 +85,7 @@ impl Ca {
                     not_after: now.saturating_add(self.dir.modes.certificate_validity_ms),
                 };
                 // Issuance fails only on a CA-side defect; then nothing is recorded or sent.
-                let Ok(certificate) = self.authority.issue(&request) else {
+                let Ok(certificate) = self.dir.arena.issue(&self.authority, &request) else {
                     return;
                 };
                 // S7/P2: the Fig. 5 row and the Fig. 6 row with the asking service.
@@ -93,8 +93,7 @@ impl Ca {
                     st.next_serial += 1;
                 }
                 st.tables.register(serial, subject, src);
-                st.issued
-                    .insert((src, session), (serial, certificate.clone()));
+                st.issued.insert((src, session), (serial, certificate));
                 fx.persist = true;
                 fx.steps(&[Step::S7, Step::P2]).send(
                     src,
@@ -204,16 +203,17 @@ impl Ca {
     /// the certificate from its own table (the variant's risk).
     fn push_revocation(&self, st: &CaState, asking: Id, services: &BTreeSet<Id>, fx: &mut Effects) {
         let revoked: Vec<Serial> = st.revoked.iter().copied().collect();
-        let Ok(crl) = self
-            .authority
-            .crl(st.crl_number, &revoked, self.clock.now())
+        let Ok(crl) =
+            self.dir
+                .arena
+                .crl(&self.authority, st.crl_number, &revoked, self.clock.now())
         else {
             return;
         };
         let mut notified = services.clone();
         notified.insert(asking);
         for service in notified {
-            fx.send(service, Msg::Revocation { crl: crl.clone() });
+            fx.send(service, Msg::Revocation { crl });
         }
     }
 }

@@ -6,7 +6,7 @@
 //! valid for the whole run); every other input is the real one, including
 //! the DER certificates and CRLs.
 
-use crate::config::{Defects, Modes, Presentation, PrimaryAuth, Revocation};
+use crate::config::{Defects, Directory, Modes, Presentation, PrimaryAuth, Revocation};
 use crate::counterexample::{Line, explain};
 use crate::effects::Timer;
 use crate::explore::{Ended, Explored, Limits, Progress, explore, property_targets};
@@ -382,6 +382,10 @@ pub struct CheckReport {
     pub ended: Ended,
     /// The bound a verdict holds within, in words.
     pub bound: String,
+    /// The checked system's directory: its names, and the arena the
+    /// counterexamples' certificate handles refer to.
+    #[serde(skip)]
+    pub dir: Arc<Directory>,
 }
 
 impl CheckReport {
@@ -645,6 +649,7 @@ fn report(
         complete: exhaustive,
         ended: x.ended,
         bound,
+        dir: model.cfg.system.dir.clone(),
     }
 }
 
@@ -847,7 +852,7 @@ mod tests {
             let serial = u
                 .certificate
                 .as_ref()
-                .and_then(|c| crate::world::certificate_serial(c.as_ref()));
+                .and_then(|c| model.cfg.system.dir.arena.serial_of(*c));
             // A use at one service still under way while the CA has already
             // deleted the rows for an invalidation at another.
             for c in &cmds {

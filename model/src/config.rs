@@ -5,6 +5,7 @@
 //! a `Directory` says who is on the network. Both are shared, read-only, by
 //! every actor, the checker and the simulator.
 
+use crate::x509::Arena;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -178,6 +179,10 @@ pub struct Directory {
     /// (user, service) -> the credential the user was given by that service;
     /// the service's table holds its check value.
     pub accounts: BTreeMap<(Id, Id), Credential>,
+    /// The run's certificates, CRLs and proofs by handle, and the verdicts
+    /// on them (`x509::arena`): shared by every party, compared by identity.
+    #[serde(skip)]
+    pub arena: Arena,
     /// Derived indexes, so that lookups on every event cost O(log n) at
     /// 100,000 users (built by `Directory::new`).
     #[serde(skip)]
@@ -202,6 +207,7 @@ impl Directory {
         parties: Vec<Party>,
         subjects: BTreeMap<Id, Subject>,
         accounts: BTreeMap<(Id, Id), Credential>,
+        arena: Arena,
     ) -> Self {
         let mut index = Index {
             by_name: parties.iter().map(|p| (p.name.clone(), p.id)).collect(),
@@ -231,6 +237,7 @@ impl Directory {
             }
         }
         Directory {
+            arena,
             modes,
             parties,
             subjects,

@@ -13,7 +13,6 @@ use crate::counterexample::{describe_choice, effects_of};
 use crate::msg::{Msg, Shown};
 use crate::node::NodeState;
 use crate::properties::{Milestone, Property, holds};
-use crate::world::certificate_label;
 use serde::Serialize;
 use serde_json::{Value, json};
 use stateright::actor::{ActorModelAction, Id};
@@ -56,8 +55,8 @@ impl Serialize for View {
 }
 
 /// A message with names for ids and labels for certificates.
-fn describe_msg(m: &Msg) -> String {
-    let cert = |shown: &Shown| certificate_label(shown.certificate.as_ref());
+fn describe_msg(dir: &crate::config::Directory, m: &Msg) -> String {
+    let cert = |shown: &Shown| dir.arena.label(shown.certificate);
     match m {
         Msg::Present { purpose, shown, .. } => format!(
             "Present({purpose:?}, {}{})",
@@ -69,7 +68,7 @@ fn describe_msg(m: &Msg) -> String {
             }
         ),
         Msg::Certificate { certificate, .. } => {
-            format!("Certificate({})", certificate_label(certificate.as_ref()))
+            format!("Certificate({})", dir.arena.label(*certificate))
         }
         Msg::Observed { shown } => format!("Observed({})", cert(shown)),
         other => other.to_string(),
@@ -112,7 +111,7 @@ fn describe_node(dir: &crate::config::Directory, node: &NodeState) -> Value {
         NodeState::PortalCa(s, c) => json!({ "service": service(s), "ca": ca(c) }),
         NodeState::User(u) => json!({
             "subject": u.identity.subject.name,
-            "certificate": u.certificate.as_ref().map(|c| certificate_label(c.as_ref())),
+            "certificate": u.certificate.map(|c| dir.arena.label(c)),
             "invalidated": u.invalidated,
             "pending": u.pending.iter().map(|(op, p)| {
                 format!("op {op}: {}", describe_choice(dir, &crate::node::Choice::User(p.command.clone())))
@@ -120,7 +119,7 @@ fn describe_node(dir: &crate::config::Directory, node: &NodeState) -> Value {
             "actions_done": u.actions_done,
         }),
         NodeState::Attacker(a) => json!({
-            "seen": a.seen.iter().map(|s| certificate_label(s.certificate.as_ref())).collect::<Vec<_>>(),
+            "seen": a.seen.iter().map(|s| dir.arena.label(s.certificate)).collect::<Vec<_>>(),
             "pending": a.pending.len(),
         }),
     }
@@ -142,7 +141,7 @@ pub fn describe_state(dir: &crate::config::Directory, s: &CcState) -> Value {
     json!({
         "parties": parties,
         "network": s.network.iter_all().map(|env| format!(
-            "{} -> {}: {}", dir.name(env.src), dir.name(env.dst), describe_msg(env.msg)
+            "{} -> {}: {}", dir.name(env.src), dir.name(env.dst), describe_msg(dir, env.msg)
         )).collect::<Vec<_>>(),
         "violated": s.history.violated.iter().map(|p| p.name()).collect::<Vec<_>>(),
         "reached": s.history.reached.iter().map(|m| m.name()).collect::<Vec<_>>(),
@@ -180,13 +179,18 @@ pub fn describe_action(dir: &crate::config::Directory, a: &CcAction) -> String {
     let name = |id: Id| dir.name(id).to_string();
     match a {
         ActorModelAction::Deliver { src, dst, msg } => {
-            format!("{} -> {}: {}", name(*src), name(*dst), describe_msg(msg))
+            format!(
+                "{} -> {}: {}",
+                name(*src),
+                name(*dst),
+                describe_msg(dir, msg)
+            )
         }
         ActorModelAction::Drop(env) => format!(
             "lose {} -> {}: {}",
             name(env.src),
             name(env.dst),
-            describe_msg(&env.msg)
+            describe_msg(dir, &env.msg)
         ),
         ActorModelAction::Timeout(id, timer) => format!("{}: {timer:?} fires", name(*id)),
         ActorModelAction::Crash(id) => format!("{} crashes", name(*id)),
@@ -269,7 +273,7 @@ impl Model for Readable {
                 out.push_str(&format!(
                     "SENDS: -> {}: {}\n",
                     dir.name(*to),
-                    describe_msg(m)
+                    describe_msg(dir, m)
                 ));
             }
         }
@@ -388,8 +392,8 @@ mod tests {
             .world
             .state(u)
             .and_then(NodeState::user)
-            .and_then(|s| s.certificate.clone())
+            .and_then(|s| s.certificate)
             .expect("issued");
-        assert_eq!(certificate_label(cert.as_ref()), "cert#1(User 0)");
+        assert_eq!(d.world.system.dir.arena.label(cert), "cert#1(User 0)");
     }
 }

@@ -8,7 +8,7 @@
 use crate::config::{Credential, Subject};
 use crate::rejection::Rejection;
 use crate::tables::Serial;
-use crate::x509::Der;
+use crate::x509::{CertId, CrlId, SigId};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::fmt;
@@ -53,10 +53,10 @@ impl Purpose {
 /// A certificate as shown to a service, with the proof of possession if any.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Shown {
-    pub certificate: Der,
+    pub certificate: CertId,
     /// Under proof of possession: the challenge nonce answered and the
     /// signature over `x509::challenge_bytes(service, nonce)`.
-    pub proof: Option<(u64, Vec<u8>)>,
+    pub proof: Option<(u64, SigId)>,
 }
 
 /// What a service rested a grant on (ghost data for the properties).
@@ -136,7 +136,7 @@ pub enum Msg {
     /// Proof of possession: sign this nonce.
     Challenge { op: OpId, nonce: u64 },
     /// S8: the issued certificate.
-    Certificate { op: OpId, certificate: Der },
+    Certificate { op: OpId, certificate: CertId },
     /// S9 / P12: a certificate exists; invalidate it?
     AskInvalidate { op: OpId },
     /// S20-1: prohibit use of this service with the certificate?
@@ -196,7 +196,7 @@ pub enum Msg {
     Issued {
         session: Session,
         serial: Serial,
-        certificate: Der,
+        certificate: CertId,
     },
     /// The answer to `Check`, `Qualify`, `Withdraw` or `Invalidate`.
     Answer {
@@ -212,7 +212,7 @@ pub enum Msg {
         services: Option<Vec<String>>,
     },
     /// V1: a CA-signed CRL pushed to every service of an invalidated certificate.
-    Revocation { crl: Der },
+    Revocation { crl: CrlId },
 
     // ---- the wire, to the attacker ----
     /// An eavesdropped presentation (a copy the network shows the attacker).

@@ -13,7 +13,7 @@ use crate::msg::{Basis, Msg, OpId, Purpose, Refusal, Request, Session, Shown, Ve
 use crate::rejection::Rejection;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
-use crate::x509::{CertInfo, TrustAnchor, challenge_bytes, verify_proof};
+use crate::x509::{CertInfo, TrustAnchor, challenge_bytes};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
@@ -219,8 +219,8 @@ impl Service {
             }
             Msg::Revocation { crl } if src == self.ca() => {
                 // V1: act only on a CRL the CA signed.
-                if let Ok(serials) = self.anchor.verify_crl(crl.as_ref()) {
-                    for serial in serials {
+                if let Ok(info) = self.dir.arena.verify_crl(&self.anchor, crl) {
+                    for serial in info.revoked {
                         if st.durable.table.unlink(serial) {
                             fx.persist = true;
                         }
@@ -360,9 +360,10 @@ impl Service {
         session: Session,
         shown: &Shown,
     ) -> Result<CertInfo, Rejection> {
-        let info = self
-            .anchor
-            .verify_certificate(shown.certificate.as_ref(), self.clock.now())?;
+        let info =
+            self.dir
+                .arena
+                .verify_certificate(&self.anchor, shown.certificate, self.clock.now())?;
         if self.dir.modes.presentation == Presentation::Bearer || self.defects.skip_proof_check {
             return Ok(info);
         }
@@ -381,10 +382,10 @@ impl Service {
                 Rejection::UnknownChallenge
             });
         }
-        verify_proof(
+        self.dir.arena.verify_proof(
             &info.public_key,
             &challenge_bytes(self.dir.name(me), *nonce),
-            signature,
+            *signature,
         )?;
         Ok(info)
     }

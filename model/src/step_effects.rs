@@ -14,7 +14,6 @@ use crate::node::NodeState;
 use crate::service::Stage;
 use crate::step::Step;
 use crate::tables::{Link, Serial};
-use crate::world::certificate_serial;
 use stateright::actor::Id;
 
 /// One event as the drivers saw it.
@@ -210,7 +209,7 @@ pub fn check(step: Step, ev: &Event) -> Result<(), String> {
         ),
         S8 => {
             let serial = ev.sent_find(|m| match m {
-                Msg::Certificate { certificate, .. } => certificate_serial(certificate.as_ref()),
+                Msg::Certificate { certificate, .. } => ev.dir.arena.serial_of(*certificate),
                 _ => None,
             });
             need(

@@ -12,7 +12,9 @@ use crate::config::{Credential, Defects, Directory, Modes, Party, PrimaryAuth, R
 use crate::node::Node;
 use crate::service::Service;
 use crate::user::{Identity, User};
-use crate::x509::{CertificateAuthority, Der, KeyStream, PkiError, SigningKey, key_seed};
+use crate::x509::{
+    Arena, CertificateAuthority, Der, KeyStream, Memo, PkiError, SigningKey, key_seed,
+};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,6 +52,9 @@ pub struct SystemSpec {
     pub concurrency: u8,
     /// Whether user operations can time out.
     pub timeouts: bool,
+    /// Whether the run's X.509 arena remembers verdicts (`Memo::Off`: the
+    /// concrete reading, every object issued and checked on every use).
+    pub memo: Memo,
 }
 
 /// A built system: the directory, one node per party, the shared clock.
@@ -185,7 +190,13 @@ impl SystemSpec {
                 );
             }
         }
-        let dir = Arc::new(Directory::new(self.modes, parties, subjects, accounts));
+        let dir = Arc::new(Directory::new(
+            self.modes,
+            parties,
+            subjects,
+            accounts,
+            Arena::new(self.memo),
+        ));
         let clock = Clock::default();
         let authority =
             CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
@@ -307,6 +318,7 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
         autonomous_actions: None,
         concurrency: 1,
         timeouts: false,
+        memo: Memo::On,
     }
 }
 

@@ -11,7 +11,7 @@ use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
 use crate::rejection::Rejection;
 use crate::step::Step;
-use crate::x509::{Der, SigningKey, challenge_bytes};
+use crate::x509::{CertId, SigId, SigningKey, challenge_bytes};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -215,7 +215,7 @@ impl Serialize for Identity {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct UserDurable {
     pub identity: Arc<Identity>,
-    pub certificate: Option<Der>,
+    pub certificate: Option<CertId>,
     pub invalidated: bool,
     /// Operation numbers are never reused: services key sessions by them.
     pub next_op: OpId,
@@ -227,7 +227,7 @@ pub struct UserDurable {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct UserState {
     pub identity: Arc<Identity>,
-    pub certificate: Option<Der>,
+    pub certificate: Option<CertId>,
     /// The user invalidated its certificate itself (P13) and knows it.
     pub invalidated: bool,
     pub next_op: OpId,
@@ -317,10 +317,17 @@ impl User {
             .or_else(|| st.identity.accounts.get(&cmd.service()).cloned())
     }
 
-    fn sign(&self, st: &UserState, service: Id, nonce: u64) -> Vec<u8> {
-        st.identity
-            .key
-            .sign(&challenge_bytes(self.dir.name(service), nonce))
+    /// The proof of possession: the challenge signed with the user's key,
+    /// through the run's arena (real Ed25519; `None` only if the arena
+    /// refuses the signature's handle, a 64-bit collision).
+    fn sign(&self, st: &UserState, service: Id, nonce: u64) -> Option<SigId> {
+        self.dir
+            .arena
+            .sign(
+                &st.identity.key,
+                &challenge_bytes(self.dir.name(service), nonce),
+            )
+            .ok()
     }
 
     /// The label a presentation carries, by what it is for.
@@ -480,7 +487,10 @@ impl User {
                     },
                     None => pending.command.purpose(),
                 };
-                let proof = Some((nonce, self.sign(st, src, nonce)));
+                let Some(signature) = self.sign(st, src, nonce) else {
+                    return;
+                };
+                let proof = Some((nonce, signature));
                 fx.steps(Self::present_steps(purpose, false)).send(
                     src,
                     Msg::Present {

@@ -318,29 +318,6 @@ pub struct UserFinal {
     pub service_tables: Vec<String>,
 }
 
-/// The serial of a DER certificate we issued, read without a trust decision.
-pub fn certificate_serial(der: &[u8]) -> Option<u64> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    crate::x509::serial_from_integer_content(cert.raw_serial())
-}
-
-/// The subject's common name of a DER certificate, read without a trust
-/// decision.
-pub fn certificate_subject(der: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = cert.subject().iter_common_name().next()?;
-    cn.as_str().ok().map(str::to_string)
-}
-
-/// A certificate as a reader names it: `cert#serial(subject)`.
-pub fn certificate_label(der: &[u8]) -> String {
-    match (certificate_serial(der), certificate_subject(der)) {
-        (Some(serial), Some(subject)) => format!("cert#{serial}({subject})"),
-        (Some(serial), None) => format!("cert#{serial}"),
-        _ => format!("cert(unreadable, {} bytes)", der.len()),
-    }
-}
-
 impl World {
     /// The CA's state, wherever the CA role lives (None while it is down).
     pub fn ca_state(&self) -> Option<&crate::ca::CaState> {
@@ -359,7 +336,7 @@ impl World {
             .state(user)
             .and_then(NodeState::user)
             .and_then(|u| u.certificate.as_ref())
-            .and_then(|c| certificate_serial(c.as_ref()));
+            .and_then(|c| dir.arena.serial_of(*c));
         let ca_tables = self.ca_state().map(|c| &c.tables).or_else(|| {
             dir.ca()
                 .and_then(|ca| match self.storage.get(usize::from(ca))? {
@@ -421,8 +398,8 @@ impl World {
         let users = dir
             .users()
             .filter_map(|u| {
-                let cert = self.state(u)?.user()?.certificate.clone()?;
-                Some((dir.name(u).to_string(), cert))
+                let cert = self.state(u)?.user()?.certificate?;
+                Some((dir.name(u).to_string(), dir.arena.der(cert.0)?))
             })
             .collect();
         let crls = self

@@ -713,11 +713,18 @@ fn user_key(system: &System, user: Id) -> SigningKey {
 }
 
 fn certificate_of(d: &FifoDriver, user: Id) -> Der {
-    d.world
+    let id = d
+        .world
         .state(user)
         .and_then(NodeState::user)
-        .and_then(|u| u.certificate.clone())
-        .expect("the user holds a certificate")
+        .and_then(|u| u.certificate)
+        .expect("the user holds a certificate");
+    d.world
+        .system
+        .dir
+        .arena
+        .der(id.0)
+        .expect("the arena holds it")
 }
 
 fn next_nonce(d: &FifoDriver, service: Id) -> u64 {
@@ -783,9 +790,12 @@ proptest! {
         let (k0, k1) = (user_key(&system, st.u0), user_key(&system, st.u1));
         let (c0, c1) = (certificate_of(&st.d, st.u0), certificate_of(&st.d, st.u1));
         let nonce = next_nonce(&st.d, service);
+        let arena = system.dir.arena.clone();
         let proof = |key: &SigningKey, at: Id, nonce: u64| {
-            Some((nonce, key.sign(&challenge_bytes(&name(at), nonce))))
+            let sig = arena.keep_signature(key.sign(&challenge_bytes(&name(at), nonce)));
+            Some((nonce, sig.expect("no collision")))
         };
+        let handle = |der: &Der| arena.keep_certificate(der.clone()).expect("no collision");
         let anchor = system.authority.trust_anchor();
         let (shown, want) = match &attack {
             Attack::Tampered { m, .. } => {
@@ -811,40 +821,40 @@ proptest! {
                     return Err(TestCaseError::fail(format!("the anchor accepted {m:?}")));
                 };
                 let shown = Shown {
-                    certificate: Der::from(mutant),
+                    certificate: handle(&Der::from(mutant)),
                     proof: if bearer { None } else { proof(&k0, service, nonce) },
                 };
                 (shown, reason)
             }
             Attack::OtherUsersKey => (
-                Shown { certificate: c0.clone(), proof: proof(&k1, service, nonce) },
+                Shown { certificate: handle(&c0), proof: proof(&k1, service, nonce) },
                 Rejection::BadProof,
             ),
             Attack::OtherUsersCertificate => (
-                Shown { certificate: c1.clone(), proof: proof(&k0, service, nonce) },
+                Shown { certificate: handle(&c1), proof: proof(&k0, service, nonce) },
                 Rejection::BadProof,
             ),
             Attack::OtherServicesChallenge => (
-                Shown { certificate: c0.clone(), proof: proof(&k0, elsewhere, nonce) },
+                Shown { certificate: handle(&c0), proof: proof(&k0, elsewhere, nonce) },
                 Rejection::BadProof,
             ),
             Attack::ReplayedChallenge(back) => (
                 Shown {
-                    certificate: c0.clone(),
+                    certificate: handle(&c0),
                     proof: proof(&k0, service, nonce.saturating_sub(*back)),
                 },
                 Rejection::ReplayedChallenge,
             ),
             Attack::UnknownChallenge(ahead) => (
-                Shown { certificate: c0.clone(), proof: proof(&k0, service, nonce + ahead) },
+                Shown { certificate: handle(&c0), proof: proof(&k0, service, nonce + ahead) },
                 Rejection::UnknownChallenge,
             ),
             Attack::MissingProof => (
-                Shown { certificate: c0.clone(), proof: None },
+                Shown { certificate: handle(&c0), proof: None },
                 Rejection::MissingProof,
             ),
             Attack::GarbageProof(sig) => (
-                Shown { certificate: c0.clone(), proof: Some((nonce, sig.clone())) },
+                Shown { certificate: handle(&c0), proof: Some((nonce, arena.keep_signature(sig.clone()).expect("no collision"))) },
                 Rejection::BadProof,
             ),
             Attack::OtherCa { same_name } => {
@@ -865,7 +875,7 @@ proptest! {
                 } else {
                     Rejection::UnknownIssuer
                 };
-                (Shown { certificate: cert, proof: proof(&k0, service, nonce) }, want)
+                (Shown { certificate: handle(&cert), proof: proof(&k0, service, nonce) }, want)
             }
         };
         let finals = |d: &FifoDriver| (d.world.user_final(st.u0), d.world.user_final(st.u1));
@@ -948,7 +958,8 @@ proptest! {
         prop_assume!(f.anchor.verify_crl(&mutant).is_err());
         let before = d.world.user_final(u0);
         for s in services {
-            let out = d.world.deliver(ca, s, Msg::Revocation { crl: Der::from(mutant.clone()) });
+            let crl = d.world.system.dir.arena.keep_crl(Der::from(mutant.clone())).expect("no collision");
+            let out = d.world.deliver(ca, s, Msg::Revocation { crl });
             prop_assert!(out.sends.is_empty());
         }
         prop_assert_eq!(d.world.user_final(u0), before);
@@ -961,6 +972,13 @@ fn a_genuine_crl_does_unlink_so_the_forgery_test_is_not_vacuous() {
     let (mut d, ca, u0, services) = linked_everywhere(true);
     let serial = d.world.user_final(u0).serial.expect("a serial");
     let crl = d.world.system.authority.crl(1, &[serial], 0).expect("crl");
+    let crl = d
+        .world
+        .system
+        .dir
+        .arena
+        .keep_crl(crl)
+        .expect("no collision");
     d.world.deliver(ca, services[1], Msg::Revocation { crl });
     let tables = d.world.user_final(u0).service_tables;
     assert_eq!(tables, vec!["A".to_string(), "C".to_string()]);
@@ -1003,7 +1021,14 @@ fn no_crl_un_revokes_an_invalidated_certificate() {
         );
         for crl in [&older, &impostor, &stranger] {
             for s in services {
-                d.world.deliver(ca, s, Msg::Revocation { crl: crl.clone() });
+                let crl = d
+                    .world
+                    .system
+                    .dir
+                    .arena
+                    .keep_crl(crl.clone())
+                    .expect("no collision");
+                d.world.deliver(ca, s, Msg::Revocation { crl });
             }
         }
         for s in services {

@@ -84,23 +84,32 @@ pub fn replay_all(dir: &Path) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
     let mut all = true;
     let mut failed = 0usize;
+    let mut concrete_differences = 0usize;
     for sc in &scenarios {
-        let run = sim::run(
-            sc,
-            Options {
-                seed: sc.seed,
-                swarm: false,
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("{}: {e}", sc.file.display()))?;
+        let opts = Options {
+            seed: sc.seed,
+            ..Options::default()
+        };
+        // Each file is replayed with the X.509 memo and concretely; a
+        // difference is a failure of the memo, not of the scenario.
+        let run = match crate::concretise::concretise(sc, opts) {
+            Ok(run) => run,
+            Err(difference) => {
+                outln!("FAIL {} (concretisation): {difference}", sc.name);
+                concrete_differences += 1;
+                all = false;
+                sim::run(sc, opts).map_err(|e| anyhow::anyhow!("{}: {e}", sc.file.display()))?
+            }
+        };
         out!("{}", run_lines(&run));
         all &= run.pass;
         failed += usize::from(!run.pass);
     }
     outln!(
-        "sim: {} passed, {failed} failed ({} scenarios, {:.2} s)",
+        "sim: {} passed, {failed} failed ({} scenarios, each also replayed concretely: {} differ; {:.2} s)",
         scenarios.len() - failed,
         scenarios.len(),
+        concrete_differences,
         started.elapsed().as_secs_f64()
     );
     Ok(all)
@@ -240,7 +249,14 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
         let mut scenario_runs = Vec::new();
         for seed in seed_list {
             bar.set_message(sc.name.clone());
-            match sim::run(sc, Options { seed, swarm }) {
+            match sim::run(
+                sc,
+                Options {
+                    seed,
+                    swarm,
+                    ..Options::default()
+                },
+            ) {
                 Ok(r) => scenario_runs.push(r),
                 Err(e) => errors.push(format!("{}:1:1: {e}", sc.file.display())),
             }

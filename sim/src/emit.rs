@@ -155,15 +155,16 @@ pub fn counterexample_scenario(
                     );
                 }
                 Choice::Attacker(r) => {
-                    let victim =
-                        commoncert_model::world::certificate_subject(r.shown.certificate.as_ref())
-                            .and_then(|cn| {
-                                dir.subjects
-                                    .iter()
-                                    .find(|(_, s)| s.name == cn)
-                                    .map(|(id, _)| name_of(*id))
-                            })
-                            .unwrap_or_default();
+                    let victim = dir
+                        .arena
+                        .subject_of(r.shown.certificate)
+                        .and_then(|cn| {
+                            dir.subjects
+                                .iter()
+                                .find(|(_, s)| s.name == cn)
+                                .map(|(id, _)| name_of(*id))
+                        })
+                        .unwrap_or_default();
                     let _ = write!(
                         t,
                         "[[step]]\ndo = \"impersonate\"\nattacker = {}\nvictim = {}\nservice = {}\n",
@@ -284,15 +285,13 @@ pub fn flags(c: &CheckConfig) -> String {
 }
 
 /// Replay each violated safety property's counterexample of `report` as a
-/// scripted scenario; (how many, the failures).
+/// scripted scenario, with the X.509 memo and concretely (`concretise`);
+/// (how many, the failures).
 pub fn replay_counterexamples(
     name: &str,
     report: &commoncert_model::checker::CheckReport,
 ) -> (usize, Vec<String>) {
     use commoncert_model::checker::Verdict;
-    let Ok((model, _)) = report.config.into_model() else {
-        return (0, vec![format!("{name}: the configuration does not build")]);
-    };
     let mut failures = Vec::new();
     let mut n = 0;
     for p in report
@@ -303,7 +302,7 @@ pub fn replay_counterexamples(
         n += 1;
         let text = counterexample_scenario(
             &report.config,
-            &model.cfg.system.dir,
+            &report.dir,
             &format!("{name}-{}", p.name),
             p,
         );
@@ -314,13 +313,9 @@ pub fn replay_counterexamples(
                 continue;
             }
         };
-        match crate::sim::run(
-            &sc,
-            crate::sim::Options {
-                seed: 0,
-                swarm: false,
-            },
-        ) {
+        // Replayed with the X.509 memo and concretely (every certificate,
+        // CRL and proof issued and checked afresh): the two must agree.
+        match crate::concretise::concretise(&sc, crate::sim::Options::default()) {
             Ok(r) if r.pass && r.violations.iter().any(|v| v.property == p.name) => {}
             Ok(r) => failures.push(format!(
                 "{name} {}: {}",

@@ -7,6 +7,7 @@
 //! - [`clock`]: virtual time and the agenda of events, ordered by (time, seq);
 //! - [`network`]: latency, loss, duplication, partitions (seeded stream);
 //! - [`faults`]: swarm-testing fault profiles (their own seeded stream);
+//! - [`concretise`]: a run with the X.509 memo against the concrete run;
 //! - [`sim`]: the engine: one run of one scenario with one seed, and its verdict;
 //! - [`trace`]: every event of a run and its fingerprint;
 //! - [`report`]: Markdown, HTML/SVG, JUnit and coverage reports;
@@ -18,6 +19,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod concretise;
 pub mod emit;
 pub mod faults;
 pub mod network;

@@ -1111,6 +1111,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             autonomous_actions: None,
             concurrency: 1,
             timeouts: true,
+            memo: commoncert_model::x509::Memo::On,
         },
         steps,
         expect_final,

@@ -28,19 +28,23 @@ use commoncert_model::step::{Step as Label, restrict_to_families};
 use commoncert_model::system::{BuildError, credential};
 use commoncert_model::user::{Command, Outcome as OpOutcome};
 use commoncert_model::world::{Outcome, World};
-use commoncert_model::x509::Der;
+use commoncert_model::x509::{Der, Memo};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// How to run a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     pub seed: u64,
     /// Swarm testing: layer the seed's [`FaultProfile`] on the file's network
     /// and tolerate outcomes that depend on faults.
     pub swarm: bool,
+    /// Whether the run's X.509 arena remembers verdicts; `Memo::Off` is the
+    /// concrete reading (every certificate, CRL and proof issued and checked
+    /// on every use), which the concretisation check compares against.
+    pub memo: Memo,
 }
 
 /// A run that could not start.
@@ -245,6 +249,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
     } else {
         opts.seed
     };
+    spec.memo = opts.memo;
     let system = spec.build()?;
     let nodes = system.nodes.len();
     let profile = opts.swarm.then(|| FaultProfile::draw(opts.seed, nodes));

@@ -92,13 +92,8 @@ fn a_path_with_a_timeout_replays_with_it() {
         .iter()
         .find(|p| p.name == "revoked-never-accepted")
         .expect("listed");
-    let (model, _) = config.into_model().expect("builds");
-    let text = commoncert_sim::emit::counterexample_scenario(
-        &config,
-        &model.cfg.system.dir,
-        "late-presentation",
-        p,
-    );
+    let text =
+        commoncert_sim::emit::counterexample_scenario(&config, &report.dir, "late-presentation", p);
     assert!(text.contains("do = \"timeout\""), "{text}");
     let (n, failures) = replay_counterexamples("late-presentation", &report);
     assert!(n > 0 && failures.is_empty(), "{failures:?}");

@@ -213,7 +213,7 @@ proptest! {
         let text = mutate(&valid(), &ops);
         if let Ok(sc) = parse(Path::new("m.toml"), &text) {
             // Whatever parses must also run without panicking.
-            let _ = commoncert_sim::sim::run(&sc, commoncert_sim::sim::Options { seed: 1, swarm: false });
+            let _ = commoncert_sim::sim::run(&sc, commoncert_sim::sim::Options { seed: 1, ..Default::default() });
         }
     }
 }

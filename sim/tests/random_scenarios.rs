@@ -359,7 +359,7 @@ proptest! {
             Ok(sc) => sc,
             Err(e) => return Err(TestCaseError::fail(format!("generated file refused: {e}\n{text}"))),
         };
-        let opts = Options { seed: g.seed, swarm: g.swarm };
+        let opts = Options { seed: g.seed, swarm: g.swarm, ..Options::default() };
         let r = run(&sc, opts).map_err(|e| TestCaseError::fail(format!("{e}")))?;
         let allowed = g.allowed();
         for v in &r.violations {

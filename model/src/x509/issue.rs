@@ -42,6 +42,9 @@ pub struct CertRequest {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PkiError {
+    /// Two different objects whose handles (64-bit SHA-256 prefixes) agree.
+    #[error("two different objects share the handle {0}")]
+    HandleCollision(String),
     /// RFC 5280 4.1.2.2: serial numbers are positive; 0 also means "no row" in our tables.
     #[error("serial number 0 is not a valid certificate serial number")]
     ZeroSerial,

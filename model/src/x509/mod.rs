@@ -16,8 +16,8 @@
 //! * [`crl`]: CRLs ([`CertificateAuthority::crl`], [`TrustAnchor::verify_crl_info`]);
 //! * [`proof`]: the "proof of possession" reading of the protocol: the
 //!   presenter signs a service-chosen nonce ([`challenge_bytes`], [`verify_proof`]);
-//! * [`pki`]: what parties hold instead of bytes: small handles ([`CertId`],
-//!   [`CrlId`], [`SigId`]) into the run's [`Pki`], which issues and verifies
+//! * [`arena`]: what parties hold instead of bytes: small handles ([`CertId`],
+//!   [`CrlId`], [`SigId`]) into the run's [`Arena`], which issues and verifies
 //!   each object once and remembers the verdicts;
 //! * [`signed_data`], [`der`], [`time`], [`keys`]: the Ed25519 framing, DER
 //!   details, virtual time and deterministic keys they share;
@@ -33,6 +33,7 @@
 //! Untrusted input (certificate and CRL bytes, proofs) never panics: every
 //! failure is a [`Rejection`].
 
+pub mod arena;
 pub mod crl;
 pub mod der;
 pub mod issue;
@@ -50,6 +51,7 @@ pub mod forge;
 mod tests;
 
 pub use crate::rejection::Rejection;
+pub use arena::{Arena, CertId, CrlId, Memo, SigId};
 pub use crl::CrlInfo;
 pub use der::{Der, serial_from_integer_content};
 pub use issue::{CertRequest, CertificateAuthority, PkiError};

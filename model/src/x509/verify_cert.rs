@@ -2,6 +2,7 @@
 //! ordered list of checks, in the manner of webpki's `verify_cert`, each with
 //! its own `Rejection`.
 
+use crate::x509::arena::digest64;
 use crate::x509::der::Der;
 use crate::x509::der::hex;
 use crate::x509::der::serial_from_integer_content;
@@ -46,10 +47,24 @@ pub struct CertInfo {
 /// The time-independent outcome of checking a certificate, plus its exact
 /// validity window in Unix seconds (not saturated, unlike [`CertInfo`]).
 #[derive(Clone, Debug)]
-struct Checked {
+pub(super) struct Checked {
     info: CertInfo,
     not_before_unix: i64,
     not_after_unix: i64,
+}
+
+impl Checked {
+    /// Step 12: notBefore ≤ now ≤ notAfter, in milliseconds.
+    pub(super) fn at(self, now: VirtualTime) -> Result<CertInfo, Rejection> {
+        let now = unix_millis(now);
+        if now < i128::from(self.not_before_unix) * 1000 {
+            return Err(Rejection::NotYetValid);
+        }
+        if now > i128::from(self.not_after_unix) * 1000 {
+            return Err(Rejection::Expired);
+        }
+        Ok(self.info)
+    }
 }
 
 /// What a relying service needs: the CA's subject name and public key.
@@ -67,6 +82,8 @@ pub(super) struct AnchorInner {
     /// The root's SubjectPublicKeyInfo, raw DER, for `x509-parser`'s verifier.
     spki: Box<[u8]>,
     public_key: [u8; 32],
+    /// The digest of `root` ([`digest64`]).
+    id: u64,
 }
 
 impl fmt::Debug for TrustAnchor {
@@ -196,6 +213,7 @@ impl TrustAnchor {
         }
         Ok(TrustAnchor(Arc::new(AnchorInner {
             root: Der::from(der),
+            id: digest64(der),
             subject: cert.subject().as_raw().into(),
             spki: cert.public_key().raw.into(),
             public_key,
@@ -236,15 +254,18 @@ impl TrustAnchor {
     /// The issuer and signature come before everything the certificate claims
     /// about itself, so that only our CA's statements are ever interpreted.
     pub fn verify_certificate(&self, der: &[u8], now: VirtualTime) -> Result<CertInfo, Rejection> {
-        let checked = self.checked(der)?;
-        let now = unix_millis(now);
-        if now < i128::from(checked.not_before_unix) * 1000 {
-            return Err(Rejection::NotYetValid);
-        }
-        if now > i128::from(checked.not_after_unix) * 1000 {
-            return Err(Rejection::Expired);
-        }
-        Ok(checked.info)
+        self.checked(der)?.at(now)
+    }
+
+    /// Steps 1–11 of [`verify_certificate`](Self::verify_certificate), which
+    /// do not depend on time: what [`Arena`](crate::x509::arena::Arena) remembers.
+    pub(super) fn check(&self, der: &[u8]) -> Result<Checked, Rejection> {
+        self.checked(der)
+    }
+
+    /// This anchor's identity in remembered verdicts: the digest of its root.
+    pub fn id(&self) -> u64 {
+        self.0.id
     }
 
     /// Steps 1–11 of [`verify_certificate`](Self::verify_certificate).

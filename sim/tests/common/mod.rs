@@ -19,7 +19,14 @@ pub fn load(name: &str) -> Scenario {
 }
 
 pub fn run(sc: &Scenario, seed: u64) -> Run {
-    match sim::run(sc, Options { seed, swarm: false }) {
+    match sim::run(
+        sc,
+        Options {
+            seed,
+            swarm: false,
+            ..Options::default()
+        },
+    ) {
         Ok(r) => r,
         Err(e) => panic!("{e}"),
     }

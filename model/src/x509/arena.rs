@@ -1,0 +1,421 @@
+//! What parties hold instead of bytes: small handles into the run's arena of
+//! real X.509 objects, and the verdicts on them, remembered.
+//!
+//! A model-checker state used to carry every certificate, CRL and signature
+//! as DER, so that hashing a state hashed kilobytes and every transition
+//! that issued or verified ran rcgen, x509-parser and Ed25519. Now a state
+//! carries a [`CertId`], [`CrlId`] or [`SigId`]: the first 8 bytes of the
+//! SHA-256 of the object's DER (the fingerprint traces have always shown).
+//! A handle is derived from the object's content alone, so it is the same in
+//! every process and thread whatever the order of discovery, and two states
+//! that hold the same certificate hold the same handle.
+//!
+//! The [`Arena`] is owned by the running system (`System::arena`) and shared
+//! by its parties. It holds the bytes of every object issued in the run and,
+//! in [`Memo::On`], remembers:
+//! * issuance: the same request to the same CA gives the same handle without
+//!   signing again (issuance is deterministic, so this changes no byte);
+//! * certificate checks per (certificate, anchor): the time-independent
+//!   verdict of `TrustAnchor::verify_certificate` steps 1-11 and the exact
+//!   validity window, which is compared with `now` on every call, so the
+//!   verdict is in effect memoised per (certificate, anchor, time);
+//! * CRL checks per (CRL, anchor), proofs per (key, challenge, signature).
+//!
+//! Revocation state is not part of any certificate verdict: the check never
+//! consults a CRL; services judge revocation from their tables and from CRLs
+//! verified on their own.
+//!
+//! [`Memo::Off`] is the concrete reading: every issuance runs rcgen, every
+//! check parses and verifies the DER with x509-parser and ring, every proof
+//! is signed and verified again; only the handle -> bytes table remains, the
+//! wire a real network would carry. The concretisation test replays the
+//! checker's counterexamples and the shipped scenarios both ways and asserts
+//! the same verdicts and steps. [`Memo::Stale`] is a deliberate defect for
+//! that test: certificate verdicts are remembered with their time, so an
+//! expired certificate stays accepted.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::rejection::Rejection;
+use crate::x509::crl::CrlInfo;
+use crate::x509::der::{Der, serial_from_integer_content};
+use crate::x509::issue::{CertRequest, CertificateAuthority, PkiError};
+use crate::x509::keys::SigningKey;
+use crate::x509::proof::verify_proof;
+use crate::x509::time::VirtualTime;
+use crate::x509::verify_cert::{CertInfo, Checked, TrustAnchor};
+
+/// The first 8 bytes of the SHA-256 of `bytes`, big-endian.
+pub fn digest64(bytes: &[u8]) -> u64 {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    u64::from_be_bytes(first)
+}
+
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident, $tag:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub u64);
+
+        impl $name {
+            /// The handle of these bytes.
+            pub fn of(der: &[u8]) -> Self {
+                $name(digest64(der))
+            }
+
+            /// The first 8 bytes of the SHA-256 of the DER, in lower-case
+            /// hex: the same text as [`Der::fingerprint`].
+            pub fn fingerprint(&self) -> String {
+                format!("{:016x}", self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($tag, ":{:016x}"), self.0)
+            }
+        }
+    };
+}
+
+handle!(
+    /// A certificate, as parties hold and send it.
+    CertId,
+    "cert"
+);
+handle!(
+    /// A CRL, as the CA sends it under V1.
+    CrlId,
+    "crl"
+);
+handle!(
+    /// An Ed25519 signature (a proof of possession).
+    SigId,
+    "sig"
+);
+
+/// Whether the arena remembers verdicts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Memo {
+    /// Issue, sign and verify each object once; remember the verdicts.
+    #[default]
+    On,
+    /// Issue, sign and verify on every call (the concrete reading).
+    Off,
+    /// Deliberate defect: remember certificate verdicts with the time they
+    /// were reached, so a certificate that was valid stays valid.
+    Stale,
+}
+
+/// One map behind a lock that a poisoned writer cannot break: a panic
+/// mid-insert leaves a map that is still a valid cache.
+struct Table<K, V>(RwLock<HashMap<K, V>>);
+
+impl<K: Eq + Hash, V: Clone> Table<K, V> {
+    fn new() -> Self {
+        Table(RwLock::new(HashMap::new()))
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(k)
+            .cloned()
+    }
+
+    fn insert(&self, k: K, v: V) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(k, v);
+    }
+
+    fn len(&self) -> usize {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}
+
+/// The run's X.509 objects and the verdicts on them. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Arena(Arc<Inner>);
+
+struct Inner {
+    memo: Memo,
+    /// handle -> DER, for certificates, CRLs and signatures alike.
+    bytes: Table<u64, Der>,
+    issued: Table<(u64, CertRequest), CertId>,
+    crls: Table<(u64, u64, Vec<u64>, VirtualTime), CrlId>,
+    signed: Table<([u8; 32], Vec<u8>), SigId>,
+    checked: Table<(CertId, u64), Result<Checked, Rejection>>,
+    stale: Table<(CertId, u64), Result<CertInfo, Rejection>>,
+    crl_verdicts: Table<(CrlId, u64), Result<CrlInfo, Rejection>>,
+    proofs: Table<([u8; 32], Vec<u8>, SigId), Result<(), Rejection>>,
+}
+
+impl fmt::Debug for Arena {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Arena")
+            .field("memo", &self.0.memo)
+            .field("objects", &self.0.bytes.len())
+            .finish()
+    }
+}
+
+/// Arenas compare by identity: a directory holds one, and two directories
+/// are the same only if they share it.
+impl PartialEq for Arena {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Arena {}
+
+/// Hashes nothing: consistent with identity equality, and a state's
+/// fingerprint must not depend on where an arena lives.
+impl Hash for Arena {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl Default for Arena {
+    fn default() -> Self {
+        Arena::new(Memo::On)
+    }
+}
+
+impl Arena {
+    pub fn new(memo: Memo) -> Self {
+        Arena(Arc::new(Inner {
+            memo,
+            bytes: Table::new(),
+            issued: Table::new(),
+            crls: Table::new(),
+            signed: Table::new(),
+            checked: Table::new(),
+            stale: Table::new(),
+            crl_verdicts: Table::new(),
+            proofs: Table::new(),
+        }))
+    }
+
+    pub fn memo(&self) -> Memo {
+        self.0.memo
+    }
+
+    fn remembers(&self) -> bool {
+        self.0.memo != Memo::Off
+    }
+
+    /// Keep `der` under its handle. Two different objects with one handle
+    /// (a 64-bit collision of SHA-256 prefixes) would make handles ambiguous;
+    /// that is refused rather than silently merged.
+    fn keep(&self, der: Der) -> Result<u64, PkiError> {
+        let id = digest64(der.as_bytes());
+        match self.0.bytes.get(&id) {
+            Some(known) if known != der => Err(PkiError::HandleCollision(format!("{id:016x}"))),
+            Some(_) => Ok(id),
+            None => {
+                self.0.bytes.insert(id, der);
+                Ok(id)
+            }
+        }
+    }
+
+    /// The handle of certificate bytes from outside (off the wire, from a
+    /// test or a fuzzer), kept so that a service can check them.
+    pub fn keep_certificate(&self, der: Der) -> Result<CertId, PkiError> {
+        self.keep(der).map(CertId)
+    }
+
+    /// The handle of CRL bytes from outside.
+    pub fn keep_crl(&self, der: Der) -> Result<CrlId, PkiError> {
+        self.keep(der).map(CrlId)
+    }
+
+    /// The handle of signature bytes from outside.
+    pub fn keep_signature(&self, bytes: Vec<u8>) -> Result<SigId, PkiError> {
+        self.keep(Der::from(bytes)).map(SigId)
+    }
+
+    /// The DER behind a handle, if this run made it.
+    pub fn der(&self, id: u64) -> Option<Der> {
+        self.0.bytes.get(&id)
+    }
+
+    /// How many objects the run has made (certificates, CRLs, signatures).
+    pub fn objects(&self) -> usize {
+        self.0.bytes.len()
+    }
+
+    /// How many certificate verdicts are remembered.
+    pub fn remembered_verdicts(&self) -> usize {
+        self.0.checked.len() + self.0.stale.len()
+    }
+
+    /// Issue `req` with `ca` (rcgen), once per (CA, request) when remembering.
+    pub fn issue(&self, ca: &CertificateAuthority, req: &CertRequest) -> Result<CertId, PkiError> {
+        let key = (digest64(ca.root().as_bytes()), req.clone());
+        if self.remembers()
+            && let Some(id) = self.0.issued.get(&key)
+        {
+            return Ok(id);
+        }
+        let id = CertId(self.keep(ca.issue(req)?)?);
+        if self.remembers() {
+            self.0.issued.insert(key, id);
+        }
+        Ok(id)
+    }
+
+    /// A CRL of `ca` (rcgen), once per (CA, number, serials, time) when remembering.
+    pub fn crl(
+        &self,
+        ca: &CertificateAuthority,
+        crl_number: u64,
+        revoked: &[u64],
+        at: VirtualTime,
+    ) -> Result<CrlId, PkiError> {
+        let key = (
+            digest64(ca.root().as_bytes()),
+            crl_number,
+            revoked.to_vec(),
+            at,
+        );
+        if self.remembers()
+            && let Some(id) = self.0.crls.get(&key)
+        {
+            return Ok(id);
+        }
+        let id = CrlId(self.keep(ca.crl(crl_number, revoked, at)?)?);
+        if self.remembers() {
+            self.0.crls.insert(key, id);
+        }
+        Ok(id)
+    }
+
+    /// Sign `msg` with `key` (Ed25519 is deterministic, so once suffices).
+    pub fn sign(&self, key: &SigningKey, msg: &[u8]) -> Result<SigId, PkiError> {
+        let k = (key.public_key(), msg.to_vec());
+        if self.remembers()
+            && let Some(id) = self.0.signed.get(&k)
+        {
+            return Ok(id);
+        }
+        let id = SigId(self.keep(Der::from(key.sign(msg)))?);
+        if self.remembers() {
+            self.0.signed.insert(k, id);
+        }
+        Ok(id)
+    }
+
+    /// [`TrustAnchor::verify_certificate`] of the certificate behind `cert`
+    /// at `now`. A handle this run never made is [`Rejection::Malformed`]:
+    /// there are no bytes to check.
+    pub fn verify_certificate(
+        &self,
+        anchor: &TrustAnchor,
+        cert: CertId,
+        now: VirtualTime,
+    ) -> Result<CertInfo, Rejection> {
+        let key = (cert, anchor.id());
+        match self.0.memo {
+            Memo::Off => {
+                let der = self.der(cert.0).ok_or(Rejection::Malformed)?;
+                anchor.verify_certificate(der.as_bytes(), now)
+            }
+            Memo::On => {
+                let checked = match self.0.checked.get(&key) {
+                    Some(c) => c,
+                    None => {
+                        let der = self.der(cert.0).ok_or(Rejection::Malformed)?;
+                        let c = anchor.check(der.as_bytes());
+                        self.0.checked.insert(key, c.clone());
+                        c
+                    }
+                };
+                checked?.at(now)
+            }
+            Memo::Stale => {
+                if let Some(verdict) = self.0.stale.get(&key) {
+                    return verdict;
+                }
+                let der = self.der(cert.0).ok_or(Rejection::Malformed)?;
+                let verdict = anchor.verify_certificate(der.as_bytes(), now);
+                self.0.stale.insert(key, verdict.clone());
+                verdict
+            }
+        }
+    }
+
+    /// [`TrustAnchor::verify_crl_info`] of the CRL behind `crl`.
+    pub fn verify_crl(&self, anchor: &TrustAnchor, crl: CrlId) -> Result<CrlInfo, Rejection> {
+        let key = (crl, anchor.id());
+        if self.remembers()
+            && let Some(v) = self.0.crl_verdicts.get(&key)
+        {
+            return v;
+        }
+        let der = self.der(crl.0).ok_or(Rejection::CrlMalformed)?;
+        let verdict = anchor.verify_crl_info(der.as_bytes());
+        if self.remembers() {
+            self.0.crl_verdicts.insert(key, verdict.clone());
+        }
+        verdict
+    }
+
+    /// [`verify_proof`] of the signature behind `sig`.
+    pub fn verify_proof(
+        &self,
+        public_key: &[u8; 32],
+        message: &[u8],
+        sig: SigId,
+    ) -> Result<(), Rejection> {
+        let key = (*public_key, message.to_vec(), sig);
+        if self.remembers()
+            && let Some(v) = self.0.proofs.get(&key)
+        {
+            return v;
+        }
+        let bytes = self.der(sig.0).ok_or(Rejection::BadProof)?;
+        let verdict = verify_proof(public_key, message, bytes.as_bytes());
+        if self.remembers() {
+            self.0.proofs.insert(key, verdict.clone());
+        }
+        verdict
+    }
+
+    /// The serial of the certificate behind `cert`, read without a trust
+    /// decision (for reports, labels and the label checks).
+    pub fn serial_of(&self, cert: CertId) -> Option<u64> {
+        let der = self.der(cert.0)?;
+        let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
+        serial_from_integer_content(c.raw_serial())
+    }
+
+    /// The subject common name of the certificate behind `cert`, read
+    /// without a trust decision (it is public: an eavesdropper reads it too).
+    pub fn subject_of(&self, cert: CertId) -> Option<String> {
+        let der = self.der(cert.0)?;
+        let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
+        let cn = c.subject().iter_common_name().next()?;
+        cn.as_str().ok().map(str::to_string)
+    }
+
+    /// A certificate as a reader names it: `cert#serial(subject)`.
+    pub fn label(&self, cert: CertId) -> String {
+        match (self.serial_of(cert), self.subject_of(cert)) {
+            (Some(serial), Some(subject)) => format!("cert#{serial}({subject})"),
+            (Some(serial), None) => format!("cert#{serial}"),
+            _ => format!("cert(unreadable, {})", cert.fingerprint()),
+        }
+    }
+}
