@@ -48,7 +48,7 @@ fn replay(sc: &Scenario) -> Run {
         sc,
         Options {
             seed: sc.seed,
-            swarm: false,
+            ..Options::default()
         },
     )
     .expect("the scenario builds");

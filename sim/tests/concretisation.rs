@@ -72,12 +72,12 @@ fn matrix_counterexamples_concretise(max_states: Option<usize>) {
     assert!(replayed > 0);
 }
 
-/// Every counterexample the standard matrix finds within its first 3,000
+/// Every counterexample the standard matrix finds within its first 20,000
 /// states per configuration (the shallow ones: most violations are); the
 /// whole matrix is the ignored test below and part of `cargo run --release`.
 #[test]
-fn matrix_counterexamples_within_3000_states_concretise() {
-    matrix_counterexamples_concretise(Some(3_000));
+fn matrix_counterexamples_within_20000_states_concretise() {
+    matrix_counterexamples_concretise(Some(20_000));
 }
 
 /// `cargo test --release -p commoncert-sim --test concretisation -- --ignored`

@@ -419,3 +419,159 @@ impl Arena {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::x509::forge;
+    use crate::x509::keys::{KeyStream, derive_key, key_seed};
+    use crate::x509::proof::challenge_bytes;
+    use crate::x509::time::DAY;
+
+    fn ca() -> CertificateAuthority {
+        CertificateAuthority::new(&key_seed(3, KeyStream::Ca, 0), "Arena CA").expect("root")
+    }
+
+    fn request(serial: u64, not_after: VirtualTime) -> CertRequest {
+        CertRequest {
+            serial,
+            common_name: "User 0".into(),
+            email: "u0@example.org".into(),
+            public_key: derive_key(3, KeyStream::User, 0).public_key(),
+            not_before: 0,
+            not_after,
+        }
+    }
+
+    #[test]
+    fn a_handle_is_the_fingerprint_of_the_bytes_in_every_mode() {
+        let ca = ca();
+        let der = ca.issue(&request(1, DAY)).expect("issue");
+        for memo in [Memo::On, Memo::Off, Memo::Stale] {
+            let arena = Arena::new(memo);
+            let id = arena.issue(&ca, &request(1, DAY)).expect("issue");
+            assert_eq!(id, CertId::of(der.as_bytes()));
+            assert_eq!(id.fingerprint(), der.fingerprint());
+            assert_eq!(arena.der(id.0), Some(der.clone()));
+            // Issuing again gives the same object, remembered or not.
+            assert_eq!(arena.issue(&ca, &request(1, DAY)).expect("again"), id);
+            assert_eq!(arena.objects(), 1);
+        }
+    }
+
+    /// Remembered verdicts are the verdicts: for honest, flawed, expired and
+    /// not-yet-valid certificates, at times before, inside and after their
+    /// windows, and asked in either order, `Memo::On` answers as the anchor
+    /// does on the bytes.
+    #[test]
+    fn remembered_verdicts_equal_the_anchor_on_the_bytes() {
+        let ca = ca();
+        let anchor = ca.trust_anchor();
+        let mut objects = vec![
+            ca.issue(&request(1, DAY)).expect("honest"),
+            forge::with_validity(&ca, &request(2, DAY), 5_000, 9_000).expect("window"),
+        ];
+        for flaw in &forge::Flaw::ALL {
+            objects.push(forge::issue_flawed(&ca, &request(3, DAY), *flaw).expect("flawed"));
+        }
+        let times = [0, 4_999, 5_000, 9_000, 9_001, DAY, DAY + 1];
+        let on = Arena::new(Memo::On);
+        for der in &objects {
+            let id = on.keep_certificate(der.clone()).expect("kept");
+            for &t in times.iter().chain(times.iter().rev()) {
+                assert_eq!(
+                    on.verify_certificate(&anchor, id, t),
+                    anchor.verify_certificate(der.as_bytes(), t),
+                    "{id:?} at {t}"
+                );
+            }
+        }
+        assert_eq!(on.remembered_verdicts(), objects.len());
+    }
+
+    /// The deliberate defect: a verdict reached inside the window is given
+    /// again after expiry.
+    #[test]
+    fn a_stale_memo_accepts_an_expired_certificate() {
+        let ca = ca();
+        let anchor = ca.trust_anchor();
+        for (memo, after_expiry) in [
+            (Memo::On, Err(Rejection::Expired)),
+            (Memo::Off, Err(Rejection::Expired)),
+            (Memo::Stale, Ok(1)),
+        ] {
+            let arena = Arena::new(memo);
+            let id = arena.issue(&ca, &request(1, 5_000)).expect("issue");
+            assert!(arena.verify_certificate(&anchor, id, 1_000).is_ok());
+            let later = arena.verify_certificate(&anchor, id, 10_000);
+            assert_eq!(later.map(|i| i.serial), after_expiry, "{memo:?}");
+        }
+    }
+
+    #[test]
+    fn another_anchor_gets_its_own_verdict() {
+        let (ours, theirs) = (
+            ca(),
+            CertificateAuthority::new(&key_seed(4, KeyStream::Ca, 0), "Arena CA").expect("root"),
+        );
+        let arena = Arena::new(Memo::On);
+        let id = arena.issue(&ours, &request(1, DAY)).expect("issue");
+        assert!(
+            arena
+                .verify_certificate(&ours.trust_anchor(), id, 0)
+                .is_ok()
+        );
+        assert_eq!(
+            arena.verify_certificate(&theirs.trust_anchor(), id, 0),
+            Err(Rejection::BadSignature)
+        );
+    }
+
+    #[test]
+    fn handles_the_run_never_made_have_no_bytes_to_accept() {
+        let arena = Arena::new(Memo::On);
+        let anchor = ca().trust_anchor();
+        assert_eq!(
+            arena.verify_certificate(&anchor, CertId(7), 0),
+            Err(Rejection::Malformed)
+        );
+        assert_eq!(
+            arena.verify_crl(&anchor, CrlId(7)),
+            Err(Rejection::CrlMalformed)
+        );
+        assert_eq!(
+            arena.verify_proof(&[0; 32], b"m", SigId(7)),
+            Err(Rejection::BadProof)
+        );
+    }
+
+    #[test]
+    fn proofs_and_crls_remembered_equal_the_concrete_ones() {
+        let ca = ca();
+        let anchor = ca.trust_anchor();
+        let key = derive_key(3, KeyStream::User, 0);
+        let thief = derive_key(3, KeyStream::Attacker, 0);
+        for memo in [Memo::On, Memo::Off] {
+            let arena = Arena::new(memo);
+            let msg = challenge_bytes("A", 1);
+            let sig = arena.sign(&key, &msg).expect("sign");
+            assert_eq!(sig, SigId::of(&key.sign(&msg)));
+            for _ in 0..2 {
+                assert_eq!(arena.verify_proof(&key.public_key(), &msg, sig), Ok(()));
+                assert_eq!(
+                    arena.verify_proof(&thief.public_key(), &msg, sig),
+                    Err(Rejection::BadProof)
+                );
+                assert_eq!(
+                    arena.verify_proof(&key.public_key(), &challenge_bytes("B", 1), sig),
+                    Err(Rejection::BadProof)
+                );
+            }
+            let crl = arena.crl(&ca, 2, &[5, 1], 0).expect("crl");
+            assert_eq!(
+                arena.verify_crl(&anchor, crl).map(|c| c.revoked),
+                Ok(vec![1, 5])
+            );
+        }
+    }
+}
