@@ -103,7 +103,7 @@ impl Attacker {
                         op,
                         purpose: Purpose::Use,
                         shown: Shown {
-                            certificate: replay.shown.certificate.clone(),
+                            certificate: replay.shown.certificate,
                             proof: None,
                         },
                     },

@@ -53,7 +53,7 @@ fn rewrite_ca(c: &crate::ca::CaState, plan: &RewritePlan<Id, impl Sized>) -> cra
     c.issued = c
         .issued
         .iter()
-        .map(|((svc, s), v)| ((*svc, s.rewrite(plan)), v.clone()))
+        .map(|((svc, s), v)| ((*svc, s.rewrite(plan)), *v))
         .collect();
     c
 }

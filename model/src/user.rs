@@ -239,7 +239,7 @@ impl User {
     pub fn start(&self, me: Id, storage: Option<&UserDurable>) -> (UserState, Effects) {
         let st = UserState {
             identity: storage.map_or_else(|| self.identity.clone(), |d| d.identity.clone()),
-            certificate: storage.and_then(|d| d.certificate.clone()),
+            certificate: storage.and_then(|d| d.certificate),
             invalidated: storage.is_some_and(|d| d.invalidated),
             next_op: storage.map_or(0, |d| d.next_op),
             pending: BTreeMap::new(),
@@ -257,7 +257,7 @@ impl User {
     pub fn durable(st: &UserState) -> UserDurable {
         UserDurable {
             identity: st.identity.clone(),
-            certificate: st.certificate.clone(),
+            certificate: st.certificate,
             invalidated: st.invalidated,
             next_op: st.next_op,
             actions_done: st.actions_done,
@@ -383,7 +383,7 @@ impl User {
         purpose: Purpose,
         fx: &mut Effects,
     ) {
-        let Some(certificate) = st.certificate.clone() else {
+        let Some(certificate) = st.certificate else {
             return;
         };
         match self.dir.modes.presentation {
@@ -477,7 +477,7 @@ impl User {
                 );
             }
             Msg::Challenge { nonce, .. } => {
-                let Some(certificate) = st.certificate.clone() else {
+                let Some(certificate) = st.certificate else {
                     return;
                 };
                 let purpose = match &pending.regions {

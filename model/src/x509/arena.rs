@@ -144,6 +144,9 @@ impl<K: Eq + Hash, V: Clone> Table<K, V> {
     }
 }
 
+/// A proof's verdict is remembered per (key, challenge, signature).
+type ProofKey = ([u8; 32], Vec<u8>, SigId);
+
 /// The run's X.509 objects and the verdicts on them. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct Arena(Arc<Inner>);
@@ -158,7 +161,7 @@ struct Inner {
     checked: Table<(CertId, u64), Result<Checked, Rejection>>,
     stale: Table<(CertId, u64), Result<CertInfo, Rejection>>,
     crl_verdicts: Table<(CrlId, u64), Result<CrlInfo, Rejection>>,
-    proofs: Table<([u8; 32], Vec<u8>, SigId), Result<(), Rejection>>,
+    proofs: Table<ProofKey, Result<(), Rejection>>,
 }
 
 impl fmt::Debug for Arena {
@@ -388,7 +391,7 @@ impl Arena {
         let bytes = self.der(sig.0).ok_or(Rejection::BadProof)?;
         let verdict = verify_proof(public_key, message, bytes.as_bytes());
         if self.remembers() {
-            self.0.proofs.insert(key, verdict.clone());
+            self.0.proofs.insert(key, verdict);
         }
         verdict
     }
