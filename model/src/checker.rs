@@ -10,6 +10,7 @@ use crate::config::{Defects, Directory, Modes, Presentation, PrimaryAuth, Revoca
 use crate::counterexample::{Line, explain};
 use crate::effects::Timer;
 use crate::explore::{Ended, Explored, Limits, Progress, explore, property_targets};
+use crate::hashed::Hashed;
 use crate::msg::Msg;
 use crate::node::{Choice, Node, NodeState};
 use crate::properties::{History, Milestone, Property, holds};
@@ -157,33 +158,59 @@ pub struct Checked {
 impl Actor for Checked {
     type Msg = Msg;
     type Timer = Timer;
-    type State = NodeState;
+    /// Each party's state remembers its hash until it changes, so that a
+    /// state's fingerprint rehashes only the party a transition changed.
+    type State = Hashed<NodeState>;
     /// Shared, so that cloning a state does not copy every durable table.
     type Storage = Arc<crate::node::Storage>;
     type Random = Choice;
 
-    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
+    fn on_start(
+        &self,
+        id: Id,
+        storage: &Option<Self::Storage>,
+        o: &mut Out<Self>,
+    ) -> Hashed<NodeState> {
         let (state, fx) = self.node.start(id, storage.as_deref());
         self.coverage.count(&fx.steps);
         self.node.apply_to(&state, fx, o);
-        state
+        Hashed::new(state)
     }
 
-    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+    fn on_msg(
+        &self,
+        id: Id,
+        state: &mut Cow<Hashed<NodeState>>,
+        src: Id,
+        msg: Msg,
+        o: &mut Out<Self>,
+    ) {
         let st = state.to_mut();
         let fx = self.node.on_message(id, st, src, msg);
         self.coverage.count(&fx.steps);
         self.node.apply_to(st, fx, o);
     }
 
-    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+    fn on_timeout(
+        &self,
+        id: Id,
+        state: &mut Cow<Hashed<NodeState>>,
+        timer: &Timer,
+        o: &mut Out<Self>,
+    ) {
         let st = state.to_mut();
         let fx = self.node.on_timer(id, st, timer);
         self.coverage.count(&fx.steps);
         self.node.apply_to(st, fx, o);
     }
 
-    fn on_random(&self, id: Id, state: &mut Cow<NodeState>, random: &Choice, o: &mut Out<Self>) {
+    fn on_random(
+        &self,
+        id: Id,
+        state: &mut Cow<Hashed<NodeState>>,
+        random: &Choice,
+        o: &mut Out<Self>,
+    ) {
         let st = state.to_mut();
         let (fx, _) = self.node.on_choice(id, st, random);
         self.coverage.count(&fx.steps);
@@ -204,7 +231,7 @@ pub type CcState = ActorModelState<Checked, Arc<History>>;
 pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
 
 fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
-    s.actor_states.iter().map(|a| &**a)
+    s.actor_states.iter().map(|a| &***a)
 }
 
 macro_rules! always {
@@ -1171,7 +1198,7 @@ mod tests {
                 return ControlFlow::Continue(());
             };
             fx.steps = vec![Step::S20_2];
-            let after = |id: Id| n.actor_states.get(usize::from(id)).map(|s| &**s);
+            let after = |id: Id| n.actor_states.get(usize::from(id)).map(|s| &***s);
             let ev = crate::step_effects::Event {
                 dir: &model.cfg.system.dir,
                 node: *dst,

@@ -122,7 +122,7 @@ pub fn label_faults(
         if next.crashed.get(i).copied().unwrap_or(false) {
             return None;
         }
-        next.actor_states.get(i).map(|s| &**s)
+        next.actor_states.get(i).map(|s| &***s)
     };
     let ev = crate::step_effects::Event {
         dir: &model.cfg.system.dir,

@@ -207,7 +207,7 @@ macro_rules! always {
             holds(
                 $p,
                 &v.state.history,
-                v.state.actor_states.iter().map(|a| &**a),
+                v.state.actor_states.iter().map(|a| &***a),
             )
         })
     };

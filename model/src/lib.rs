@@ -22,6 +22,7 @@ pub mod explore;
 pub mod explorer;
 #[cfg(test)]
 mod figures;
+pub mod hashed;
 pub mod msg;
 pub mod node;
 pub mod properties;

@@ -108,13 +108,13 @@ pub fn representative(s: &CcState) -> CcState {
     let first_user = s
         .actor_states
         .iter()
-        .position(|st| matches!(**st, NodeState::User(_)))
+        .position(|st| matches!(***st, NodeState::User(_)))
         .unwrap_or(0);
     let keys: Vec<(usize, u64)> = s
         .actor_states
         .iter()
         .enumerate()
-        .map(|(i, st)| match &**st {
+        .map(|(i, st)| match &***st {
             NodeState::User(u) => {
                 // Any fixed hasher will do: ties only cost reduction, never soundness.
                 let mut h = std::hash::DefaultHasher::new();
@@ -134,5 +134,11 @@ pub fn representative(s: &CcState) -> CcState {
         crashed: plan.reindex(&s.crashed),
         history: s.history.rewrite(&plan),
         actor_storages: plan.reindex(&s.actor_storages),
+    }
+}
+
+impl<T: Rewrite<Id>> Rewrite<Id> for crate::hashed::Hashed<T> {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        crate::hashed::Hashed::new((**self).rewrite(plan))
     }
 }
