@@ -161,8 +161,9 @@ impl Actor for Checked {
     /// Each party's state remembers its hash until it changes, so that a
     /// state's fingerprint rehashes only the party a transition changed.
     type State = Hashed<NodeState>;
-    /// Shared, so that cloning a state does not copy every durable table.
-    type Storage = Arc<crate::node::Storage>;
+    /// Shared, so that cloning a state does not copy every durable table,
+    /// and hashed once per save.
+    type Storage = Arc<Hashed<crate::node::Storage>>;
     type Random = Choice;
 
     fn on_start(
@@ -171,7 +172,7 @@ impl Actor for Checked {
         storage: &Option<Self::Storage>,
         o: &mut Out<Self>,
     ) -> Hashed<NodeState> {
-        let (state, fx) = self.node.start(id, storage.as_deref());
+        let (state, fx) = self.node.start(id, storage.as_deref().map(|s| &**s));
         self.coverage.count(&fx.steps);
         self.node.apply_to(&state, fx, o);
         Hashed::new(state)
@@ -837,7 +838,7 @@ mod tests {
                 if let (Some(actor), Some(live)) = (model.actors.get(i), s.actor_states.get(i))
                     && actor
                         .node
-                        .loses_at_crash(*id, live, s.actor_storages[i].as_deref())
+                        .loses_at_crash(*id, live, s.actor_storages[i].as_deref().map(|s| &**s))
                 {
                     lost += 1;
                 }

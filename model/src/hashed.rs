@@ -8,7 +8,7 @@
 //! Any mutable access (`DerefMut`) forgets the digest, so a changed value is
 //! never hashed with a stale one; a clone keeps it, being equal.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
@@ -85,6 +85,18 @@ impl<T: Hash> Hash for Hashed<T> {
 impl<T: fmt::Debug> fmt::Debug for Hashed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.value.fmt(f)
+    }
+}
+
+impl<T: Default> Default for Hashed<T> {
+    fn default() -> Self {
+        Hashed::new(T::default())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Hashed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Hashed::new)
     }
 }
 

@@ -49,6 +49,13 @@ pub enum Storage {
     User(UserDurable),
 }
 
+/// The checker keeps storage shared and hashed once (`hashed.rs`).
+impl From<Storage> for Arc<crate::hashed::Hashed<Storage>> {
+    fn from(s: Storage) -> Self {
+        Arc::new(crate::hashed::Hashed::new(s))
+    }
+}
+
 /// A nondeterministic choice the checker explores.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Choice {

@@ -3,6 +3,8 @@
 //! Only ordered collections: the model checker hashes these and the simulator
 //! prints them, so iteration order must never depend on a hasher.
 
+use crate::hashed::Hashed;
+use std::sync::Arc;
 use crate::config::{Credential, Subject};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
@@ -290,7 +292,9 @@ pub struct UserRow {
 /// Fig. 7: the user information management table, keyed by login.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserTable {
-    pub rows: BTreeMap<String, UserRow>,
+    /// Shared between the checker's states until a row changes, and hashed
+    /// once per change: most events at a service touch sessions, not rows.
+    pub rows: Arc<Hashed<BTreeMap<String, UserRow>>>,
     /// serial -> the logins whose row holds it (an index over `rows`, so that
     /// S13 is a lookup, not a scan, at 100,000 rows).
     #[serde(skip)]
@@ -299,7 +303,7 @@ pub struct UserTable {
 
 impl UserTable {
     pub fn enrol(&mut self, credential: &Credential, subject: Subject) {
-        self.rows.insert(
+        Arc::make_mut(&mut self.rows).insert(
             credential.login().to_string(),
             UserRow {
                 login: credential.login().to_string(),
@@ -325,7 +329,10 @@ impl UserTable {
 
     /// S8/S19: link `serial` to the row of `login`.
     pub fn link(&mut self, login: &str, serial: Serial, how: Link) -> bool {
-        let Some(row) = self.rows.get_mut(login) else {
+        if !self.rows.contains_key(login) {
+            return false;
+        }
+        let Some(row) = Arc::make_mut(&mut self.rows).get_mut(login) else {
             return false;
         };
         if let Some((old, _)) = row.serial.replace((serial, how))
@@ -348,8 +355,9 @@ impl UserTable {
         let Some(logins) = self.linked.remove(&serial) else {
             return false;
         };
+        let rows = Arc::make_mut(&mut self.rows);
         for login in logins {
-            if let Some(row) = self.rows.get_mut(&login) {
+            if let Some(row) = rows.get_mut(&login) {
                 row.serial = None;
             }
         }
