@@ -227,8 +227,8 @@ pub struct ModelCfg {
 
 /// The history is shared between states until an observation changes it,
 /// so that a transition copies no history it did not change.
-pub type CcModel = ActorModel<Checked, ModelCfg, Arc<History>>;
-pub type CcState = ActorModelState<Checked, Arc<History>>;
+pub type CcModel = ActorModel<Checked, ModelCfg, Arc<Hashed<History>>>;
+pub type CcState = ActorModelState<Checked, Arc<Hashed<History>>>;
 pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
 
 fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
@@ -320,23 +320,26 @@ impl CheckConfig {
             NetworkKind::Unordered => Network::new_unordered_nonduplicating([]),
             NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
         };
-        let mut model = ActorModel::new(ModelCfg { system }, Arc::new(History::default()))
-            .actors(actors)
-            .init_network(network)
-            .lossy_network(if self.lossy {
-                LossyNetwork::Yes
-            } else {
-                LossyNetwork::No
-            })
-            .max_crashes(self.crashes)
-            .record_msg_out(|cfg, history, env| {
-                if !History::may_change(env.msg) {
-                    return None;
-                }
-                let mut next = History::clone(history);
-                next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
-                (next != **history).then(|| Arc::new(next))
-            });
+        let mut model = ActorModel::new(
+            ModelCfg { system },
+            Arc::new(Hashed::new(History::default())),
+        )
+        .actors(actors)
+        .init_network(network)
+        .lossy_network(if self.lossy {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        })
+        .max_crashes(self.crashes)
+        .record_msg_out(|cfg, history, env| {
+            if !History::may_change(env.msg) {
+                return None;
+            }
+            let mut next = History::clone(history);
+            next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
+            (next != ***history).then(|| Arc::new(Hashed::new(next)))
+        });
         model = always!(model, Property::RevokedNeverAccepted);
         model = always!(model, Property::OnlyQualifiedServices);
         model = always!(model, Property::PasswordStaysHome);
@@ -836,9 +839,11 @@ mod tests {
             if let ActorModelAction::Crash(id) = a {
                 let i = usize::from(*id);
                 if let (Some(actor), Some(live)) = (model.actors.get(i), s.actor_states.get(i))
-                    && actor
-                        .node
-                        .loses_at_crash(*id, live, s.actor_storages[i].as_deref().map(|s| &**s))
+                    && actor.node.loses_at_crash(
+                        *id,
+                        live,
+                        s.actor_storages[i].as_deref().map(|s| &**s),
+                    )
                 {
                     lost += 1;
                 }

@@ -14,8 +14,9 @@
 //! states.
 
 use stateright::{Expectation, Model};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
@@ -124,6 +125,31 @@ const FINGERPRINT: ahash::RandomState = ahash::RandomState::with_seeds(
     0x082e_fa98_ec4e_6c89,
 );
 
+/// Fingerprint -> parent fingerprint. Fingerprints are already uniform
+/// 64-bit hashes, so the map uses them as they are instead of hashing again.
+type Parents = HashMap<u64, u64, BuildHasherDefault<Identity>>;
+
+/// The identity "hash" of a `u64` key.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (u64 keys); anything else folds in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// The process's resident set size, from `/proc/self/statm` (0 where that
 /// is not available).
 pub fn resident_bytes() -> u64 {
@@ -154,8 +180,8 @@ where
 {
     let start = Instant::now();
     let key = |s: &M::State| fingerprint(&representative(s));
-    // fingerprint -> (parent fingerprint, depth); an initial state is its own parent.
-    let mut parents: HashMap<u64, (u64, usize)> = HashMap::new();
+    // fingerprint -> parent fingerprint; an initial state is its own parent.
+    let mut parents = Parents::default();
     let mut queue: VecDeque<(M::State, u64, usize)> = VecDeque::new();
     let mut found_at: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut transitions = 0usize;
@@ -176,7 +202,7 @@ where
         if parents.contains_key(&fp) {
             continue;
         }
-        parents.insert(fp, (fp, 0));
+        parents.insert(fp, fp);
         visit(&s, fp, &mut found_at);
         queue.push_back((s, fp, 0));
     }
@@ -222,14 +248,17 @@ where
                 continue;
             }
             let nfp = key(&next);
-            if parents.contains_key(&nfp) {
-                continue;
+            let full = limits.max_states.is_some_and(|m| parents.len() >= m);
+            match parents.entry(nfp) {
+                Entry::Occupied(_) => continue,
+                Entry::Vacant(_) if full => {
+                    ended = Ended::MaxStates;
+                    break 'search;
+                }
+                Entry::Vacant(v) => {
+                    v.insert(fp);
+                }
             }
-            if limits.max_states.is_some_and(|m| parents.len() >= m) {
-                ended = Ended::MaxStates;
-                break 'search;
-            }
-            parents.insert(nfp, (fp, depth + 1));
             max_depth = max_depth.max(depth + 1);
             visit(&next, nfp, &mut found_at);
             queue.push_back((next, nfp, depth + 1));
@@ -261,7 +290,7 @@ where
 /// state the action whose successor has the next fingerprint.
 fn rebuild<M>(
     model: &M,
-    parents: &HashMap<u64, (u64, usize)>,
+    parents: &Parents,
     target: u64,
     key: &impl Fn(&M::State) -> u64,
 ) -> Option<Path<M>>
@@ -272,7 +301,7 @@ where
     let mut chain = vec![target];
     let mut fp = target;
     loop {
-        let (parent, _) = *parents.get(&fp)?;
+        let parent = *parents.get(&fp)?;
         if parent == fp {
             break;
         }

@@ -403,7 +403,7 @@ mod tests {
                     if !History::may_change(env.msg) {
                         let mut h = History::clone(&s.history);
                         h.observe(&dir, env.src, env.dst, env.msg);
-                        assert_eq!(h, *s.history, "{}", env.msg);
+                        assert_eq!(h, **s.history, "{}", env.msg);
                     }
                 }
                 std::ops::ControlFlow::Continue(())

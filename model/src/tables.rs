@@ -3,12 +3,12 @@
 //! Only ordered collections: the model checker hashes these and the simulator
 //! prints them, so iteration order must never depend on a hasher.
 
-use crate::hashed::Hashed;
-use std::sync::Arc;
 use crate::config::{Credential, Subject};
+use crate::hashed::Hashed;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// A certificate serial number, unique per CA (RFC 5280: positive).
 pub type Serial = u64;
