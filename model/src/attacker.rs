@@ -10,10 +10,11 @@ use crate::config::{Directory, Presentation};
 use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
+use crate::small_map::SmallMap;
 use crate::user::Outcome;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A replay the attacker can attempt.
@@ -36,7 +37,7 @@ pub struct AttackerState {
     /// Every distinct presentation seen on the wire.
     pub seen: BTreeSet<Shown>,
     pub next_op: OpId,
-    pub pending: BTreeMap<OpId, Replay>,
+    pub pending: SmallMap<OpId, Replay>,
     pub actions_done: u8,
 }
 
@@ -45,7 +46,7 @@ impl Attacker {
         AttackerState {
             seen: BTreeSet::new(),
             next_op: 0,
-            pending: BTreeMap::new(),
+            pending: SmallMap::new(),
             actions_done: 0,
         }
     }

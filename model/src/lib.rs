@@ -28,6 +28,7 @@ pub mod node;
 pub mod properties;
 pub mod rejection;
 pub mod service;
+pub mod small_map;
 pub mod step;
 pub mod step_effects;
 pub mod symmetry;

@@ -11,12 +11,13 @@ use crate::config::{Credential, Defects, Directory, Presentation, Revocation};
 use crate::effects::Effects;
 use crate::msg::{Basis, Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::rejection::Rejection;
+use crate::small_map::SmallMap;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
 use crate::x509::{CertInfo, TrustAnchor, challenge_bytes};
 use serde::Serialize;
 use stateright::actor::Id;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The service's configuration (immutable; not part of the checked state).
@@ -79,11 +80,11 @@ pub struct ServiceDurable {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct ServiceState {
     pub durable: ServiceDurable,
-    pub sessions: BTreeMap<Session, SessionState>,
+    pub sessions: SmallMap<Session, SessionState>,
     /// A curious service: the credentials it has replayed, and its replays
     /// under way (operation -> the service and the credential presented).
     pub harvested: BTreeSet<Credential>,
-    pub replays: BTreeMap<OpId, (Id, Credential)>,
+    pub replays: SmallMap<OpId, (Id, Credential)>,
 }
 
 impl Service {
@@ -105,9 +106,9 @@ impl Service {
         });
         ServiceState {
             durable,
-            sessions: BTreeMap::new(),
+            sessions: SmallMap::new(),
             harvested: BTreeSet::new(),
-            replays: BTreeMap::new(),
+            replays: SmallMap::new(),
         }
     }
 

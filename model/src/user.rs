@@ -10,6 +10,7 @@ use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
 use crate::rejection::Rejection;
+use crate::small_map::SmallMap;
 use crate::step::Step;
 use crate::x509::{CertId, SigId, SigningKey, challenge_bytes};
 use serde::{Deserialize, Serialize};
@@ -231,7 +232,7 @@ pub struct UserState {
     /// The user invalidated its certificate itself (P13) and knows it.
     pub invalidated: bool,
     pub next_op: OpId,
-    pub pending: BTreeMap<OpId, Pending>,
+    pub pending: SmallMap<OpId, Pending>,
     pub actions_done: u8,
 }
 
@@ -242,7 +243,7 @@ impl User {
             certificate: storage.and_then(|d| d.certificate),
             invalidated: storage.is_some_and(|d| d.invalidated),
             next_op: storage.map_or(0, |d| d.next_op),
-            pending: BTreeMap::new(),
+            pending: SmallMap::new(),
             actions_done: storage.map_or(0, |d| d.actions_done),
         };
         // A first start saves the identity, so that a restart is the same user.
