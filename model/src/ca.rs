@@ -5,6 +5,7 @@
 //! the run's seed, and stamps certificates with virtual time.
 
 use crate::clock::Clock;
+use crate::hashed::Hashed;
 use crate::config::{Defects, Directory, Revocation};
 use crate::effects::Effects;
 use crate::msg::{Msg, Request, Session, Verdict};
@@ -27,7 +28,9 @@ pub struct Ca {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct CaState {
-    pub tables: CaTables,
+    /// Shared between the checker's states until the CA changes a row
+    /// (`Arc::make_mut`), and hashed once per change.
+    pub tables: Arc<Hashed<CaTables>>,
     /// RFC 5280: positive and unique per CA, so a counter from 1.
     pub next_serial: Serial,
     /// Every serial ever invalidated, for the CRLs (V1).
@@ -41,7 +44,7 @@ pub struct CaState {
 impl Ca {
     pub fn start(&self, storage: Option<&CaState>) -> CaState {
         storage.cloned().unwrap_or_else(|| CaState {
-            tables: CaTables::new(self.dir.modes.merged_ca_table),
+            tables: Arc::new(Hashed::new(CaTables::new(self.dir.modes.merged_ca_table))),
             next_serial: 1,
             revoked: BTreeSet::new(),
             crl_number: 0,
@@ -92,7 +95,7 @@ impl Ca {
                 if !self.defects.reuse_serials {
                     st.next_serial += 1;
                 }
-                st.tables.register(serial, subject, src);
+                Arc::make_mut(&mut st.tables).register(serial, subject, src);
                 st.issued.insert((src, session), (serial, certificate));
                 fx.persist = true;
                 fx.steps(&[Step::S7, Step::P2]).send(
@@ -113,7 +116,7 @@ impl Ca {
                 Self::answer(fx, src, session, serial, Request::Check, verdict);
             }
             Msg::Qualify { session, serial } => {
-                let verdict = if st.tables.add_service(serial, src) {
+                let verdict = if Arc::make_mut(&mut st.tables).add_service(serial, src) {
                     // S18: add the service and answer.
                     fx.persist = true;
                     fx.step(Step::S18);
@@ -124,7 +127,7 @@ impl Ca {
                 Self::answer(fx, src, session, serial, Request::Qualify, verdict);
             }
             Msg::Withdraw { session, serial } => {
-                let verdict = if st.tables.remove_service(serial, src) {
+                let verdict = if Arc::make_mut(&mut st.tables).remove_service(serial, src) {
                     // S20-4: delete the service and answer.
                     fx.persist = true;
                     fx.step(Step::S20_4);
@@ -135,7 +138,7 @@ impl Ca {
                 Self::answer(fx, src, session, serial, Request::Withdraw, verdict);
             }
             Msg::Invalidate { session, serial } => {
-                let verdict = match st.tables.delete(serial) {
+                let verdict = match Arc::make_mut(&mut st.tables).delete(serial) {
                     Some(services) => {
                         st.revoked.insert(serial);
                         st.crl_number += 1;
