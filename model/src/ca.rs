@@ -5,9 +5,9 @@
 //! the run's seed, and stamps certificates with virtual time.
 
 use crate::clock::Clock;
-use crate::hashed::Hashed;
 use crate::config::{Defects, Directory, Revocation};
 use crate::effects::Effects;
+use crate::hashed::Hashed;
 use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};

@@ -145,6 +145,40 @@ pub struct History {
 }
 
 impl History {
+    /// The same history with every party id renamed by `id` (symmetry).
+    pub fn renamed(&self, id: impl Fn(Id) -> Id) -> History {
+        let session = |s: &Session| Session {
+            peer: id(s.peer),
+            op: s.op,
+        };
+        History {
+            qualified: self
+                .qualified
+                .iter()
+                .map(|(s, svcs)| (*s, svcs.iter().map(|x| id(*x)).collect()))
+                .collect(),
+            issued_at: self
+                .issued_at
+                .iter()
+                .map(|(s, (svc, sess))| (*s, (id(*svc), session(sess))))
+                .collect(),
+            revoked: self.revoked.clone(),
+            owners: self.owners.iter().map(|(s, u)| (*s, id(*u))).collect(),
+            evidence: self
+                .evidence
+                .iter()
+                .map(|((svc, sess), e)| ((id(*svc), session(sess)), *e))
+                .collect(),
+            balances: self
+                .balances
+                .iter()
+                .map(|((who, op), b)| ((id(*who), *op), *b))
+                .collect(),
+            violated: self.violated.clone(),
+            reached: self.reached.clone(),
+        }
+    }
+
     /// Whether observing `msg` can change a history: only credentials, the
     /// CA's issuances and answers, grants, and answers to a login (S9 or a
     /// no-certificate refusal) matter. The checker clones the history only

@@ -1,144 +1,687 @@
 //! Symmetry reduction over interchangeable users.
 //!
-//! Users of the standard systems differ only in who they are (name, key,
-//! accounts), and that identity lives in each user's state and storage, not
-//! in its actor configuration (`user::Identity`). Permuting the user slots and
-//! renaming every reference to them (sessions at services and the CA, the
-//! history, the network's envelopes) therefore yields an equivalent system
-//! state, and the checker may keep one representative per class.
+//! In the standard systems every user has an account at every service and
+//! the same bound on operations: users differ only in who they are (name,
+//! e-mail, address, logins, passwords or templates, key). Renaming user i as
+//! user π(i) throughout a state, for a permutation π of the users, therefore
+//! gives a state of the same system that behaves alike, with every property
+//! and milestone judged alike (they never name a particular user). The
+//! checker keeps one representative per class: of all renamings of a state,
+//! the one with the least fingerprint.
 //!
-//! What this buys, measured (reports/performance.md): nothing, with real
-//! certificates. A user's identity is inside every certificate it holds (its
-//! name and key, signed by the CA), so a state where u0 holds a certificate
-//! and u1 none is not a renaming of the state where u1 holds one and u0 none:
-//! the renaming would have to rewrite signed DER. Every class is a singleton
-//! and a search with this representative visits as many states as without it. The
-//! reduction is kept because it is sound, cheap, and the place to plug in a
-//! symbolic-certificate abstraction, under which users would be symmetric.
+//! A renaming is complete, or the reduction would be unsound:
+//! * party ids: user slots move (states, timers, choices, storage, crash
+//!   flags), and every id that names a user (sessions, the CA's issued map,
+//!   the history) is renamed;
+//! * identity data: names, e-mails, addresses, logins, passwords and V2
+//!   templates wherever they appear (messages, sessions, tables, a curious
+//!   service's harvest) become user π(i)'s;
+//! * keys: a public key of user i becomes π(i)'s;
+//! * certificates and proofs: a handle (`x509::CertId`, `SigId`) names DER
+//!   that the run's arena issued or signed; the renamed handle is that of the
+//!   certificate issued from the same request with π(i)'s subject and key
+//!   (real rcgen issuance, remembered), and of the proof signed with π(i)'s
+//!   key over the same challenge. This is what moving identities behind
+//!   handles buys: signed bytes cannot be rewritten, but the event that made
+//!   them can be replayed for another user.
 //!
-//! Services are not permuted: a proof of possession signs the service's name
-//! (`x509::challenge_bytes`), so two services are never interchangeable once
-//! a signature for one of them exists. `checker::check` applies the
-//! representative before fingerprinting in its breadth-first search
-//! (`explore.rs`), so counterexamples stay shortest under symmetry too.
+//! Services are not permuted: each has its own name inside every challenge
+//! a user signs, its own statement, and (for the first) the portal role, so
+//! two services of a standard system are not interchangeable. The reduction
+//! is at most M! for M users; `reports/performance.md` measures it.
+//!
+//! Soundness is tested (`checker::tests`): every configuration of the
+//! standard matrix with two users gives the same verdicts with and without
+//! symmetry, and the representative is the same for every renaming of a
+//! state.
 
 use crate::checker::CcState;
-use crate::msg::{Msg, Session};
-use crate::node::{Choice, NodeState, Storage};
-use stateright::actor::{ActorModelState, Id};
-use stateright::{Rewrite, RewritePlan};
-use std::hash::{Hash, Hasher};
+use crate::config::{Credential, Directory, Subject};
+use crate::hashed::Hashed;
+use crate::msg::{Msg, Session, Shown};
+use crate::node::{Choice, Node, NodeState, Storage};
+use crate::service::{ServiceDurable, ServiceState, SessionState};
+use crate::small_map::SmallMap;
+use crate::system::System;
+use crate::user::{Command, Identity, Pending, UserDurable, UserState};
+use crate::x509::{CertId, CertRequest, SigId, SigningKey};
+use stateright::actor::{ActorModelState, Envelope, Id, Network, RandomChoices};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-impl Rewrite<Id> for Session {
-    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        Session {
-            peer: plan.rewrite(&self.peer),
-            op: self.op,
-        }
-    }
+/// Who the users are, for renaming them.
+#[derive(Clone, Debug)]
+pub struct Symmetry {
+    dir: Arc<Directory>,
+    /// The user slots, in id order.
+    users: Vec<Id>,
+    /// Each user's identity as its node starts with it.
+    identities: Vec<Arc<Identity>>,
 }
 
-impl Rewrite<Id> for Msg {
-    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        let mut m = self.clone();
-        if let Some(s) = m.ca_session_mut() {
-            *s = s.rewrite(plan);
-        }
-        m
-    }
+/// One renaming: user i becomes user `to[i]`.
+struct Renaming<'a> {
+    sym: &'a Symmetry,
+    /// node index -> node id.
+    ids: Vec<Id>,
+    strings: BTreeMap<&'a str, &'a str>,
+    keys: BTreeMap<[u8; 32], &'a SigningKey>,
+    samples: BTreeMap<[u8; 16], [u8; 16]>,
+    identities: BTreeMap<[u8; 32], &'a Arc<Identity>>,
 }
 
-fn rewrite_ca(c: &crate::ca::CaState, plan: &RewritePlan<Id, impl Sized>) -> crate::ca::CaState {
-    let mut c = c.clone();
-    c.issued = c
-        .issued
-        .iter()
-        .map(|((svc, s), v)| ((*svc, s.rewrite(plan)), *v))
-        .collect();
-    c
-}
-
-fn rewrite_service(
-    s: &crate::service::ServiceState,
-    plan: &RewritePlan<Id, impl Sized>,
-) -> crate::service::ServiceState {
-    let mut s = s.clone();
-    s.sessions = s
-        .sessions
-        .iter()
-        .map(|(k, v)| (k.rewrite(plan), v.clone()))
-        .collect();
-    s
-}
-
-impl Rewrite<Id> for NodeState {
-    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        match self {
-            NodeState::Ca(c) => NodeState::Ca(rewrite_ca(c, plan)),
-            NodeState::Service(s) => NodeState::Service(rewrite_service(s, plan)),
-            NodeState::PortalCa(s, c) => {
-                NodeState::PortalCa(rewrite_service(s, plan), rewrite_ca(c, plan))
+impl Symmetry {
+    /// The users of `system`, if they are interchangeable: the same services
+    /// with accounts of the same kind. `None` otherwise (then there is
+    /// nothing to reduce soundly).
+    pub fn of(system: &System) -> Option<Symmetry> {
+        let mut users = Vec::new();
+        let mut identities = Vec::new();
+        for (i, node) in system.nodes.iter().enumerate() {
+            if let Node::User(u) = node {
+                users.push(Id::from(i));
+                identities.push(u.identity.clone());
             }
-            // Users and the attacker refer to services only, which stay put.
-            NodeState::User(_) | NodeState::Attacker(_) => self.clone(),
         }
-    }
-}
-
-impl Rewrite<Id> for Storage {
-    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        match self {
-            Storage::Ca(c) => Storage::Ca(rewrite_ca(c, plan)),
-            Storage::PortalCa(d, c) => Storage::PortalCa(d.clone(), rewrite_ca(c, plan)),
-            Storage::Service(_) | Storage::User(_) => self.clone(),
+        let services = |id: &Identity| id.accounts.keys().copied().collect::<Vec<_>>();
+        let first = identities.first()?;
+        if identities.iter().any(|i| services(i) != services(first)) {
+            return None;
         }
-    }
-}
-
-impl Rewrite<Id> for Choice {
-    fn rewrite<S>(&self, _plan: &RewritePlan<Id, S>) -> Self {
-        // Choices name services (and certificates), never users.
-        self.clone()
-    }
-}
-
-/// The representative of a state's class: users sorted by their state, every
-/// other party where it is.
-pub fn representative(s: &CcState) -> CcState {
-    let first_user = s
-        .actor_states
-        .iter()
-        .position(|st| matches!(***st, NodeState::User(_)))
-        .unwrap_or(0);
-    let keys: Vec<(usize, u64)> = s
-        .actor_states
-        .iter()
-        .enumerate()
-        .map(|(i, st)| match &***st {
-            NodeState::User(u) => {
-                // Any fixed hasher will do: ties only cost reduction, never soundness.
-                let mut h = std::hash::DefaultHasher::new();
-                u.hash(&mut h);
-                s.crashed.get(i).hash(&mut h);
-                (first_user, h.finish())
-            }
-            _ => (i, 0),
+        Some(Symmetry {
+            dir: system.dir.clone(),
+            users,
+            identities,
         })
-        .collect();
-    let plan = RewritePlan::<Id, _>::from_values_to_sort(&keys);
-    ActorModelState {
-        actor_states: plan.reindex(&s.actor_states),
-        network: s.network.rewrite(&plan),
-        timers_set: plan.reindex(&s.timers_set),
-        random_choices: plan.reindex(&s.random_choices),
-        crashed: plan.reindex(&s.crashed),
-        history: s.history.rewrite(&plan),
-        actor_storages: plan.reindex(&s.actor_storages),
+    }
+
+    pub fn users(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The representative of `s`'s class: the renaming of `s` (over every
+    /// permutation of the users) with the least fingerprint.
+    pub fn representative(&self, s: &CcState) -> CcState {
+        let mut best: Option<(u64, CcState)> = None;
+        for to in permutations(self.users.len()) {
+            let renamed = Renaming::new(self, &to).state(s);
+            let fp = crate::explore::fingerprint(&renamed);
+            if best.as_ref().is_none_or(|(b, _)| fp < *b) {
+                best = Some((fp, renamed));
+            }
+        }
+        best.map_or_else(|| s.clone(), |(_, r)| r)
     }
 }
 
-impl<T: Rewrite<Id>> Rewrite<Id> for crate::hashed::Hashed<T> {
-    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        crate::hashed::Hashed::new((**self).rewrite(plan))
+/// Every permutation of 0..n, the identity first.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    fn go(prefix: &mut Vec<usize>, n: usize, out: &mut Vec<Vec<usize>>) {
+        if prefix.len() == n {
+            out.push(prefix.clone());
+            return;
+        }
+        for i in 0..n {
+            if !prefix.contains(&i) {
+                prefix.push(i);
+                go(prefix, n, out);
+                prefix.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(&mut Vec::new(), n, &mut out);
+    out
+}
+
+impl<'a> Renaming<'a> {
+    fn new(sym: &'a Symmetry, to: &[usize]) -> Self {
+        let nodes = sym.dir.parties.len();
+        let mut ids: Vec<Id> = (0..nodes).map(Id::from).collect();
+        let mut strings = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        let mut samples = BTreeMap::new();
+        let mut identities = BTreeMap::new();
+        for (i, &j) in to.iter().enumerate() {
+            let (from, into) = (&sym.identities[i], &sym.identities[j]);
+            ids[usize::from(sym.users[i])] = sym.users[j];
+            for (a, b) in [
+                (&from.subject.name, &into.subject.name),
+                (&from.subject.email, &into.subject.email),
+                (&from.subject.address, &into.subject.address),
+            ] {
+                strings.insert(a.as_str(), b.as_str());
+            }
+            for (service, c) in &from.accounts {
+                let Some(d) = into.accounts.get(service) else {
+                    continue;
+                };
+                strings.insert(c.login(), d.login());
+                match (c, d) {
+                    (
+                        Credential::Password { password: p, .. },
+                        Credential::Password { password: q, .. },
+                    ) => {
+                        strings.insert(p.as_str(), q.as_str());
+                    }
+                    (
+                        Credential::Biometric { sample: p, .. },
+                        Credential::Biometric { sample: q, .. },
+                    ) => {
+                        samples.insert(*p, *q);
+                    }
+                    _ => {}
+                }
+            }
+            keys.insert(from.key.public_key(), &into.key);
+            identities.insert(from.key.public_key(), into);
+        }
+        Renaming {
+            sym,
+            ids,
+            strings,
+            keys,
+            samples,
+            identities,
+        }
+    }
+
+    fn id(&self, id: Id) -> Id {
+        self.ids.get(usize::from(id)).copied().unwrap_or(id)
+    }
+
+    /// Node index `i` moves to `self.id(i)`.
+    fn reindex<T: Clone>(&self, v: &[T], f: impl Fn(&T) -> T) -> Vec<T> {
+        let mut out = v.to_vec();
+        for (i, x) in v.iter().enumerate() {
+            let to = usize::from(self.id(Id::from(i)));
+            if let Some(slot) = out.get_mut(to) {
+                *slot = f(x);
+            }
+        }
+        out
+    }
+
+    fn string(&self, s: &str) -> String {
+        self.strings.get(s).copied().unwrap_or(s).to_string()
+    }
+
+    fn key(&self, k: &[u8; 32]) -> [u8; 32] {
+        self.keys.get(k).map_or(*k, |k| k.public_key())
+    }
+
+    fn session(&self, s: &Session) -> Session {
+        Session {
+            peer: self.id(s.peer),
+            op: s.op,
+        }
+    }
+
+    fn subject(&self, s: &Subject) -> Subject {
+        Subject {
+            name: self.string(&s.name),
+            address: self.string(&s.address),
+            email: self.string(&s.email),
+        }
+    }
+
+    fn credential(&self, c: &Credential) -> Credential {
+        match c {
+            Credential::Password { login, password } => Credential::Password {
+                login: self.string(login),
+                password: self.string(password),
+            },
+            Credential::Biometric { login, sample } => Credential::Biometric {
+                login: self.string(login),
+                sample: self.samples.get(sample).copied().unwrap_or(*sample),
+            },
+        }
+    }
+
+    /// The certificate the same CA would have issued from the same request
+    /// for the renamed subject and key. A handle the arena did not issue
+    /// (none arises in the checker) is kept.
+    fn cert(&self, c: CertId) -> CertId {
+        let arena = &self.sym.dir.arena;
+        let Some((ca, req)) = arena.origin(c) else {
+            return c;
+        };
+        let renamed = CertRequest {
+            common_name: self.string(&req.common_name),
+            email: self.string(&req.email),
+            public_key: self.key(&req.public_key),
+            ..req
+        };
+        arena.issue(&ca, &renamed).unwrap_or(c)
+    }
+
+    /// The proof the renamed signer would have made over the same challenge.
+    fn sig(&self, s: SigId) -> SigId {
+        let arena = &self.sym.dir.arena;
+        match arena.signed(s) {
+            Some((signer, msg)) => match self.keys.get(&signer) {
+                Some(key) => arena.sign(key, &msg).unwrap_or(s),
+                None => s,
+            },
+            None => s,
+        }
+    }
+
+    fn shown(&self, s: &Shown) -> Shown {
+        Shown {
+            certificate: self.cert(s.certificate),
+            proof: s.proof.map(|(nonce, sig)| (nonce, self.sig(sig))),
+        }
+    }
+
+    fn command(&self, c: &Command) -> Command {
+        let cred = |c: &Option<Credential>| c.as_ref().map(|c| self.credential(c));
+        match c {
+            Command::Issue {
+                service,
+                credential,
+            } => Command::Issue {
+                service: *service,
+                credential: cred(credential),
+            },
+            Command::Use {
+                service,
+                login,
+                credential,
+            } => Command::Use {
+                service: *service,
+                login: *login,
+                credential: cred(credential),
+            },
+            Command::Invalidate {
+                service,
+                using,
+                credential,
+            } => Command::Invalidate {
+                service: *service,
+                using: *using,
+                credential: cred(credential),
+            },
+            other => other.clone(),
+        }
+    }
+
+    fn msg(&self, m: &Msg) -> Msg {
+        match m {
+            Msg::Login {
+                op,
+                credential,
+                public_key,
+            } => Msg::Login {
+                op: *op,
+                credential: self.credential(credential),
+                public_key: public_key.map(|k| self.key(&k)),
+            },
+            Msg::Present { op, purpose, shown } => Msg::Present {
+                op: *op,
+                purpose: *purpose,
+                shown: self.shown(shown),
+            },
+            Msg::Certificate { op, certificate } => Msg::Certificate {
+                op: *op,
+                certificate: self.cert(*certificate),
+            },
+            Msg::Granted {
+                op,
+                serial,
+                subject,
+                basis,
+            } => Msg::Granted {
+                op: *op,
+                serial: *serial,
+                subject: self.string(subject),
+                basis: *basis,
+            },
+            Msg::MemberMenu {
+                op,
+                serial,
+                subject,
+                basis,
+            } => Msg::MemberMenu {
+                op: *op,
+                serial: *serial,
+                subject: self.string(subject),
+                basis: *basis,
+            },
+            Msg::Balance {
+                op,
+                region,
+                serial,
+                subject,
+                basis,
+                text,
+            } => Msg::Balance {
+                op: *op,
+                region: *region,
+                serial: *serial,
+                subject: self.string(subject),
+                basis: *basis,
+                text: text.clone(),
+            },
+            Msg::IssueRequest {
+                session,
+                subject,
+                public_key,
+            } => Msg::IssueRequest {
+                session: self.session(session),
+                subject: self.subject(subject),
+                public_key: self.key(public_key),
+            },
+            Msg::Issued {
+                session,
+                serial,
+                certificate,
+            } => Msg::Issued {
+                session: self.session(session),
+                serial: *serial,
+                certificate: self.cert(*certificate),
+            },
+            Msg::Observed { shown } => Msg::Observed {
+                shown: self.shown(shown),
+            },
+            other => {
+                let mut m = other.clone();
+                if let Some(s) = m.ca_session_mut() {
+                    *s = self.session(s);
+                }
+                m
+            }
+        }
+    }
+
+    fn session_state(&self, s: &SessionState) -> SessionState {
+        SessionState {
+            subject: s.subject.as_deref().map(|x| self.string(x)),
+            login: s.login.as_deref().map(|x| self.string(x)),
+            ..s.clone()
+        }
+    }
+
+    fn service_durable(&self, d: &ServiceDurable) -> ServiceDurable {
+        ServiceDurable {
+            // Symmetric accounts were checked when the symmetry was made.
+            table: d
+                .table
+                .renamed(|l| self.string(l))
+                .unwrap_or_else(|| d.table.clone()),
+            ..d.clone()
+        }
+    }
+
+    fn service(&self, s: &ServiceState) -> ServiceState {
+        ServiceState {
+            durable: self.service_durable(&s.durable),
+            sessions: s
+                .sessions
+                .iter()
+                .map(|(k, v)| (self.session(k), self.session_state(v)))
+                .collect(),
+            harvested: s.harvested.iter().map(|c| self.credential(c)).collect(),
+            replays: s
+                .replays
+                .iter()
+                .map(|(op, (svc, c))| (*op, (*svc, self.credential(c))))
+                .collect(),
+        }
+    }
+
+    fn ca(&self, c: &crate::ca::CaState) -> crate::ca::CaState {
+        crate::ca::CaState {
+            tables: Arc::new(Hashed::new(
+                c.tables.renamed(|s| self.subject(s), |n| self.string(n)),
+            )),
+            issued: c
+                .issued
+                .iter()
+                .map(|((svc, sess), (serial, cert))| {
+                    ((*svc, self.session(sess)), (*serial, self.cert(*cert)))
+                })
+                .collect(),
+            ..c.clone()
+        }
+    }
+
+    fn identity(&self, i: &Arc<Identity>) -> Arc<Identity> {
+        self.identities
+            .get(&i.key.public_key())
+            .map_or_else(|| i.clone(), |&j| j.clone())
+    }
+
+    fn user(&self, u: &UserState) -> UserState {
+        UserState {
+            identity: self.identity(&u.identity),
+            certificate: u.certificate.map(|c| self.cert(c)),
+            pending: u
+                .pending
+                .iter()
+                .map(|(op, p)| {
+                    (
+                        *op,
+                        Pending {
+                            command: self.command(&p.command),
+                            regions: p.regions.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            ..u.clone()
+        }
+    }
+
+    fn attacker(&self, a: &crate::attacker::AttackerState) -> crate::attacker::AttackerState {
+        crate::attacker::AttackerState {
+            seen: a.seen.iter().map(|s| self.shown(s)).collect(),
+            pending: a
+                .pending
+                .iter()
+                .map(|(op, r)| {
+                    (
+                        *op,
+                        crate::attacker::Replay {
+                            shown: self.shown(&r.shown),
+                            service: r.service,
+                        },
+                    )
+                })
+                .collect::<SmallMap<_, _>>(),
+            ..a.clone()
+        }
+    }
+
+    fn node_state(&self, n: &NodeState) -> NodeState {
+        match n {
+            NodeState::Ca(c) => NodeState::Ca(self.ca(c)),
+            NodeState::Service(s) => NodeState::Service(self.service(s)),
+            NodeState::PortalCa(s, c) => NodeState::PortalCa(self.service(s), self.ca(c)),
+            NodeState::User(u) => NodeState::User(self.user(u)),
+            NodeState::Attacker(a) => NodeState::Attacker(self.attacker(a)),
+        }
+    }
+
+    fn storage(&self, s: &Storage) -> Storage {
+        match s {
+            Storage::Ca(c) => Storage::Ca(self.ca(c)),
+            Storage::Service(d) => Storage::Service(self.service_durable(d)),
+            Storage::PortalCa(d, c) => Storage::PortalCa(self.service_durable(d), self.ca(c)),
+            Storage::User(u) => Storage::User(UserDurable {
+                identity: self.identity(&u.identity),
+                certificate: u.certificate.map(|c| self.cert(c)),
+                ..u.clone()
+            }),
+        }
+    }
+
+    /// A party's offered choices, renamed, in the order the party offers them
+    /// (the attacker's follow its sorted set of presentations).
+    fn choices(&self, c: &RandomChoices<Choice>) -> RandomChoices<Choice> {
+        let mut out = RandomChoices::default();
+        for (key, list) in c.map.iter() {
+            let mut renamed: Vec<Choice> = list
+                .iter()
+                .map(|ch| match ch.clone() {
+                    Choice::User(cmd) => Choice::User(self.command(&cmd)),
+                    Choice::Attacker(r) => Choice::Attacker(crate::attacker::Replay {
+                        shown: self.shown(&r.shown),
+                        service: r.service,
+                    }),
+                })
+                .collect();
+            if renamed.iter().any(|c| matches!(c, Choice::Attacker(_))) {
+                renamed.sort_by(|a, b| match (a, b) {
+                    (Choice::Attacker(x), Choice::Attacker(y)) => {
+                        (&x.shown, x.service).cmp(&(&y.shown, y.service))
+                    }
+                    _ => std::cmp::Ordering::Equal,
+                });
+            }
+            out.insert(key.clone(), renamed);
+        }
+        out
+    }
+
+    fn network(&self, n: &Network<Msg>) -> Network<Msg> {
+        let envelope = |e: Envelope<&Msg>| Envelope {
+            src: self.id(e.src),
+            dst: self.id(e.dst),
+            msg: self.msg(e.msg),
+        };
+        match n {
+            Network::Ordered(_) => Network::new_ordered(n.iter_all().map(envelope)),
+            Network::UnorderedNonDuplicating(_) => {
+                Network::new_unordered_nonduplicating(n.iter_all().map(envelope))
+            }
+            Network::UnorderedDuplicating(_, last) => {
+                Network::new_unordered_duplicating_with_last_msg(
+                    n.iter_all().map(envelope),
+                    last.as_ref().map(|e| {
+                        envelope(Envelope {
+                            src: e.src,
+                            dst: e.dst,
+                            msg: &e.msg,
+                        })
+                    }),
+                )
+            }
+        }
+    }
+
+    fn state(&self, s: &CcState) -> CcState {
+        ActorModelState {
+            actor_states: self.reindex(&s.actor_states, |a| {
+                Arc::new(Hashed::new(self.node_state(a)))
+            }),
+            network: self.network(&s.network),
+            timers_set: self.reindex(&s.timers_set, Clone::clone),
+            random_choices: self.reindex(&s.random_choices, |c| self.choices(c)),
+            crashed: self.reindex(&s.crashed, Clone::clone),
+            history: Arc::new(Hashed::new(s.history.renamed(|id| self.id(id)))),
+            actor_storages: self.reindex(&s.actor_storages, |st| {
+                st.as_ref()
+                    .map(|st| Arc::new(Hashed::new(self.storage(st))))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::CheckConfig;
+    use std::ops::ControlFlow;
+
+    /// The representative is a function of the class: every renaming of a
+    /// state has the same one; and renaming by the identity changes nothing.
+    #[test]
+    fn every_renaming_of_a_state_has_the_same_representative() {
+        for config in [
+            CheckConfig {
+                users: 3,
+                actions: 2,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                users: 2,
+                actions: 2,
+                attacker: true,
+                presentation: crate::config::Presentation::Bearer,
+                revocation: crate::config::Revocation::Push,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                users: 2,
+                actions: 2,
+                biometric: true,
+                curious_service: true,
+                lossy: true,
+                ..CheckConfig::default()
+            },
+        ] {
+            let (model, _) = config.into_model().expect("builds");
+            let sym = Symmetry::of(&model.cfg.system).expect("symmetric");
+            let fp = crate::explore::fingerprint::<CcState>;
+            let perms = permutations(sym.users());
+            let mut checked = 0;
+            crate::explore::walk_transitions(&model, 600, |_, _, next| {
+                let rep = fp(&sym.representative(next));
+                assert_eq!(fp(&Renaming::new(&sym, &perms[0]).state(next)), fp(next));
+                for to in &perms {
+                    let renamed = Renaming::new(&sym, to).state(next);
+                    assert_eq!(fp(&sym.representative(&renamed)), rep, "{to:?}");
+                }
+                checked += 1;
+                ControlFlow::Continue(())
+            });
+            assert!(checked > 300, "{checked}");
+        }
+    }
+
+    /// A renaming moves a certificate to the other user: its subject and key
+    /// are the other user's, and it verifies.
+    #[test]
+    fn a_renamed_certificate_is_the_other_users_and_verifies() {
+        let config = CheckConfig {
+            users: 2,
+            actions: 1,
+            ..CheckConfig::default()
+        };
+        let (model, _) = config.into_model().expect("builds");
+        let sym = Symmetry::of(&model.cfg.system).expect("symmetric");
+        let arena = &model.cfg.system.dir.arena;
+        let mut found = None;
+        crate::explore::walk_transitions(&model, 10_000, |_, _, next| {
+            let held = next.actor_states.iter().find_map(|a| match &***a {
+                NodeState::User(u) => u.certificate.map(|c| (u.identity.subject.name.clone(), c)),
+                _ => None,
+            });
+            if let Some(h) = held {
+                found = Some(h);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        let (holder, cert) = found.expect("a user gets a certificate");
+        let swapped = Renaming::new(&sym, &[1, 0]).cert(cert);
+        assert_ne!(swapped, cert);
+        let other = sym
+            .identities
+            .iter()
+            .find(|i| i.subject.name != holder)
+            .expect("two users");
+        assert_eq!(arena.subject_of(swapped), Some(other.subject.name.clone()));
+        let anchor = model.cfg.system.authority.trust_anchor();
+        let info = arena
+            .verify_certificate(&anchor, swapped, 0)
+            .expect("verifies");
+        assert_eq!(info.public_key, other.key.public_key());
+        assert_eq!(
+            arena.serial_of(swapped),
+            arena.serial_of(cert),
+            "the same serial"
+        );
     }
 }

@@ -70,6 +70,57 @@ impl CaTables {
         }
     }
 
+    /// The same tables with every subject renamed by `name` (symmetry):
+    /// rows, the subject index and the crowded set alike.
+    pub fn renamed(
+        &self,
+        subject: impl Fn(&Subject) -> Subject,
+        name: impl Fn(&str) -> String,
+    ) -> Self {
+        let kept = match &self.kept {
+            Kept::Split {
+                certificates,
+                available,
+            } => Kept::Split {
+                certificates: certificates
+                    .iter()
+                    .map(|(s, row)| {
+                        (
+                            *s,
+                            CertificateRow {
+                                serial: row.serial,
+                                subject: subject(&row.subject),
+                            },
+                        )
+                    })
+                    .collect(),
+                available: available.clone(),
+            },
+            Kept::Merged(rows) => Kept::Merged(
+                rows.iter()
+                    .map(|(s, row)| {
+                        (
+                            *s,
+                            MergedRow {
+                                subject: subject(&row.subject),
+                                services: row.services.clone(),
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        CaTables {
+            kept,
+            by_subject: self
+                .by_subject
+                .iter()
+                .map(|(n, serials)| (name(n), serials.clone()))
+                .collect(),
+            crowded: self.crowded.iter().map(|n| name(n)).collect(),
+        }
+    }
+
     pub fn is_merged(&self) -> bool {
         matches!(self.kept, Kept::Merged(_))
     }
@@ -362,6 +413,28 @@ impl UserTable {
             }
         }
         true
+    }
+
+    /// The same table with every account renamed by `login` (symmetry): a
+    /// row moves its link to the row of the renamed login, whose other
+    /// columns (the verifier, the subject) are that account's own. `None` if
+    /// a renamed login has no row here (the accounts are not symmetric).
+    pub fn renamed(&self, login: impl Fn(&str) -> String) -> Option<Self> {
+        let mut rows = BTreeMap::new();
+        for (name, row) in self.rows.iter() {
+            let to = login(name);
+            let mut moved = self.rows.get(&to)?.clone();
+            moved.serial = row.serial;
+            rows.insert(to, moved);
+        }
+        Some(UserTable {
+            rows: Arc::new(Hashed::new(rows)),
+            linked: self
+                .linked
+                .iter()
+                .map(|(s, logins)| (*s, logins.iter().map(|l| login(l)).collect()))
+                .collect(),
+        })
     }
 
     pub fn holds(&self, serial: Serial) -> bool {

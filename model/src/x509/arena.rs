@@ -156,6 +156,11 @@ struct Inner {
     /// handle -> DER, for certificates, CRLs and signatures alike.
     bytes: Table<u64, Der>,
     issued: Table<(u64, CertRequest), CertId>,
+    /// What each issued certificate certifies, and by whom: a certificate
+    /// can be issued again for another subject (symmetry's renaming).
+    origins: Table<CertId, (CertificateAuthority, CertRequest)>,
+    /// Who signed what, for the same reason.
+    signers: Table<SigId, ([u8; 32], Vec<u8>)>,
     crls: Table<(u64, u64, Vec<u64>, VirtualTime), CrlId>,
     signed: Table<([u8; 32], Vec<u8>), SigId>,
     checked: Table<(CertId, u64), Result<Checked, Rejection>>,
@@ -201,6 +206,8 @@ impl Arena {
             memo,
             bytes: Table::new(),
             issued: Table::new(),
+            origins: Table::new(),
+            signers: Table::new(),
             crls: Table::new(),
             signed: Table::new(),
             checked: Table::new(),
@@ -276,6 +283,7 @@ impl Arena {
         if self.remembers() {
             self.0.issued.insert(key, id);
         }
+        self.0.origins.insert(id, (ca.clone(), req.clone()));
         Ok(id)
     }
 
@@ -315,8 +323,9 @@ impl Arena {
         }
         let id = SigId(self.keep(Der::from(key.sign(msg)))?);
         if self.remembers() {
-            self.0.signed.insert(k, id);
+            self.0.signed.insert(k.clone(), id);
         }
+        self.0.signers.insert(id, k);
         Ok(id)
     }
 
@@ -394,6 +403,16 @@ impl Arena {
             self.0.proofs.insert(key, verdict);
         }
         verdict
+    }
+
+    /// The CA and request `cert` was issued from, if this run issued it.
+    pub fn origin(&self, cert: CertId) -> Option<(CertificateAuthority, CertRequest)> {
+        self.0.origins.get(&cert)
+    }
+
+    /// The public key and message `sig` signs, if this run signed it.
+    pub fn signed(&self, sig: SigId) -> Option<([u8; 32], Vec<u8>)> {
+        self.0.signers.get(&sig)
     }
 
     /// The serial of the certificate behind `cert`, read without a trust
