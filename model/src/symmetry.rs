@@ -40,34 +40,61 @@ use crate::config::{Credential, Directory, Subject};
 use crate::hashed::Hashed;
 use crate::msg::{Msg, Session, Shown};
 use crate::node::{Choice, Node, NodeState, Storage};
+use crate::properties::History;
 use crate::service::{ServiceDurable, ServiceState, SessionState};
 use crate::small_map::SmallMap;
 use crate::system::System;
 use crate::user::{Command, Identity, Pending, UserDurable, UserState};
 use crate::x509::{CertId, CertRequest, SigId, SigningKey};
 use stateright::actor::{ActorModelState, Envelope, Id, Network, RandomChoices};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
 
-/// Who the users are, for renaming them.
-#[derive(Clone, Debug)]
+/// Who the users are, for renaming them, and the renamings themselves.
+#[derive(Debug)]
 pub struct Symmetry {
     dir: Arc<Directory>,
     /// The user slots, in id order.
     users: Vec<Id>,
-    /// Each user's identity as its node starts with it.
-    identities: Vec<Arc<Identity>>,
+    /// One per permutation of the users, the identity first.
+    renamings: Vec<Renaming>,
+    /// Renamed party states, storages and histories by (renaming, digest):
+    /// most of a state is shared with its predecessor, so most renamings
+    /// are found here. Each entry keeps its original, compared on a hit, so
+    /// a digest collision costs a renaming, never a wrong one.
+    cache: Mutex<Cache>,
 }
 
+#[derive(Debug, Default)]
+struct Cache {
+    nodes: HashMap<(usize, u64), (Party, Party)>,
+    storages: HashMap<(usize, u64), (Saved, Saved)>,
+    histories: HashMap<(usize, u64), (Past, Past)>,
+}
+
+type Party = Arc<Hashed<NodeState>>;
+type Saved = Arc<Hashed<Storage>>;
+type Past = Arc<Hashed<History>>;
+
+/// Entries kept at most, per map; beyond, the map starts afresh.
+const CACHE_LIMIT: usize = 1 << 20;
+
 /// One renaming: user i becomes user `to[i]`.
-struct Renaming<'a> {
-    sym: &'a Symmetry,
+#[derive(Debug)]
+struct Renaming {
     /// node index -> node id.
     ids: Vec<Id>,
-    strings: BTreeMap<&'a str, &'a str>,
-    keys: BTreeMap<[u8; 32], &'a SigningKey>,
-    samples: BTreeMap<[u8; 16], [u8; 16]>,
-    identities: BTreeMap<[u8; 32], &'a Arc<Identity>>,
+    strings: HashMap<String, String>,
+    keys: HashMap<[u8; 32], SigningKey>,
+    samples: HashMap<[u8; 16], [u8; 16]>,
+    identities: HashMap<[u8; 32], Arc<Identity>>,
+}
+
+/// A renaming at work on one system.
+struct Rename<'a> {
+    sym: &'a Symmetry,
+    r: &'a Renaming,
 }
 
 impl Symmetry {
@@ -88,11 +115,23 @@ impl Symmetry {
         if identities.iter().any(|i| services(i) != services(first)) {
             return None;
         }
+        let renamings = permutations(users.len())
+            .iter()
+            .map(|to| Renaming::new(system.dir.parties.len(), &users, &identities, to))
+            .collect();
         Some(Symmetry {
             dir: system.dir.clone(),
             users,
-            identities,
+            renamings,
+            cache: Mutex::new(Cache::default()),
         })
+    }
+
+    fn rename(&self, k: usize) -> Rename<'_> {
+        Rename {
+            sym: self,
+            r: &self.renamings[k],
+        }
     }
 
     pub fn users(&self) -> usize {
@@ -102,15 +141,16 @@ impl Symmetry {
     /// The representative of `s`'s class: the renaming of `s` (over every
     /// permutation of the users) with the least fingerprint.
     pub fn representative(&self, s: &CcState) -> CcState {
-        let mut best: Option<(u64, CcState)> = None;
-        for to in permutations(self.users.len()) {
-            let renamed = Renaming::new(self, &to).state(s);
+        // The identity renaming is the state itself.
+        let mut best = (crate::explore::fingerprint(s), None);
+        for k in 1..self.renamings.len() {
+            let renamed = self.rename(k).state(s, k);
             let fp = crate::explore::fingerprint(&renamed);
-            if best.as_ref().is_none_or(|(b, _)| fp < *b) {
-                best = Some((fp, renamed));
+            if fp < best.0 {
+                best = (fp, Some(renamed));
             }
         }
-        best.map_or_else(|| s.clone(), |(_, r)| r)
+        best.1.unwrap_or_else(|| s.clone())
     }
 }
 
@@ -134,35 +174,34 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     out
 }
 
-impl<'a> Renaming<'a> {
-    fn new(sym: &'a Symmetry, to: &[usize]) -> Self {
-        let nodes = sym.dir.parties.len();
+impl Renaming {
+    fn new(nodes: usize, users: &[Id], people: &[Arc<Identity>], to: &[usize]) -> Self {
         let mut ids: Vec<Id> = (0..nodes).map(Id::from).collect();
-        let mut strings = BTreeMap::new();
-        let mut keys = BTreeMap::new();
-        let mut samples = BTreeMap::new();
-        let mut identities = BTreeMap::new();
+        let mut strings = HashMap::new();
+        let mut keys = HashMap::new();
+        let mut samples = HashMap::new();
+        let mut identities = HashMap::new();
         for (i, &j) in to.iter().enumerate() {
-            let (from, into) = (&sym.identities[i], &sym.identities[j]);
-            ids[usize::from(sym.users[i])] = sym.users[j];
+            let (from, into) = (&people[i], &people[j]);
+            ids[usize::from(users[i])] = users[j];
             for (a, b) in [
                 (&from.subject.name, &into.subject.name),
                 (&from.subject.email, &into.subject.email),
                 (&from.subject.address, &into.subject.address),
             ] {
-                strings.insert(a.as_str(), b.as_str());
+                strings.insert(a.clone(), b.clone());
             }
             for (service, c) in &from.accounts {
                 let Some(d) = into.accounts.get(service) else {
                     continue;
                 };
-                strings.insert(c.login(), d.login());
+                strings.insert(c.login().to_string(), d.login().to_string());
                 match (c, d) {
                     (
                         Credential::Password { password: p, .. },
                         Credential::Password { password: q, .. },
                     ) => {
-                        strings.insert(p.as_str(), q.as_str());
+                        strings.insert(p.clone(), q.clone());
                     }
                     (
                         Credential::Biometric { sample: p, .. },
@@ -173,11 +212,10 @@ impl<'a> Renaming<'a> {
                     _ => {}
                 }
             }
-            keys.insert(from.key.public_key(), &into.key);
-            identities.insert(from.key.public_key(), into);
+            keys.insert(from.key.public_key(), into.key.clone());
+            identities.insert(from.key.public_key(), into.clone());
         }
         Renaming {
-            sym,
             ids,
             strings,
             keys,
@@ -185,9 +223,11 @@ impl<'a> Renaming<'a> {
             identities,
         }
     }
+}
 
+impl Rename<'_> {
     fn id(&self, id: Id) -> Id {
-        self.ids.get(usize::from(id)).copied().unwrap_or(id)
+        self.r.ids.get(usize::from(id)).copied().unwrap_or(id)
     }
 
     /// Node index `i` moves to `self.id(i)`.
@@ -203,11 +243,14 @@ impl<'a> Renaming<'a> {
     }
 
     fn string(&self, s: &str) -> String {
-        self.strings.get(s).copied().unwrap_or(s).to_string()
+        self.r
+            .strings
+            .get(s)
+            .map_or_else(|| s.to_string(), Clone::clone)
     }
 
     fn key(&self, k: &[u8; 32]) -> [u8; 32] {
-        self.keys.get(k).map_or(*k, |k| k.public_key())
+        self.r.keys.get(k).map_or(*k, |k| k.public_key())
     }
 
     fn session(&self, s: &Session) -> Session {
@@ -233,7 +276,7 @@ impl<'a> Renaming<'a> {
             },
             Credential::Biometric { login, sample } => Credential::Biometric {
                 login: self.string(login),
-                sample: self.samples.get(sample).copied().unwrap_or(*sample),
+                sample: self.r.samples.get(sample).copied().unwrap_or(*sample),
             },
         }
     }
@@ -259,7 +302,7 @@ impl<'a> Renaming<'a> {
     fn sig(&self, s: SigId) -> SigId {
         let arena = &self.sym.dir.arena;
         match arena.signed(s) {
-            Some((signer, msg)) => match self.keys.get(&signer) {
+            Some((signer, msg)) => match self.r.keys.get(&signer) {
                 Some(key) => arena.sign(key, &msg).unwrap_or(s),
                 None => s,
             },
@@ -447,9 +490,10 @@ impl<'a> Renaming<'a> {
     }
 
     fn identity(&self, i: &Arc<Identity>) -> Arc<Identity> {
-        self.identities
+        self.r
+            .identities
             .get(&i.key.public_key())
-            .map_or_else(|| i.clone(), |&j| j.clone())
+            .map_or_else(|| i.clone(), Clone::clone)
     }
 
     fn user(&self, u: &UserState) -> UserState {
@@ -570,22 +614,57 @@ impl<'a> Renaming<'a> {
         }
     }
 
-    fn state(&self, s: &CcState) -> CcState {
+    /// `s` renamed; `k` is this renaming's index, for the cache.
+    fn state(&self, s: &CcState, k: usize) -> CcState {
+        let cache = &self.sym.cache;
         ActorModelState {
             actor_states: self.reindex(&s.actor_states, |a| {
-                Arc::new(Hashed::new(self.node_state(a)))
+                cached(cache, |c| &mut c.nodes, k, a, |a| self.node_state(a))
             }),
             network: self.network(&s.network),
             timers_set: self.reindex(&s.timers_set, Clone::clone),
             random_choices: self.reindex(&s.random_choices, |c| self.choices(c)),
             crashed: self.reindex(&s.crashed, Clone::clone),
-            history: Arc::new(Hashed::new(s.history.renamed(|id| self.id(id)))),
+            history: cached(
+                cache,
+                |c| &mut c.histories,
+                k,
+                &s.history,
+                |h| h.renamed(|id| self.id(id)),
+            ),
             actor_storages: self.reindex(&s.actor_storages, |st| {
                 st.as_ref()
-                    .map(|st| Arc::new(Hashed::new(self.storage(st))))
+                    .map(|st| cached(cache, |c| &mut c.storages, k, st, |st| self.storage(st)))
             }),
         }
     }
+}
+
+/// `x` renamed by renaming `k`, from the cache if it was renamed before.
+fn cached<T: Hash + PartialEq>(
+    cache: &Mutex<Cache>,
+    map: impl Fn(&mut Cache) -> &mut HashMap<(usize, u64), (Arc<Hashed<T>>, Arc<Hashed<T>>)>,
+    k: usize,
+    x: &Arc<Hashed<T>>,
+    rename: impl FnOnce(&T) -> T,
+) -> Arc<Hashed<T>> {
+    let key = (k, x.digest());
+    {
+        let mut c = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((from, to)) = map(&mut c).get(&key)
+            && (Arc::ptr_eq(from, x) || **from == **x)
+        {
+            return to.clone();
+        }
+    }
+    let renamed = Arc::new(Hashed::new(rename(x)));
+    let mut c = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    let m = map(&mut c);
+    if m.len() >= CACHE_LIMIT {
+        m.clear();
+    }
+    m.insert(key, (x.clone(), renamed.clone()));
+    renamed
 }
 
 #[cfg(test)]
@@ -624,14 +703,13 @@ mod tests {
             let (model, _) = config.into_model().expect("builds");
             let sym = Symmetry::of(&model.cfg.system).expect("symmetric");
             let fp = crate::explore::fingerprint::<CcState>;
-            let perms = permutations(sym.users());
             let mut checked = 0;
             crate::explore::walk_transitions(&model, 600, |_, _, next| {
                 let rep = fp(&sym.representative(next));
-                assert_eq!(fp(&Renaming::new(&sym, &perms[0]).state(next)), fp(next));
-                for to in &perms {
-                    let renamed = Renaming::new(&sym, to).state(next);
-                    assert_eq!(fp(&sym.representative(&renamed)), rep, "{to:?}");
+                assert_eq!(fp(&sym.rename(0).state(next, 0)), fp(next));
+                for k in 0..sym.renamings.len() {
+                    let renamed = sym.rename(k).state(next, k);
+                    assert_eq!(fp(&sym.representative(&renamed)), rep, "{k}");
                 }
                 checked += 1;
                 ControlFlow::Continue(())
@@ -665,12 +743,17 @@ mod tests {
             ControlFlow::Continue(())
         });
         let (holder, cert) = found.expect("a user gets a certificate");
-        let swapped = Renaming::new(&sym, &[1, 0]).cert(cert);
+        let swapped = sym.rename(1).cert(cert);
         assert_ne!(swapped, cert);
-        let other = sym
-            .identities
+        let other = model
+            .cfg
+            .system
+            .nodes
             .iter()
-            .find(|i| i.subject.name != holder)
+            .find_map(|n| match n {
+                Node::User(u) if u.identity.subject.name != holder => Some(u.identity.clone()),
+                _ => None,
+            })
             .expect("two users");
         assert_eq!(arena.subject_of(swapped), Some(other.subject.name.clone()));
         let anchor = model.cfg.system.authority.trust_anchor();
