@@ -212,11 +212,11 @@ fn fig8_wrong_password_ends_at_s4_for_a_user_who_gives_up_and_an_existing_certif
     let (u, a) = (id(&sys, "u0"), id(&sys, "A"));
     let wrong = Command::Issue {
         service: a,
-        credential: Some(crate::system::credential(
+        credential: Some(std::sync::Arc::new(crate::system::credential(
             PrimaryAuth::Password,
             "u0-A",
             "wrong",
-        )),
+        ))),
     };
     let (out, steps) = run(&mut d, u, wrong);
     assert_eq!(out, Outcome::BadCredentials);
@@ -327,11 +327,11 @@ fn variant_v2_biometric_primary_authentication() {
     let other_finger = Command::Invalidate {
         service: a,
         using: Using::Password,
-        credential: Some(crate::system::credential(
+        credential: Some(std::sync::Arc::new(crate::system::credential(
             PrimaryAuth::Biometric,
             "u0-A",
             "someone else",
-        )),
+        ))),
     };
     assert_eq!(run(&mut d, u, other_finger).0, Outcome::BadCredentials);
     assert_eq!(ca_services(&d, &sys).len(), 1);

@@ -136,15 +136,3 @@ mod tests {
         assert_eq!(fp(&a), fp(&b));
     }
 }
-#[cfg(test)]
-#[test]
-fn print_sizes() {
-    eprintln!(
-        "Msg {} NodeState {} Choice {} History {} Shown {}",
-        std::mem::size_of::<crate::msg::Msg>(),
-        std::mem::size_of::<crate::node::NodeState>(),
-        std::mem::size_of::<crate::node::Choice>(),
-        std::mem::size_of::<crate::properties::History>(),
-        std::mem::size_of::<crate::msg::Shown>()
-    );
-}

@@ -318,7 +318,7 @@ impl Rename<'_> {
     }
 
     fn command(&self, c: &Command) -> Command {
-        let cred = |c: &Option<Credential>| c.as_ref().map(|c| self.credential(c));
+        let cred = |c: &Option<Arc<Credential>>| c.as_deref().map(|c| Arc::new(self.credential(c)));
         match c {
             Command::Issue {
                 service,

@@ -81,13 +81,13 @@ pub enum Command {
     Issue {
         service: Id,
         /// A credential other than the account's (a wrong password, S4 No).
-        credential: Option<Credential>,
+        credential: Option<Arc<Credential>>,
     },
     Use {
         service: Id,
         /// Whether to answer a login request (P5/S15).
         login: bool,
-        credential: Option<Credential>,
+        credential: Option<Arc<Credential>>,
     },
     Prohibit {
         service: Id,
@@ -95,7 +95,7 @@ pub enum Command {
     Invalidate {
         service: Id,
         using: Using,
-        credential: Option<Credential>,
+        credential: Option<Arc<Credential>>,
     },
     Statement {
         portal: Id,
@@ -134,7 +134,7 @@ impl Command {
         match self {
             Command::Issue { credential, .. }
             | Command::Use { credential, .. }
-            | Command::Invalidate { credential, .. } => credential.as_ref(),
+            | Command::Invalidate { credential, .. } => credential.as_deref(),
             _ => None,
         }
     }

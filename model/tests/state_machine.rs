@@ -876,18 +876,18 @@ impl Sut {
         match *op {
             Op::Issue { right, .. } => Command::Issue {
                 service: sid,
-                credential: wrong(right),
+                credential: wrong(right).map(std::sync::Arc::new),
             },
             Op::Use { login, right, .. } => Command::Use {
                 service: sid,
                 login,
-                credential: wrong(right),
+                credential: wrong(right).map(std::sync::Arc::new),
             },
             Op::Prohibit { .. } => Command::Prohibit { service: sid },
             Op::InvalidateByPassword { right, .. } => Command::Invalidate {
                 service: sid,
                 using: Using::Password,
-                credential: wrong(right),
+                credential: wrong(right).map(std::sync::Arc::new),
             },
             Op::InvalidateByCertificate { .. } => Command::Invalidate {
                 service: sid,

@@ -869,14 +869,14 @@ impl Engine<'_> {
         match action {
             Action::Issue { password, .. } => Command::Issue {
                 service: sid,
-                credential: override_with(password),
+                credential: override_with(password).map(std::sync::Arc::new),
             },
             Action::Use {
                 login, password, ..
             } => Command::Use {
                 service: sid,
                 login: *login,
-                credential: override_with(password),
+                credential: override_with(password).map(std::sync::Arc::new),
             },
             Action::Prohibit { .. } => Command::Prohibit { service: sid },
             Action::Invalidate {
@@ -884,7 +884,7 @@ impl Engine<'_> {
             } => Command::Invalidate {
                 service: sid,
                 using: *using,
-                credential: override_with(password),
+                credential: override_with(password).map(std::sync::Arc::new),
             },
             _ => Command::Statement { portal: sid },
         }
