@@ -443,7 +443,7 @@ fn probe(world: &World, users: &[Id], services: &[Id]) {
         .clone();
     let login = Msg::Login {
         op: 0,
-        credential,
+        credential: credential.into(),
         public_key: None,
     };
     line(

@@ -5,7 +5,7 @@
 //! the run's seed, and stamps certificates with virtual time.
 
 use crate::clock::Clock;
-use crate::config::{Defects, Directory, Revocation};
+use crate::config::{Defects, Directory, Revocation, Subject};
 use crate::effects::Effects;
 use crate::hashed::Hashed;
 use crate::msg::{Msg, Request, Session, Verdict};
@@ -95,7 +95,7 @@ impl Ca {
                 if !self.defects.reuse_serials {
                     st.next_serial += 1;
                 }
-                Arc::make_mut(&mut st.tables).register(serial, subject, src);
+                Arc::make_mut(&mut st.tables).register(serial, Subject::clone(&subject), src);
                 st.issued.insert((src, session), (serial, certificate));
                 fx.persist = true;
                 fx.steps(&[Step::S7, Step::P2]).send(

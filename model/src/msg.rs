@@ -12,6 +12,7 @@ use crate::x509::{CertId, CrlId, SigId};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::fmt;
+use std::sync::Arc;
 
 /// A user's operation number; replies carry it so stale ones are ignored.
 pub type OpId = u32;
@@ -116,7 +117,8 @@ pub enum Msg {
     /// `public_key` is the key to certify, sent with an issue login.
     Login {
         op: OpId,
-        credential: Credential,
+        /// Shared: an envelope in flight is cloned with every checker state.
+        credential: Arc<Credential>,
         public_key: Option<[u8; 32]>,
     },
     /// S12 / P3 / P11 / P31 / P39 / P43: the certificate, with its proof.
@@ -164,7 +166,7 @@ pub enum Msg {
         serial: Serial,
         subject: String,
         basis: Basis,
-        text: String,
+        text: Arc<str>,
     },
     /// S10 / P13 done.
     Invalidated { op: OpId },
@@ -177,7 +179,7 @@ pub enum Msg {
     /// S6 / P1: issue a certificate for this subject and key.
     IssueRequest {
         session: Session,
-        subject: Subject,
+        subject: Arc<Subject>,
         public_key: [u8; 32],
     },
     /// P21 / P23 / P14 / P32 / P40 / P44: is `serial` valid for me?
@@ -223,7 +225,7 @@ impl Msg {
     /// The credential this message carries, if any (for `password-stays-home`).
     pub fn credential(&self) -> Option<&Credential> {
         match self {
-            Msg::Login { credential, .. } => Some(credential),
+            Msg::Login { credential, .. } => Some(credential.as_ref()),
             _ => None,
         }
     }

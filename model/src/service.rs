@@ -296,7 +296,7 @@ impl Service {
                     service,
                     Msg::Login {
                         op,
-                        credential: presented,
+                        credential: presented.into(),
                         public_key: None,
                     },
                 );
@@ -593,7 +593,7 @@ impl Service {
                             serial,
                             subject,
                             basis,
-                            text,
+                            text: text.into(),
                         },
                     );
             }
@@ -666,7 +666,7 @@ impl Service {
                     self.ca(),
                     Msg::IssueRequest {
                         session,
-                        subject,
+                        subject: subject.into(),
                         public_key,
                     },
                 );

@@ -357,7 +357,7 @@ impl Rename<'_> {
                 public_key,
             } => Msg::Login {
                 op: *op,
-                credential: self.credential(credential),
+                credential: self.credential(credential).into(),
                 public_key: public_key.map(|k| self.key(&k)),
             },
             Msg::Present { op, purpose, shown } => Msg::Present {
@@ -412,7 +412,7 @@ impl Rename<'_> {
                 public_key,
             } => Msg::IssueRequest {
                 session: self.session(session),
-                subject: self.subject(subject),
+                subject: self.subject(subject).into(),
                 public_key: self.key(public_key),
             },
             Msg::Issued {

@@ -472,7 +472,7 @@ impl User {
                     src,
                     Msg::Login {
                         op,
-                        credential,
+                        credential: credential.into(),
                         public_key,
                     },
                 );
@@ -530,7 +530,7 @@ impl User {
             }
             Msg::Layout { regions, .. } => self.fetch_regions(me, st, op, &regions, fx),
             Msg::Balance { region, text, .. } => {
-                self.region_answered(me, st, op, src, region, Some(text), fx)
+                self.region_answered(me, st, op, src, region, Some(text.to_string()), fx)
             }
             Msg::Refused { .. } if in_statement => {
                 let region = pending
