@@ -31,27 +31,15 @@ fn a_different_seed_on_a_lossy_network_gives_a_different_trace() {
 fn swarm_runs_are_deterministic_too() {
     let sc = load("push-stale.toml");
     for seed in 0..5 {
-        let a = simulate(
-            &sc,
-            Options {
+        let trace = || {
+            let opts = Options {
                 seed,
                 swarm: true,
                 ..Options::default()
-            },
-        )
-        .map(|r| r.trace_hash)
-        .ok();
-        let b = simulate(
-            &sc,
-            Options {
-                seed,
-                swarm: true,
-                ..Options::default()
-            },
-        )
-        .map(|r| r.trace_hash)
-        .ok();
-        assert_eq!(a, b);
+            };
+            simulate(&sc, opts).map(|r| r.trace_hash).ok()
+        };
+        assert_eq!(trace(), trace());
     }
 }
 

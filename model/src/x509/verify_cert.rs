@@ -132,6 +132,27 @@ pub(super) fn understood_critical(ext: &X509Extension<'_>) -> bool {
         || ext.oid == OID_X509_EXT_SUBJECT_ALT_NAME
 }
 
+/// Step 4 of the certificate checks, for a root and an end entity alike:
+/// Ed25519 outside and inside the signed part, and nothing but its canonical
+/// framing around the signed bytes.
+fn certificate_signature_algorithm(
+    cert: &X509Certificate<'_>,
+    der: &[u8],
+) -> Result<(), Rejection> {
+    match check_signature_algorithm(
+        &cert.signature_algorithm,
+        &cert.tbs_certificate.signature,
+        der,
+        cert.tbs_certificate.as_ref(),
+        &cert.signature_value.data,
+    ) {
+        SigAlg::Ok => Ok(()),
+        SigAlg::Unsupported => Err(Rejection::UnsupportedSignatureAlgorithm),
+        SigAlg::Mismatch => Err(Rejection::SignatureAlgorithmMismatch),
+        SigAlg::NonCanonical => Err(Rejection::Malformed),
+    }
+}
+
 /// Exactly one non-empty common name in the subject.
 pub(super) fn single_common_name(cert: &X509Certificate<'_>) -> Option<String> {
     let mut names = cert.subject().iter_common_name();
@@ -193,18 +214,7 @@ impl TrustAnchor {
         if cert.issuer().as_raw() != cert.subject().as_raw() {
             return Err(Rejection::UnknownIssuer);
         }
-        match check_signature_algorithm(
-            &cert.signature_algorithm,
-            &cert.tbs_certificate.signature,
-            der,
-            cert.tbs_certificate.as_ref(),
-            &cert.signature_value.data,
-        ) {
-            SigAlg::Ok => {}
-            SigAlg::Unsupported => return Err(Rejection::UnsupportedSignatureAlgorithm),
-            SigAlg::Mismatch => return Err(Rejection::SignatureAlgorithmMismatch),
-            SigAlg::NonCanonical => return Err(Rejection::Malformed),
-        }
+        certificate_signature_algorithm(&cert, der)?;
         let public_key = ed25519_key(cert.public_key()).ok_or(Rejection::UnsupportedKey)?;
         cert.verify_signature(None)
             .map_err(|_| Rejection::BadSignature)?;
@@ -283,18 +293,7 @@ impl TrustAnchor {
             return Err(Rejection::UnknownIssuer);
         }
         // 4
-        match check_signature_algorithm(
-            &cert.signature_algorithm,
-            &cert.tbs_certificate.signature,
-            der,
-            cert.tbs_certificate.as_ref(),
-            &cert.signature_value.data,
-        ) {
-            SigAlg::Ok => {}
-            SigAlg::Unsupported => return Err(Rejection::UnsupportedSignatureAlgorithm),
-            SigAlg::Mismatch => return Err(Rejection::SignatureAlgorithmMismatch),
-            SigAlg::NonCanonical => return Err(Rejection::Malformed),
-        }
+        certificate_signature_algorithm(&cert, der)?;
         // 5
         self.verify_signed(|spki| cert.verify_signature(Some(spki)).is_ok())
             .then_some(())
