@@ -24,8 +24,8 @@ use stateright::actor::{
 use stateright::{Checker, Expectation, Model};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// Network semantics, as stateright offers them.
@@ -475,10 +475,9 @@ pub enum CheckError {
 /// With `threads > 1` stateright's parallel depth-first search gives the
 /// verdicts (it keeps fingerprints, not states, so it fits large spaces in
 /// little memory) and a second, breadth-first search that stops when every
-/// discovery is found gives each its shortest path. `--symmetry` runs the
-/// breadth-first search on one thread with the users' representative
-/// (`symmetry.rs`); stateright's checkers take a plain function, which
-/// cannot carry the system's identities.
+/// discovery is found gives each its shortest path. `--symmetry` applies
+/// the users' representative (`symmetry.rs`) before fingerprinting in
+/// either search.
 pub fn check(
     config: &CheckConfig,
     progress: impl FnMut(&Progress),
@@ -502,8 +501,16 @@ pub fn check(
     // Coverage counts the search's transitions only, not the replays that
     // rebuild counterexample paths.
     let freeze = || coverage.freeze();
-    let explored = if config.symmetry {
-        let symmetry = Symmetry::of(&model.cfg.system).ok_or(CheckError::NotSymmetric)?;
+    let symmetry = if config.symmetry {
+        Some(Arc::new(
+            Symmetry::of(&model.cfg.system).ok_or(CheckError::NotSymmetric)?,
+        ))
+    } else {
+        None
+    };
+    let explored = if config.threads > 1 {
+        parallel(config, &model, limits, progress, freeze, symmetry)
+    } else if let Some(symmetry) = symmetry {
         explore(
             &model,
             &targets,
@@ -513,8 +520,6 @@ pub fn check(
             progress,
             freeze,
         )
-    } else if config.threads > 1 {
-        parallel(config, &model, limits, progress, freeze)
     } else {
         explore(
             &model,
@@ -530,17 +535,62 @@ pub fn check(
     Ok(report(config, &model, &coverage, explored))
 }
 
+/// The symmetry of the parallel search under way. stateright's checkers
+/// take their representative as a plain `fn`, which cannot carry a
+/// system's identities, so the one symmetric parallel search at a time
+/// (`PARALLEL_SYMMETRY_TURN`) leaves its symmetry here.
+static PARALLEL_SYMMETRY: RwLock<Option<Arc<Symmetry>>> = RwLock::new(None);
+static PARALLEL_SYMMETRY_TURN: Mutex<()> = Mutex::new(());
+
+fn parallel_representative(s: &CcState) -> CcState {
+    let current = PARALLEL_SYMMETRY
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    match current {
+        Some(symmetry) => symmetry.representative(s),
+        None => s.clone(),
+    }
+}
+
+/// Clears `PARALLEL_SYMMETRY` when the search ends, even by a panic.
+struct SymmetryInUse;
+
+impl Drop for SymmetryInUse {
+    fn drop(&mut self) {
+        *PARALLEL_SYMMETRY
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
 /// stateright's parallel DFS for the verdicts, then the shortest path to
-/// each discovery by a breadth-first search that stops when all are found.
+/// each discovery by a breadth-first search that stops when all are found;
+/// both with `symmetry`'s representative if given.
 fn parallel(
     config: &CheckConfig,
     model: &CcModel,
     limits: Limits,
     mut progress: impl FnMut(&Progress),
     freeze: impl FnOnce(),
+    symmetry: Option<Arc<Symmetry>>,
 ) -> Explored<CcModel> {
     let start = Instant::now();
     let mut builder = model.clone().checker().threads(config.threads);
+    let _turn = symmetry.is_some().then(|| {
+        PARALLEL_SYMMETRY_TURN
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    });
+    let _in_use = symmetry.as_ref().map(|s| {
+        *PARALLEL_SYMMETRY
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(s.clone());
+        SymmetryInUse
+    });
+    if symmetry.is_some() {
+        builder = builder.symmetry_fn(parallel_representative);
+    }
     if let Some(d) = config.depth {
         // stateright counts the initial states as depth 1; `explore` as 0.
         builder = builder.target_max_depth(d + 1);
@@ -568,7 +618,11 @@ fn parallel(
     // `Target` holds a boxed predicate and is not `Clone`: make the set anew.
     let mut wanted = property_targets(model);
     wanted.retain(|t| checker.discovery(t.name).is_some());
-    let paths = explore(model, &wanted, limits, true, Clone::clone, |_| {}, || {});
+    let representative = |s: &CcState| match &symmetry {
+        Some(sym) => sym.representative(s),
+        None => s.clone(),
+    };
+    let paths = explore(model, &wanted, limits, true, representative, |_| {}, || {});
     let unique = checker.unique_state_count();
     // stateright stops at `target_state_count` counting every state
     // generated, repeats included.
