@@ -1170,6 +1170,32 @@ mod tests {
         assert_eq!(one.unique_states, run(small(|_| {})).unique_states);
     }
 
+    /// The parallel search reduces by the same classes as the breadth-first
+    /// one, with the same verdicts and shortest counterexamples.
+    #[test]
+    fn symmetry_in_the_parallel_search_finds_the_same_classes() {
+        let bfs = run(small(|c| {
+            c.users = 2;
+            c.symmetry = true;
+        }));
+        let dfs = run(small(|c| {
+            c.users = 2;
+            c.symmetry = true;
+            c.threads = 2;
+        }));
+        assert_eq!(dfs.unique_states, bfs.unique_states);
+        for p in &bfs.properties {
+            assert_eq!(dfs.verdict(&p.name), Some(p.verdict), "{}", p.name);
+            let len = |r: &CheckReport| {
+                r.properties
+                    .iter()
+                    .find(|q| q.name == p.name)
+                    .map(|q| q.counterexample.len())
+            };
+            assert_eq!(len(&dfs), len(&bfs), "{}", p.name);
+        }
+    }
+
     /// Walk `cfg`'s transitions (up to `max_states` states) and return the
     /// labels that were recorded, failing on any label without its effect.
     fn labels_have_effects(
