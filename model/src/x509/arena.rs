@@ -273,7 +273,7 @@ impl Arena {
 
     /// Issue `req` with `ca` (rcgen), once per (CA, request) when remembering.
     pub fn issue(&self, ca: &CertificateAuthority, req: &CertRequest) -> Result<CertId, PkiError> {
-        let key = (digest64(ca.root().as_bytes()), req.clone());
+        let key = (ca.id(), req.clone());
         if self.remembers()
             && let Some(id) = self.0.issued.get(&key)
         {
@@ -295,12 +295,7 @@ impl Arena {
         revoked: &[u64],
         at: VirtualTime,
     ) -> Result<CrlId, PkiError> {
-        let key = (
-            digest64(ca.root().as_bytes()),
-            crl_number,
-            revoked.to_vec(),
-            at,
-        );
+        let key = (ca.id(), crl_number, revoked.to_vec(), at);
         if self.remembers()
             && let Some(id) = self.0.crls.get(&key)
         {

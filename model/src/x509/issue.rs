@@ -124,9 +124,15 @@ impl CertificateAuthority {
         &self.0.root
     }
 
-    /// The relying side of this CA. All anchors from one CA share one cache.
+    /// The relying side of this CA.
     pub fn trust_anchor(&self) -> TrustAnchor {
         self.0.anchor.clone()
+    }
+
+    /// This CA's identity in the arena's tables: its anchor's, the digest of
+    /// its root (computed once, not per issuance).
+    pub fn id(&self) -> u64 {
+        self.0.anchor.id()
     }
 
     /// The root's raw Ed25519 public key.

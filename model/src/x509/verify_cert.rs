@@ -264,13 +264,7 @@ impl TrustAnchor {
     /// The issuer and signature come before everything the certificate claims
     /// about itself, so that only our CA's statements are ever interpreted.
     pub fn verify_certificate(&self, der: &[u8], now: VirtualTime) -> Result<CertInfo, Rejection> {
-        self.checked(der)?.at(now)
-    }
-
-    /// Steps 1–11 of [`verify_certificate`](Self::verify_certificate), which
-    /// do not depend on time: what [`Arena`](crate::x509::arena::Arena) remembers.
-    pub(super) fn check(&self, der: &[u8]) -> Result<Checked, Rejection> {
-        self.checked(der)
+        self.check(der)?.at(now)
     }
 
     /// This anchor's identity in remembered verdicts: the digest of its root.
@@ -278,8 +272,9 @@ impl TrustAnchor {
         self.0.id
     }
 
-    /// Steps 1–11 of [`verify_certificate`](Self::verify_certificate).
-    fn checked(&self, der: &[u8]) -> Result<Checked, Rejection> {
+    /// Steps 1–11 of [`verify_certificate`](Self::verify_certificate), which
+    /// do not depend on time: what [`Arena`](crate::x509::arena::Arena) remembers.
+    pub(super) fn check(&self, der: &[u8]) -> Result<Checked, Rejection> {
         // 1
         let cert = parse_certificate(der)?;
         // 2
