@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use commoncert_model::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
-use commoncert_model::config::{Defects, Presentation, Revocation};
+use commoncert_model::config::{Defects, Hardening, Presentation, Revocation};
 use commoncert_model::step::Step;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -106,6 +106,18 @@ struct ModelArgs {
     /// Service A is honest but curious: it replays users' credentials at B.
     #[arg(long)]
     curious_service: bool,
+    /// Make service ID (A, B, ...) malicious: it probes the CA on serials it
+    /// was never shown, relays presentations to other services and replays
+    /// credentials, within the --actions budget.
+    #[arg(long, value_name = "ID", value_parser = parse_service_name)]
+    malicious_service: Option<usize>,
+    /// The malicious service is an outsider: no user has an account there.
+    #[arg(long, requires = "malicious_service")]
+    outsider: bool,
+    /// Hardening options, comma-separated or repeated: ca-authz,
+    /// one-per-subject (README, "Threat model and hardening").
+    #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',', value_parser = parse_hardening)]
+    harden: Vec<String>,
     /// Flip a deliberate defect in (repeatable): skip-ca-check,
     /// keep-row-on-prohibit, skip-proof-check, reuse-serials,
     /// one-password-everywhere, forget-link-persist.
@@ -129,6 +141,25 @@ struct ModelArgs {
     /// the verdicts and a targeted search the shortest counterexamples.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: u16,
+}
+
+/// A standard system's service name (`A`..`H`) as its index.
+fn parse_service_name(text: &str) -> Result<usize, String> {
+    commoncert_model::system::SERVICE_NAMES
+        .iter()
+        .position(|n| *n == text)
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a service of the standard systems (expected one of {})",
+                commoncert_model::system::SERVICE_NAMES.join(", ")
+            )
+        })
+}
+
+/// One hardening option's name, checked.
+fn parse_hardening(text: &str) -> Result<String, String> {
+    Hardening::default().enable(text.trim())?;
+    Ok(text.trim().to_string())
 }
 
 /// `512M`, `16G`, `1024K` or plain bytes.
@@ -176,6 +207,9 @@ impl ModelArgs {
             biometric: self.biometric,
             ca_in_portal: self.ca_in_portal,
             curious_service: self.curious_service,
+            malicious_service: self.malicious_service,
+            outsider: self.outsider,
+            harden: Hardening::parse(self.harden.iter().map(String::as_str)).unwrap_or_default(),
             defects: {
                 let mut d = Defects::default();
                 for f in &self.defects {

@@ -24,6 +24,129 @@ pub struct Replay {
     pub service: Id,
 }
 
+/// Presentations of someone else's certificate, under way: the eavesdropper's
+/// replays and the malicious service's relays run this one client, so the
+/// two adversaries present in exactly the same way.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Replays {
+    pub pending: SmallMap<OpId, Replay>,
+    pub actions_done: u8,
+}
+
+/// How a message bore on a replay under way.
+pub enum Reply {
+    /// Not an answer to any replay.
+    NotMine,
+    /// An answer that keeps the replay going (a challenge answered).
+    Continued,
+    /// The replay ended.
+    Ended(Done),
+}
+
+impl Replays {
+    /// Present `replay.shown` at `replay.service` as operation `op`. It holds
+    /// no private key of the certificate's: under proof of possession it can
+    /// only answer the challenge with the signature it saw.
+    pub fn begin(
+        &mut self,
+        dir: &Directory,
+        op: OpId,
+        replay: Replay,
+        timeouts: bool,
+        fx: &mut Effects,
+    ) {
+        self.actions_done = self.actions_done.saturating_add(1);
+        let service = replay.service;
+        if timeouts {
+            fx.set_timers.push(Timer::Timeout(op));
+        }
+        match dir.modes.presentation {
+            Presentation::ProofOfPossession => {
+                fx.send(
+                    service,
+                    Msg::Access {
+                        op,
+                        purpose: Purpose::Use,
+                    },
+                );
+            }
+            Presentation::Bearer => {
+                fx.send(
+                    service,
+                    Msg::Present {
+                        op,
+                        purpose: Purpose::Use,
+                        shown: Shown {
+                            certificate: replay.shown.certificate,
+                            proof: None,
+                        },
+                    },
+                );
+            }
+        }
+        self.pending.insert(op, replay);
+    }
+
+    /// A service's answer, if it answers a replay under way.
+    pub fn on_reply(&mut self, src: Id, msg: &Msg, fx: &mut Effects) -> Reply {
+        let Some(op) = msg.reply_op() else {
+            return Reply::NotMine;
+        };
+        if self.pending.get(&op).is_none_or(|r| r.service != src) {
+            return Reply::NotMine;
+        }
+        let (outcome, refusal) = match msg {
+            Msg::Challenge { .. } => {
+                // It cannot sign: it replays the signature it saw, made for another challenge.
+                if let Some(replay) = self.pending.get(&op) {
+                    fx.send(
+                        src,
+                        Msg::Present {
+                            op,
+                            purpose: Purpose::Use,
+                            shown: replay.shown.clone(),
+                        },
+                    );
+                }
+                return Reply::Continued;
+            }
+            Msg::Granted { .. } => (Outcome::Granted, None),
+            // It holds no password: a login screen is a dead end, as is any refusal.
+            Msg::LoginForm { .. } => (Outcome::Rejected, None),
+            Msg::Refused { refusal, .. } => (Outcome::Rejected, Some(*refusal)),
+            _ => return Reply::NotMine,
+        };
+        Reply::Ended(self.end(op, outcome, refusal, fx))
+    }
+
+    /// The replay `op` timed out, if it was under way.
+    pub fn on_timeout(&mut self, op: OpId, fx: &mut Effects) -> Option<Done> {
+        self.pending
+            .contains_key(&op)
+            .then(|| self.end(op, Outcome::Timeout, None, fx))
+    }
+
+    fn end(
+        &mut self,
+        op: OpId,
+        outcome: Outcome,
+        refusal: Option<Refusal>,
+        fx: &mut Effects,
+    ) -> Done {
+        self.pending.remove(&op);
+        fx.cancel_timers.push(Timer::Timeout(op));
+        Done {
+            op,
+            outcome,
+            sources: Vec::new(),
+            reason: match refusal {
+                Some(Refusal::Rejected(r)) => Some(r),
+                _ => None,
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Attacker {
     pub dir: Arc<Directory>,
@@ -37,8 +160,7 @@ pub struct AttackerState {
     /// Every distinct presentation seen on the wire.
     pub seen: BTreeSet<Shown>,
     pub next_op: OpId,
-    pub pending: SmallMap<OpId, Replay>,
-    pub actions_done: u8,
+    pub replays: Replays,
 }
 
 impl Attacker {
@@ -46,8 +168,7 @@ impl Attacker {
         AttackerState {
             seen: BTreeSet::new(),
             next_op: 0,
-            pending: SmallMap::new(),
-            actions_done: 0,
+            replays: Replays::default(),
         }
     }
 
@@ -55,7 +176,7 @@ impl Attacker {
         let Some(max) = self.autonomous_actions else {
             return;
         };
-        if st.actions_done >= max || !st.pending.is_empty() || st.seen.is_empty() {
+        if st.replays.actions_done >= max || !st.replays.pending.is_empty() || st.seen.is_empty() {
             return;
         }
         let mut choices = Vec::new();
@@ -82,99 +203,28 @@ impl Attacker {
     pub fn begin(&self, st: &mut AttackerState, replay: Replay, fx: &mut Effects) -> OpId {
         let op = st.next_op;
         st.next_op += 1;
-        st.actions_done = st.actions_done.saturating_add(1);
-        let service = replay.service;
-        if self.timeouts {
-            fx.set_timers.push(Timer::Timeout(op));
-        }
-        match self.dir.modes.presentation {
-            Presentation::ProofOfPossession => {
-                fx.send(
-                    service,
-                    Msg::Access {
-                        op,
-                        purpose: Purpose::Use,
-                    },
-                );
-            }
-            Presentation::Bearer => {
-                fx.send(
-                    service,
-                    Msg::Present {
-                        op,
-                        purpose: Purpose::Use,
-                        shown: Shown {
-                            certificate: replay.shown.certificate,
-                            proof: None,
-                        },
-                    },
-                );
-            }
-        }
-        st.pending.insert(op, replay);
+        st.replays.begin(&self.dir, op, replay, self.timeouts, fx);
         op
     }
 
-    fn end(
-        &self,
-        st: &mut AttackerState,
-        op: OpId,
-        outcome: Outcome,
-        refusal: Option<Refusal>,
-        fx: &mut Effects,
-    ) {
-        st.pending.remove(&op);
-        fx.done.push(Done {
-            op,
-            outcome,
-            sources: Vec::new(),
-            reason: match refusal {
-                Some(Refusal::Rejected(r)) => Some(r),
-                _ => None,
-            },
-        });
-        fx.cancel_timers.push(Timer::Timeout(op));
-        self.offer_choices(st, fx);
-    }
-
     pub fn on_msg(&self, st: &mut AttackerState, src: Id, msg: Msg, fx: &mut Effects) {
-        match msg {
-            Msg::Observed { shown } if !st.seen.contains(&shown) => {
-                st.seen.insert(shown);
-                self.offer_choices(st, fx)
+        if let Msg::Observed { shown } = msg {
+            if st.seen.insert(shown) {
+                self.offer_choices(st, fx);
             }
-            Msg::Challenge { op, .. } => {
-                // It cannot sign: it replays the victim's signature for another challenge.
-                let Some(replay) = st.pending.get(&op).filter(|r| r.service == src) else {
-                    return;
-                };
-                fx.send(
-                    src,
-                    Msg::Present {
-                        op,
-                        purpose: Purpose::Use,
-                        shown: replay.shown.clone(),
-                    },
-                );
-            }
-            Msg::Granted { op, .. } if st.pending.contains_key(&op) => {
-                self.end(st, op, Outcome::Granted, None, fx)
-            }
-            // It holds no password: a login screen is a dead end, as is any refusal.
-            Msg::LoginForm { op, .. } if st.pending.contains_key(&op) => {
-                self.end(st, op, Outcome::Rejected, None, fx)
-            }
-            Msg::Refused { op, refusal } if st.pending.contains_key(&op) => {
-                self.end(st, op, Outcome::Rejected, Some(refusal), fx)
-            }
-            _ => {}
+            return;
+        }
+        if let Reply::Ended(done) = st.replays.on_reply(src, &msg, fx) {
+            fx.done.push(done);
+            self.offer_choices(st, fx);
         }
     }
 
     pub fn on_timeout(&self, st: &mut AttackerState, timer: &Timer, fx: &mut Effects) {
         let Timer::Timeout(op) = timer;
-        if st.pending.contains_key(op) {
-            self.end(st, *op, Outcome::Timeout, None, fx);
+        if let Some(done) = st.replays.on_timeout(*op, fx) {
+            fx.done.push(done);
+            self.offer_choices(st, fx);
         }
     }
 }

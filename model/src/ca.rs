@@ -5,13 +5,14 @@
 //! the run's seed, and stamps certificates with virtual time.
 
 use crate::clock::Clock;
-use crate::config::{Defects, Directory, Revocation, Subject};
+use crate::config::{Defects, Directory, Presentation, Revocation, Subject};
 use crate::effects::Effects;
 use crate::hashed::Hashed;
+use crate::msg::Shown;
 use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
-use crate::x509::{CertId, CertRequest, CertificateAuthority};
+use crate::x509::{CertId, CertRequest, CertificateAuthority, TrustAnchor, challenge_bytes};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +23,9 @@ use std::sync::Arc;
 pub struct Ca {
     pub dir: Arc<Directory>,
     pub authority: CertificateAuthority,
+    /// The CA's own root as a trust anchor, to verify a holder's
+    /// presentation under `ca-authz`.
+    pub anchor: TrustAnchor,
     pub clock: Clock,
     pub defects: Defects,
 }
@@ -74,6 +78,13 @@ impl Ca {
                     );
                     return;
                 }
+                if self.dir.hardening.one_per_subject
+                    && let Some(answer) =
+                        self.one_per_subject(st, src, session, &subject, public_key, fx)
+                {
+                    fx.send(src, answer);
+                    return;
+                }
                 let serial = st.next_serial;
                 // X.509 times are whole seconds: start at the second already begun,
                 // so the certificate is valid the moment it is issued.
@@ -108,6 +119,8 @@ impl Ca {
                 );
             }
             Msg::Check { session, serial } => {
+                // The answer to a check is the same under `ca-authz`: it
+                // already names only the asking service's own qualification.
                 let verdict = match st.tables.services(serial) {
                     None => Verdict::NotRegistered,
                     Some(services) if services.contains(&src) => Verdict::Ok,
@@ -115,8 +128,18 @@ impl Ca {
                 };
                 Self::answer(fx, src, session, serial, Request::Check, verdict);
             }
-            Msg::Qualify { session, serial } => {
-                let verdict = if Arc::make_mut(&mut st.tables).add_service(serial, src) {
+            Msg::Qualify {
+                session,
+                serial,
+                holder,
+            } => {
+                let verdict = if self.dir.hardening.ca_authz
+                    && st.tables.is_registered(serial)
+                    && !self.holder_proves(src, serial, holder.as_ref())
+                {
+                    // `ca-authz`: no qualification without the holder's presentation.
+                    Verdict::NotQualified
+                } else if Arc::make_mut(&mut st.tables).add_service(serial, src) {
                     // S18: add the service and answer.
                     fx.persist = true;
                     fx.step(Step::S18);
@@ -127,7 +150,9 @@ impl Ca {
                 Self::answer(fx, src, session, serial, Request::Qualify, verdict);
             }
             Msg::Withdraw { session, serial } => {
-                let verdict = if Arc::make_mut(&mut st.tables).remove_service(serial, src) {
+                let verdict = if !self.may_act(st, src, serial) {
+                    Verdict::NotQualified
+                } else if Arc::make_mut(&mut st.tables).remove_service(serial, src) {
                     // S20-4: delete the service and answer.
                     fx.persist = true;
                     fx.step(Step::S20_4);
@@ -138,6 +163,16 @@ impl Ca {
                 Self::answer(fx, src, session, serial, Request::Withdraw, verdict);
             }
             Msg::Invalidate { session, serial } => {
+                if !self.may_act(st, src, serial) {
+                    return Self::answer(
+                        fx,
+                        src,
+                        session,
+                        serial,
+                        Request::Invalidate,
+                        Verdict::NotQualified,
+                    );
+                }
                 let verdict = match Arc::make_mut(&mut st.tables).delete(serial) {
                     Some(services) => {
                         st.revoked.insert(serial);
@@ -153,7 +188,12 @@ impl Ca {
                 Self::answer(fx, src, session, serial, Request::Invalidate, verdict);
             }
             Msg::ListServices { session, serial } => {
-                let services = st.tables.services(serial).map(|set| {
+                // P36 is the portal's question; under `ca-authz` only a
+                // portal qualified for the serial gets an answer, and anyone
+                // else hears "not registered".
+                let private = self.dir.hardening.ca_authz
+                    && !(self.dir.is_portal(src) && self.may_act(st, src, serial));
+                let services = st.tables.services(serial).filter(|_| !private).map(|set| {
                     set.iter()
                         .map(|id| self.dir.name(*id).to_string())
                         .collect::<Vec<_>>()
@@ -173,6 +213,93 @@ impl Ca {
             }
             _ => {}
         }
+    }
+
+    /// `ca-authz`: whether `src` may act on `serial`: the certificate was
+    /// issued through it or it is qualified for it (Fig. 6). A serial that is
+    /// not registered is left to the request's own "not registered" answer.
+    /// Without `ca-authz`, as the patent reads, any service may.
+    fn may_act(&self, st: &CaState, src: Id, serial: Serial) -> bool {
+        !self.dir.hardening.ca_authz
+            || st
+                .tables
+                .services(serial)
+                .is_none_or(|services| services.contains(&src))
+    }
+
+    /// `ca-authz`: whether `holder` is the certificate of `serial`, valid
+    /// now, presented to `src` (under proof of possession: with a signature
+    /// over `src`'s challenge by the certified key).
+    fn holder_proves(&self, src: Id, serial: Serial, holder: Option<&Shown>) -> bool {
+        let Some(shown) = holder else {
+            return false;
+        };
+        let Ok(info) =
+            self.dir
+                .arena
+                .verify_certificate(&self.anchor, shown.certificate, self.clock.now())
+        else {
+            return false;
+        };
+        if info.serial != serial {
+            return false;
+        }
+        match (self.dir.modes.presentation, &shown.proof) {
+            (Presentation::Bearer, _) => true,
+            (Presentation::ProofOfPossession, Some((nonce, signature))) => self
+                .dir
+                .arena
+                .verify_proof(
+                    &info.public_key,
+                    &challenge_bytes(self.dir.name(src), *nonce),
+                    *signature,
+                )
+                .is_ok(),
+            (Presentation::ProofOfPossession, None) => false,
+        }
+    }
+
+    /// `one-per-subject`: the answer to an issue request for a subject that
+    /// already holds a valid certificate, or None to issue. The same key gets
+    /// the same certificate (a retried request is idempotent, whichever
+    /// service retries it; that service joins the certificate's services);
+    /// another key is refused.
+    fn one_per_subject(
+        &self,
+        st: &mut CaState,
+        src: Id,
+        session: Session,
+        subject: &Subject,
+        public_key: [u8; 32],
+        fx: &mut Effects,
+    ) -> Option<Msg> {
+        let serial = st.tables.serials_of(&subject.name).into_iter().next()?;
+        let certificate = st
+            .issued
+            .values()
+            .find(|(s, _)| *s == serial)
+            .map(|(_, c)| *c)?;
+        let same_key = self
+            .dir
+            .arena
+            .origin(certificate)
+            .is_some_and(|(_, req)| req.public_key == public_key);
+        if !same_key {
+            return Some(Msg::Answer {
+                session,
+                serial,
+                request: Request::Issue,
+                verdict: Verdict::AlreadyIssued,
+            });
+        }
+        Arc::make_mut(&mut st.tables).add_service(serial, src);
+        st.issued.insert((src, session), (serial, certificate));
+        fx.persist = true;
+        Some(Msg::Issued {
+            session,
+            serial,
+            certificate,
+        })
     }
 
     /// The answer to a `Check`, `Qualify`, `Withdraw` or `Invalidate`.

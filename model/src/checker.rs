@@ -6,7 +6,7 @@
 //! valid for the whole run); every other input is the real one, including
 //! the DER certificates and CRLs.
 
-use crate::config::{Defects, Directory, Modes, Presentation, PrimaryAuth, Revocation};
+use crate::config::{Defects, Directory, Hardening, Modes, Presentation, PrimaryAuth, Revocation};
 use crate::counterexample::{Line, explain};
 use crate::effects::Timer;
 use crate::explore::{Ended, Explored, Limits, Progress, explore, property_targets};
@@ -16,7 +16,7 @@ use crate::node::{Choice, Node, NodeState};
 use crate::properties::{History, Milestone, Property, holds};
 use crate::step::Step;
 use crate::symmetry::Symmetry;
-use crate::system::{BuildError, System, standard_spec};
+use crate::system::{BuildError, System, SystemSpec, standard_spec};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
     Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
@@ -69,6 +69,15 @@ pub struct CheckConfig {
     /// Service A is honest but curious: it replays the credentials users
     /// give it at B (shows V2's risk).
     pub curious_service: bool,
+    /// The service (by index: 0 is `A`) that is malicious (`malicious.rs`):
+    /// it probes the CA on serials it was never shown, relays presentations
+    /// and replays credentials, within the `actions` budget.
+    pub malicious_service: Option<usize>,
+    /// The malicious service is an outsider: no user holds an account there,
+    /// so it is never issuing or qualified for anyone's certificate.
+    pub outsider: bool,
+    /// Hardening options (`config::Hardening`; none: the patent as written).
+    pub harden: Hardening,
     /// Deliberate defects (all off in the standard matrix).
     pub defects: Defects,
     /// Stop exploring below this depth (None: exhaustive).
@@ -99,6 +108,9 @@ impl Default for CheckConfig {
             biometric: false,
             ca_in_portal: false,
             curious_service: false,
+            malicious_service: None,
+            outsider: false,
+            harden: Hardening::default(),
             defects: Defects::default(),
             depth: None,
             max_states: None,
@@ -288,8 +300,9 @@ impl CheckConfig {
             .collect()
     }
 
-    /// The stateright model of this configuration, with its coverage counter.
-    pub fn into_model(&self) -> Result<(CcModel, Arc<Coverage>), BuildError> {
+    /// The system this configuration checks (the simulator's emitted
+    /// scenarios describe the same one).
+    pub fn spec(&self) -> Result<SystemSpec, BuildError> {
         let mut spec = standard_spec(
             self.services.max(2),
             self.users.max(1),
@@ -305,7 +318,28 @@ impl CheckConfig {
         {
             a.curious = true;
         }
+        if let Some(m) = self.malicious_service {
+            let n = spec.services.len();
+            let service = spec
+                .services
+                .get_mut(m)
+                .ok_or(BuildError::NoSuchService(m, n))?;
+            service.malicious = true;
+            let name = service.name.clone();
+            if self.outsider {
+                for u in &mut spec.users {
+                    u.accounts.remove(&name);
+                }
+            }
+        }
+        spec.hardening = self.harden;
         spec.timeouts = self.lossy || self.crashes > 0;
+        Ok(spec)
+    }
+
+    /// The stateright model of this configuration, with its coverage counter.
+    pub fn into_model(&self) -> Result<(CcModel, Arc<Coverage>), BuildError> {
+        let spec = self.spec()?;
         let system = spec.build()?;
         let coverage = Arc::new(Coverage::new());
         let actors: Vec<Checked> = system
@@ -348,6 +382,9 @@ impl CheckConfig {
         model = always!(model, Property::NoImpersonation);
         model = always!(model, Property::UniqueSerials);
         model = always!(model, Property::OneCertificatePerUser);
+        model = always!(model, Property::NoUnauthorisedRevocation);
+        model = always!(model, Property::NoRelay);
+        model = always!(model, Property::ServiceListPrivate);
         let reachable = self.milestones();
         if reachable.contains(&Milestone::GrantAfterQualification) {
             model = sometimes!(model, Milestone::GrantAfterQualification);

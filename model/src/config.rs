@@ -173,6 +173,8 @@ pub struct Party {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Directory {
     pub modes: Modes,
+    /// The hardening options in force (all off: the patent as written).
+    pub hardening: Hardening,
     pub parties: Vec<Party>,
     /// Each user's identity.
     pub subjects: BTreeMap<Id, Subject>,
@@ -239,6 +241,7 @@ impl Directory {
         Directory {
             arena,
             modes,
+            hardening: Hardening::default(),
             parties,
             subjects,
             accounts,
@@ -342,6 +345,101 @@ impl Directory {
         match &self.party(id)?.role {
             Role::Service { statement, .. } | Role::PortalCa { statement } => statement.as_deref(),
             _ => None,
+        }
+    }
+}
+
+/// Hardening options: each closes one finding of `reports/findings.md`
+/// without changing the patent mode it runs in. All off is the patent as
+/// written (the project's reading of it); the names are part of the
+/// interface (`--harden NAME[,NAME]`, a scenario's `harden = [...]`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Hardening {
+    /// `ca-authz`: the CA acts on a serial only for a service where it was
+    /// issued or is qualified; S17's qualification must carry the holder's
+    /// presentation (certificate and proof), which the CA verifies; the
+    /// service list (P36) is given to a qualified portal only. The patent's
+    /// CA checks only that the sender is some service (DB 52).
+    pub ca_authz: bool,
+    /// `one-per-subject`: the CA refuses a second valid certificate for a
+    /// subject; a request for the same subject and key gets the certificate
+    /// already issued (idempotent; the asking service is added to its
+    /// services). The patent's S5 consults only the asking service's table.
+    pub one_per_subject: bool,
+}
+
+impl Hardening {
+    /// Every option's name, in the order documented.
+    pub const NAMES: &'static [&'static str] = &["ca-authz", "one-per-subject"];
+
+    /// Names the project reserves for options not implemented yet; asking
+    /// for one is an error that says so, never a silent no-op.
+    pub const PLANNED: &'static [&'static str] = &[
+        "pop-binding",
+        "csr",
+        "subject-match",
+        "crl-freshness",
+        "push-ack",
+    ];
+
+    /// Turn on the option called `name`.
+    pub fn enable(&mut self, name: &str) -> Result<(), String> {
+        match name {
+            "ca-authz" => self.ca_authz = true,
+            "one-per-subject" => self.one_per_subject = true,
+            other if Self::PLANNED.contains(&other) => {
+                return Err(format!(
+                    "hardening `{other}` is not implemented yet (implemented: {})",
+                    Self::NAMES.join(", ")
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "unknown hardening `{other}` (expected one of: {})",
+                    Self::NAMES.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The options named in `names` (comma-separated lists allowed).
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Hardening, String> {
+        let mut h = Hardening::default();
+        for name in names.into_iter().flat_map(|n| n.split(',')) {
+            let name = name.trim();
+            if !name.is_empty() {
+                h.enable(name)?;
+            }
+        }
+        Ok(h)
+    }
+
+    /// The names of the options on, in `NAMES` order.
+    pub fn names(&self) -> Vec<&'static str> {
+        let on = [self.ca_authz, self.one_per_subject];
+        Self::NAMES
+            .iter()
+            .zip(on)
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names().is_empty()
+    }
+}
+
+impl std::fmt::Display for Hardening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = self.names();
+        if names.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&names.join(","))
         }
     }
 }

@@ -262,5 +262,13 @@ pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
             r.shown.certificate.fingerprint(),
             dir.name(r.service)
         ),
+        Choice::Malicious(crate::malicious::Move::Probe { request, serial }) => {
+            format!("probes the CA: {request:?} #{serial}")
+        }
+        Choice::Malicious(crate::malicious::Move::Relay(r)) => format!(
+            "relays certificate {} to {}",
+            r.shown.certificate.fingerprint(),
+            dir.name(r.service)
+        ),
     }
 }

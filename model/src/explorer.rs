@@ -120,7 +120,7 @@ fn describe_node(dir: &crate::config::Directory, node: &NodeState) -> Value {
         }),
         NodeState::Attacker(a) => json!({
             "seen": a.seen.iter().map(|s| dir.arena.label(s.certificate)).collect::<Vec<_>>(),
-            "pending": a.pending.len(),
+            "pending": a.replays.pending.len(),
         }),
     }
 }

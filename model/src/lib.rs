@@ -23,6 +23,7 @@ pub mod explorer;
 #[cfg(test)]
 mod figures;
 pub mod hashed;
+pub mod malicious;
 pub mod msg;
 pub mod node;
 pub mod properties;

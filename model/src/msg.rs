@@ -78,8 +78,11 @@ pub enum Verdict {
     Ok,
     /// NG: the serial is not registered (P15).
     NotRegistered,
-    /// The serial is registered but the service is not among its services.
+    /// The serial is registered but the service is not among its services
+    /// (or, under `ca-authz`, the service may not act on it).
     NotQualified,
+    /// `one-per-subject`: the subject holds another valid certificate.
+    AlreadyIssued,
 }
 
 /// What a service asked the CA; sessions wait for the answer to exactly this,
@@ -104,6 +107,8 @@ pub enum Refusal {
     Revoked,
     NotQualified,
     NoCertificate,
+    /// `one-per-subject`: the CA holds another valid certificate for the subject.
+    AlreadyIssued,
     Rejected(Rejection),
 }
 
@@ -184,8 +189,14 @@ pub enum Msg {
     },
     /// P21 / P23 / P14 / P32 / P40 / P44: is `serial` valid for me?
     Check { session: Session, serial: Serial },
-    /// S17: add me to `serial`'s available services.
-    Qualify { session: Session, serial: Serial },
+    /// S17: add me to `serial`'s available services. Under `ca-authz` it
+    /// carries the holder's presentation to this service (certificate and
+    /// proof), which the CA verifies before it adds anyone.
+    Qualify {
+        session: Session,
+        serial: Serial,
+        holder: Option<Shown>,
+    },
     /// S20-3: delete me from `serial`'s available services.
     Withdraw { session: Session, serial: Serial },
     /// S10 / P13: invalidate `serial`.
@@ -407,6 +418,7 @@ impl fmt::Display for Msg {
                     Verdict::Ok => "OK",
                     Verdict::NotRegistered => "NG",
                     Verdict::NotQualified => "not-qualified",
+                    Verdict::AlreadyIssued => "already-issued",
                 }
             ),
             Msg::Services {

@@ -61,6 +61,7 @@ impl From<Storage> for Arc<crate::hashed::Hashed<Storage>> {
 pub enum Choice {
     User(Command),
     Attacker(Replay),
+    Malicious(crate::malicious::Move),
 }
 
 impl NodeState {
@@ -122,19 +123,25 @@ impl Node {
                 Some(Storage::Ca(c)) => Some(c),
                 _ => None,
             })),
-            Node::Service(s) => NodeState::Service(s.start(
-                me,
-                match storage {
-                    Some(Storage::Service(d)) => Some(d),
-                    _ => None,
-                },
-            )),
+            Node::Service(s) => {
+                let st = s.start(
+                    me,
+                    match storage {
+                        Some(Storage::Service(d)) => Some(d),
+                        _ => None,
+                    },
+                );
+                s.offer_moves(me, &st, &mut fx);
+                NodeState::Service(st)
+            }
             Node::PortalCa(s, ca) => {
                 let (d, c) = match storage {
                     Some(Storage::PortalCa(d, c)) => (Some(d), Some(c)),
                     _ => (None, None),
                 };
-                NodeState::PortalCa(s.start(me, d), ca.start(c))
+                let st = s.start(me, d);
+                s.offer_moves(me, &st, &mut fx);
+                NodeState::PortalCa(st, ca.start(c))
             }
             Node::User(u) => {
                 let (st, f) = u.start(
@@ -177,13 +184,18 @@ impl Node {
         match (self, &mut *state) {
             (Node::User(u), NodeState::User(st)) => u.on_timeout(me, st, timer, &mut fx),
             (Node::Attacker(a), NodeState::Attacker(st)) => a.on_timeout(st, timer, &mut fx),
+            (Node::Service(s), NodeState::Service(st))
+            | (Node::PortalCa(s, _), NodeState::PortalCa(st, _)) => {
+                s.on_timeout(me, st, timer, &mut fx)
+            }
             _ => {}
         }
         self.tap(me, &mut fx);
         fx
     }
 
-    /// Start an operation: a user's command or an attacker's replay.
+    /// Start an operation: a user's command, an attacker's replay or a
+    /// malicious service's move.
     pub fn on_choice(
         &self,
         me: Id,
@@ -197,6 +209,12 @@ impl Node {
             }
             (Node::Attacker(a), NodeState::Attacker(st), Choice::Attacker(r)) => {
                 Some(a.begin(st, r.clone(), &mut fx))
+            }
+            (Node::Service(s), NodeState::Service(st), Choice::Malicious(m))
+            | (Node::PortalCa(s, _), NodeState::PortalCa(st, _), Choice::Malicious(m)) => {
+                let op = s.begin_move(me, st, m, &mut fx);
+                s.offer_moves(me, st, &mut fx);
+                op
             }
             _ => None,
         };

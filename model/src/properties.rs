@@ -7,10 +7,11 @@
 //! moment a message breaks a property. `one-certificate-per-user` is judged on
 //! the CA's state itself.
 
-use crate::config::Directory;
+use crate::config::{Directory, Role};
 use crate::msg::{Basis, Msg, OpId, Request, Session, Verdict};
 use crate::node::NodeState;
 use crate::tables::Serial;
+use crate::x509::CertId;
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,17 @@ pub enum Property {
     UniqueSerials,
     /// At most one valid certificate per user at the CA.
     OneCertificatePerUser,
+    /// A certificate is invalidated, or a service withdrawn from it, only
+    /// through its holder's action: the CA's OK to an invalidation or a
+    /// withdrawal asked by service S follows the holder's Yes (S9, P12,
+    /// S20-1) to S.
+    NoUnauthorisedRevocation,
+    /// A grant at B of a user's certificate rests on a presentation the user
+    /// made to B (under proof of possession, a proof made for B): nobody
+    /// relays a user's presentation to another service.
+    NoRelay,
+    /// Only the portal learns the list of services of a certificate (P36-P37).
+    ServiceListPrivate,
 }
 
 impl Property {
@@ -49,6 +61,9 @@ impl Property {
         Property::NoImpersonation,
         Property::UniqueSerials,
         Property::OneCertificatePerUser,
+        Property::NoUnauthorisedRevocation,
+        Property::NoRelay,
+        Property::ServiceListPrivate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +75,9 @@ impl Property {
             Property::NoImpersonation => "no-impersonation",
             Property::UniqueSerials => "unique-serials",
             Property::OneCertificatePerUser => "one-certificate-per-user",
+            Property::NoUnauthorisedRevocation => "no-unauthorised-revocation",
+            Property::NoRelay => "no-relay",
+            Property::ServiceListPrivate => "service-list-private",
         }
     }
 
@@ -135,6 +153,15 @@ pub struct History {
     qualified: BTreeMap<Serial, BTreeSet<Id>>,
     /// serial -> the service it was issued through, and for which session.
     issued_at: BTreeMap<Serial, (Id, Session)>,
+    /// serial -> the certificate issued with it (a second, different
+    /// certificate with the serial breaks `unique-serials`; the same one
+    /// answered again does not).
+    certificates: BTreeMap<Serial, CertId>,
+    /// (holder, service): the holder said Yes to an invalidation or a
+    /// prohibition at the service (`no-unauthorised-revocation`).
+    consents: BTreeSet<(Id, Id)>,
+    /// (serial, service): the certificate's holder presented it there (`no-relay`).
+    presented: BTreeSet<(Serial, Id)>,
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
@@ -146,7 +173,7 @@ pub struct History {
 
 impl History {
     /// The same history with every party id renamed by `id` (symmetry).
-    pub fn renamed(&self, id: impl Fn(Id) -> Id) -> History {
+    pub fn renamed(&self, id: impl Fn(Id) -> Id, cert: impl Fn(CertId) -> CertId) -> History {
         let session = |s: &Session| Session {
             peer: id(s.peer),
             op: s.op,
@@ -161,6 +188,21 @@ impl History {
                 .issued_at
                 .iter()
                 .map(|(s, (svc, sess))| (*s, (id(*svc), session(sess))))
+                .collect(),
+            certificates: self
+                .certificates
+                .iter()
+                .map(|(s, c)| (*s, cert(*c)))
+                .collect(),
+            consents: self
+                .consents
+                .iter()
+                .map(|(u, s)| (id(*u), id(*s)))
+                .collect(),
+            presented: self
+                .presented
+                .iter()
+                .map(|(s, svc)| (*s, id(*svc)))
                 .collect(),
             revoked: self.revoked.clone(),
             owners: self.owners.iter().map(|(s, u)| (*s, id(*u))).collect(),
@@ -192,6 +234,9 @@ impl History {
                     | Msg::Answer { .. }
                     | Msg::AskInvalidate { .. }
                     | Msg::Refused { .. }
+                    | Msg::Confirm { .. }
+                    | Msg::Present { .. }
+                    | Msg::Services { .. }
             )
     }
 
@@ -228,19 +273,45 @@ impl History {
         {
             self.reached.insert(Milestone::ReplayedCredentialAccepted);
         }
+        let from_user = matches!(dir.party(src).map(|p| &p.role), Some(Role::User));
         match msg {
+            // The holder's Yes to S9/P12 (invalidate) or S20-1 (prohibit).
+            Msg::Confirm { .. } if from_user && dir.is_service(dst) => {
+                self.consents.insert((src, dst));
+            }
+            Msg::Present { shown, .. } if from_user => {
+                if let Some(serial) = dir.arena.serial_of(shown.certificate)
+                    && self.owners.get(&serial) == Some(&src)
+                {
+                    self.presented.insert((serial, dst));
+                }
+            }
+            // P37 to anyone but a portal.
+            Msg::Services {
+                services: Some(_), ..
+            } if from_ca && !dir.is_portal(dst) => {
+                self.violated.insert(Property::ServiceListPrivate);
+            }
             Msg::Issued {
-                session, serial, ..
+                session,
+                serial,
+                certificate,
             } if from_ca => {
-                // The same certificate answered again (a duplicated request) is
-                // not a second issuance; the same serial for another request is.
-                match self.issued_at.get(serial) {
-                    Some(first) if *first != (dst, *session) => {
+                // The same certificate answered again (a duplicated request,
+                // or under `one-per-subject` a retried one, which makes the
+                // asking service one of its services) is not a second
+                // issuance; another certificate with the serial is.
+                match self.certificates.get(serial) {
+                    Some(first) if first != certificate => {
                         self.violated.insert(Property::UniqueSerials);
                     }
-                    Some(_) => return,
+                    Some(_) => {
+                        self.qualified.entry(*serial).or_default().insert(dst);
+                        return;
+                    }
                     None => {}
                 }
+                self.certificates.insert(*serial, *certificate);
                 self.issued_at.insert(*serial, (dst, *session));
                 self.owners.insert(*serial, session.peer);
                 self.qualified.insert(*serial, BTreeSet::from([dst]));
@@ -280,12 +351,17 @@ impl History {
                         );
                     }
                     Request::Withdraw => {
+                        // Only a service that was qualified is withdrawn.
+                        if self.is_qualified(*serial, dst) {
+                            self.judge_consent(*serial, dst);
+                        }
                         if let Some(s) = self.qualified.get_mut(serial) {
                             s.remove(&dst);
                         }
                         self.reached.insert(Milestone::Prohibition);
                     }
                     Request::Invalidate => {
+                        self.judge_consent(*serial, dst);
                         self.revoked.insert(*serial);
                         self.reached.insert(Milestone::Invalidation);
                     }
@@ -296,6 +372,16 @@ impl History {
         }
         if let Some((serial, _subject, basis)) = msg.grant() {
             self.observe_grant(src, dst, msg, serial, basis);
+        }
+    }
+
+    /// The CA invalidated `serial`, or withdrew `service` from it, at
+    /// `service`'s request: its holder must have said Yes there.
+    fn judge_consent(&mut self, serial: Serial, service: Id) {
+        if let Some(holder) = self.owners.get(&serial)
+            && !self.consents.contains(&(*holder, service))
+        {
+            self.violated.insert(Property::NoUnauthorisedRevocation);
         }
     }
 
@@ -331,6 +417,9 @@ impl History {
         if self.owners.get(&serial).is_some_and(|owner| *owner != to) {
             self.violated.insert(Property::NoImpersonation);
         }
+        if !self.presented.contains(&(serial, service)) {
+            self.violated.insert(Property::NoRelay);
+        }
         match msg {
             Msg::Granted { .. }
                 if self
@@ -365,43 +454,6 @@ pub fn holds<'a>(
             .filter_map(NodeState::ca)
             .all(|ca| ca.tables.subjects_with_several_certificates().is_empty()),
         p => !history.violated.contains(&p),
-    }
-}
-
-/// Symmetry: the history names users (owners, sessions, statements); a
-/// permutation of users renames them here too.
-impl stateright::Rewrite<Id> for History {
-    fn rewrite<S>(&self, plan: &stateright::RewritePlan<Id, S>) -> Self {
-        let session = |s: &Session| Session {
-            peer: plan.rewrite(&s.peer),
-            op: s.op,
-        };
-        History {
-            qualified: self.qualified.clone(),
-            issued_at: self
-                .issued_at
-                .iter()
-                .map(|(serial, (svc, s))| (*serial, (*svc, session(s))))
-                .collect(),
-            revoked: self.revoked.clone(),
-            owners: self
-                .owners
-                .iter()
-                .map(|(s, u)| (*s, plan.rewrite(u)))
-                .collect(),
-            evidence: self
-                .evidence
-                .iter()
-                .map(|((svc, s), e)| ((*svc, session(s)), *e))
-                .collect(),
-            balances: self
-                .balances
-                .iter()
-                .map(|((u, op), n)| ((plan.rewrite(u), *op), *n))
-                .collect(),
-            violated: self.violated.clone(),
-            reached: self.reached.clone(),
-        }
     }
 }
 

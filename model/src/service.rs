@@ -9,6 +9,7 @@
 use crate::clock::Clock;
 use crate::config::{Credential, Defects, Directory, Presentation, Revocation};
 use crate::effects::Effects;
+use crate::malicious::Malice;
 use crate::msg::{Basis, Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::rejection::Rejection;
 use crate::small_map::SmallMap;
@@ -35,6 +36,13 @@ pub struct Service {
     /// accepted, which is the variant's risk. It stops at acceptance (S9 or
     /// a no-certificate answer) and invalidates nothing.
     pub curious: bool,
+    /// Malicious (`malicious.rs`): curious, and it also probes the CA and
+    /// relays presentations.
+    pub malicious: bool,
+    /// In the checker: how many moves a malicious service makes on its own.
+    pub autonomous_actions: Option<u8>,
+    /// Whether a malicious service's moves can time out.
+    pub timeouts: bool,
 }
 
 /// Where a session is in its flow.
@@ -65,6 +73,8 @@ pub struct SessionState {
     /// B), so the answer is labelled P21/P22 or P23/P24 even if a
     /// concurrent S20-2 deletes the row meanwhile.
     pub link: Option<Link>,
+    /// `ca-authz`: the presentation S17 forwards to the CA as the holder's.
+    pub holder: Option<Shown>,
 }
 
 /// What survives a crash.
@@ -85,6 +95,8 @@ pub struct ServiceState {
     /// under way (operation -> the service and the credential presented).
     pub harvested: BTreeSet<Credential>,
     pub replays: SmallMap<OpId, (Id, Credential)>,
+    /// A malicious service's own state; None for every other service.
+    pub malice: Option<Malice>,
 }
 
 impl Service {
@@ -109,6 +121,7 @@ impl Service {
             sessions: SmallMap::new(),
             harvested: BTreeSet::new(),
             replays: SmallMap::new(),
+            malice: self.malicious.then(Malice::default),
         }
     }
 
@@ -128,6 +141,17 @@ impl Service {
     }
 
     pub fn on_msg(&self, me: Id, st: &mut ServiceState, src: Id, msg: Msg, fx: &mut Effects) {
+        self.handle(me, st, src, msg, fx);
+        if self.malicious {
+            // What it was shown may have changed which moves are open.
+            self.offer_moves(me, st, fx);
+        }
+    }
+
+    fn handle(&self, me: Id, st: &mut ServiceState, src: Id, msg: Msg, fx: &mut Effects) {
+        if self.malicious && self.on_malice(me, st, src, &msg, fx) {
+            return;
+        }
         if self.curious && self.on_replay_answer(st, src, &msg, fx) {
             return;
         }
@@ -435,6 +459,9 @@ impl Service {
         s.serial = Some(info.serial);
         s.link = link;
         s.subject = Some(info.common_name.clone());
+        if self.dir.hardening.ca_authz {
+            s.holder = Some(shown.clone());
+        }
         let ask_ca = self.dir.modes.revocation == Revocation::Online && !self.defects.skip_ca_check;
         let grant = |fx: &mut Effects, msg: Msg| {
             fx.send(session.peer, msg);
@@ -686,13 +713,20 @@ impl Service {
             }
             Purpose::Use => {
                 let Some(serial) = s.serial else { return };
+                let holder = s.holder.clone();
+                // S16 Yes, S17: ask the CA to validate the certificate for this service.
                 if let Some(s) = st.sessions.get_mut(&session) {
                     s.stage = Stage::AwaitCa(Request::Qualify);
                     s.login = Some(login);
                 }
-                // S16 Yes, S17: ask the CA to validate the certificate for this service.
-                fx.steps(&[Step::S16, Step::S17])
-                    .send(self.ca(), Msg::Qualify { session, serial });
+                fx.steps(&[Step::S16, Step::S17]).send(
+                    self.ca(),
+                    Msg::Qualify {
+                        session,
+                        serial,
+                        holder,
+                    },
+                );
             }
             _ => {}
         }
@@ -742,6 +776,14 @@ impl Service {
         let Some(s) = st.sessions.get(&session).cloned() else {
             return;
         };
+        if s.stage == Stage::AwaitCa(Request::Issue)
+            && request == Request::Issue
+            && verdict == Verdict::AlreadyIssued
+        {
+            // `one-per-subject`: the CA holds another valid certificate for
+            // this subject, made with another key.
+            return self.refuse(st, session, Refusal::AlreadyIssued, fx);
+        }
         if s.stage != Stage::AwaitCa(request) || s.serial != Some(serial) {
             return;
         }
@@ -836,6 +878,7 @@ impl SessionState {
             subject: None,
             login: None,
             link: None,
+            holder: None,
         }
     }
 }

@@ -115,6 +115,16 @@ impl Symmetry {
         if identities.iter().any(|i| services(i) != services(first)) {
             return None;
         }
+        // A malicious service probes serials, which depend on the order in
+        // which users were issued; its moves are not renamed (not proven
+        // symmetric), so the reduction is refused rather than guessed.
+        if system
+            .nodes
+            .iter()
+            .any(|n| matches!(n, Node::Service(s) | Node::PortalCa(s, _) if s.malicious))
+        {
+            return None;
+        }
         let renamings = permutations(users.len())
             .iter()
             .map(|to| Renaming::new(system.dir.parties.len(), &users, &identities, to))
@@ -427,6 +437,15 @@ impl Rename<'_> {
             Msg::Observed { shown } => Msg::Observed {
                 shown: self.shown(shown),
             },
+            Msg::Qualify {
+                session,
+                serial,
+                holder,
+            } => Msg::Qualify {
+                session: self.session(session),
+                serial: *serial,
+                holder: holder.as_ref().map(|h| self.shown(h)),
+            },
             other => {
                 let mut m = other.clone();
                 if let Some(s) = m.ca_session_mut() {
@@ -441,6 +460,7 @@ impl Rename<'_> {
         SessionState {
             subject: s.subject.as_deref().map(|x| self.string(x)),
             login: s.login.as_deref().map(|x| self.string(x)),
+            holder: s.holder.as_ref().map(|h| self.shown(h)),
             ..s.clone()
         }
     }
@@ -470,6 +490,8 @@ impl Rename<'_> {
                 .iter()
                 .map(|(op, (svc, c))| (*op, (*svc, self.credential(c))))
                 .collect(),
+            // Never set: a system with a malicious service has no symmetry.
+            malice: s.malice.clone(),
         }
     }
 
@@ -520,19 +542,23 @@ impl Rename<'_> {
     fn attacker(&self, a: &crate::attacker::AttackerState) -> crate::attacker::AttackerState {
         crate::attacker::AttackerState {
             seen: a.seen.iter().map(|s| self.shown(s)).collect(),
-            pending: a
-                .pending
-                .iter()
-                .map(|(op, r)| {
-                    (
-                        *op,
-                        crate::attacker::Replay {
-                            shown: self.shown(&r.shown),
-                            service: r.service,
-                        },
-                    )
-                })
-                .collect::<SmallMap<_, _>>(),
+            replays: crate::attacker::Replays {
+                pending: a
+                    .replays
+                    .pending
+                    .iter()
+                    .map(|(op, r)| {
+                        (
+                            *op,
+                            crate::attacker::Replay {
+                                shown: self.shown(&r.shown),
+                                service: r.service,
+                            },
+                        )
+                    })
+                    .collect::<SmallMap<_, _>>(),
+                ..a.replays.clone()
+            },
             ..a.clone()
         }
     }
@@ -573,6 +599,8 @@ impl Rename<'_> {
                         shown: self.shown(&r.shown),
                         service: r.service,
                     }),
+                    // Never offered: a system with a malicious service has no symmetry.
+                    m @ Choice::Malicious(_) => m,
                 })
                 .collect();
             if renamed.iter().any(|c| matches!(c, Choice::Attacker(_))) {
@@ -630,7 +658,7 @@ impl Rename<'_> {
                 |c| &mut c.histories,
                 k,
                 &s.history,
-                |h| h.renamed(|id| self.id(id)),
+                |h| h.renamed(|id| self.id(id), |c| self.cert(c)),
             ),
             actor_storages: self.reindex(&s.actor_storages, |st| {
                 st.as_ref()

@@ -8,7 +8,9 @@
 use crate::attacker::Attacker;
 use crate::ca::Ca;
 use crate::clock::Clock;
-use crate::config::{Credential, Defects, Directory, Modes, Party, PrimaryAuth, Role, Subject};
+use crate::config::{
+    Credential, Defects, Directory, Hardening, Modes, Party, PrimaryAuth, Role, Subject,
+};
 use crate::node::Node;
 use crate::service::Service;
 use crate::user::{Identity, User};
@@ -27,6 +29,9 @@ pub struct ServiceSpec {
     /// Honest but curious: it replays every credential a user gives it at
     /// another service (`service::Service::curious`).
     pub curious: bool,
+    /// Malicious: curious, and it probes the CA and relays presentations
+    /// (`malicious.rs`).
+    pub malicious: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +60,8 @@ pub struct SystemSpec {
     /// Whether the run's X.509 arena remembers verdicts (`Memo::Off`: the
     /// concrete reading, every object issued and checked on every use).
     pub memo: Memo,
+    /// The hardening options in force (`config::Hardening`).
+    pub hardening: Hardening,
 }
 
 /// A built system: the directory, one node per party, the shared clock.
@@ -76,6 +83,8 @@ pub enum BuildError {
     Duplicate(String),
     #[error("user `{user}` has an account at `{service}`, which is not a service")]
     UnknownService { user: String, service: String },
+    #[error("no service number {0}: the system has {1} services")]
+    NoSuchService(usize, usize),
     #[error("the CA's root could not be made: {0}")]
     Pki(#[from] PkiError),
 }
@@ -190,33 +199,38 @@ impl SystemSpec {
                 );
             }
         }
-        let dir = Arc::new(Directory::new(
+        let mut dir = Directory::new(
             self.modes,
             parties,
             subjects,
             accounts,
             Arena::new(self.memo),
-        ));
+        );
+        dir.hardening = self.hardening;
+        let dir = Arc::new(dir);
         let clock = Clock::default();
         let authority =
             CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
         let anchor = authority.trust_anchor();
-        let curious: std::collections::BTreeSet<&str> = self
-            .services
-            .iter()
-            .filter(|s| s.curious)
-            .map(|s| s.name.as_str())
-            .collect();
-        let service = |name: &str| Service {
-            dir: dir.clone(),
-            anchor: anchor.clone(),
-            clock: clock.clone(),
-            defects: self.defects,
-            curious: curious.contains(name),
+        let spec_of = |name: &str| self.services.iter().find(|s| s.name == name);
+        let service = |name: &str| {
+            let malicious = spec_of(name).is_some_and(|s| s.malicious);
+            Service {
+                dir: dir.clone(),
+                anchor: anchor.clone(),
+                clock: clock.clone(),
+                defects: self.defects,
+                // A malicious service replays credentials as the curious one does.
+                curious: malicious || spec_of(name).is_some_and(|s| s.curious),
+                malicious,
+                autonomous_actions: self.autonomous_actions,
+                timeouts: self.timeouts,
+            }
         };
         let ca = Ca {
             dir: dir.clone(),
             authority: authority.clone(),
+            anchor: anchor.clone(),
             clock: clock.clone(),
             defects: self.defects,
         };
@@ -279,14 +293,19 @@ impl System {
 /// A small standard system: services A, B (and more), the first a portal when
 /// asked, M users with an account at every service. Used by the checker's
 /// configurations, the tests and the benches.
+/// The standard systems' service names, in id order (the first is the portal
+/// when there is one).
+pub const SERVICE_NAMES: [&str; 8] = ["A", "B", "C", "D", "E", "F", "G", "H"];
+
 pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec {
-    let names = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    let names = SERVICE_NAMES;
     let services: Vec<ServiceSpec> = (0..services.clamp(1, names.len()))
         .map(|i| ServiceSpec {
             name: names[i].to_string(),
             portal: portal && i == 0,
             statement: Some(format!("balance of {}", names[i])),
             curious: false,
+            malicious: false,
         })
         .collect();
     let users = (0..users)
@@ -319,6 +338,7 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
         concurrency: 1,
         timeouts: false,
         memo: Memo::On,
+        hardening: Hardening::default(),
     }
 }
 

@@ -548,6 +548,7 @@ impl User {
                     Refusal::Revoked => (Outcome::Revoked, None),
                     Refusal::NotQualified => (Outcome::NotQualified, None),
                     Refusal::NoCertificate => (Outcome::NoCertificate, None),
+                    Refusal::AlreadyIssued => (Outcome::AlreadyIssued, None),
                     Refusal::Rejected(r) => (Outcome::Rejected, Some(r)),
                 };
                 self.end(me, st, op, outcome, reason, fx)

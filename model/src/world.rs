@@ -391,6 +391,23 @@ impl World {
         Some(Choice::Attacker(crate::attacker::Replay { shown, service }))
     }
 
+    /// The malicious service's relay of the newest presentation `victim`
+    /// made to it, to `to`, if it saw one.
+    pub fn malicious_relay(&self, service: Id, victim: Id, to: Id) -> Option<Choice> {
+        let malice = self.state(service)?.service()?.malice.as_ref()?;
+        let victim_name = &self.system.dir.subjects.get(&victim)?.name;
+        let shown = malice
+            .seen
+            .iter()
+            .rfind(|s| {
+                self.system.dir.arena.subject_of(s.certificate).as_deref() == Some(victim_name)
+            })?
+            .clone();
+        Some(Choice::Malicious(crate::malicious::Move::Relay(
+            crate::attacker::Replay { shown, service: to },
+        )))
+    }
+
     /// Every certificate the users hold, by user name, and every CRL the CA
     /// would publish now: what `--export-pki` writes.
     pub fn pki_material(&self) -> (Vec<(String, crate::x509::Der)>, Vec<crate::x509::Der>) {

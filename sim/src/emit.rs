@@ -10,11 +10,13 @@
 //! names. The file expects the violations the checker found in the path's
 //! last state.
 
+use crate::scenario::request_name;
 use commoncert_model::checker::{CheckConfig, NetworkKind, PropertyResult};
 use commoncert_model::config::{Directory, Presentation, Revocation};
 use commoncert_model::effects::Timer;
+use commoncert_model::malicious::Move;
 use commoncert_model::node::Choice;
-use commoncert_model::system::standard_spec;
+use commoncert_model::system::SERVICE_NAMES;
 use commoncert_model::user::{Command, Using};
 use stateright::actor::{ActorModelAction, Id};
 use std::fmt::Write;
@@ -67,6 +69,10 @@ pub fn counterexample_scenario(
     if config.ca_in_portal {
         let _ = writeln!(t, "ca_in_portal = true");
     }
+    if !config.harden.is_empty() {
+        let names: Vec<String> = config.harden.names().iter().map(|n| quote(n)).collect();
+        let _ = writeln!(t, "harden = [{}]", names.join(", "));
+    }
     let defects = toml::Table::try_from(config.defects).unwrap_or_default();
     if defects.values().any(|v| v.as_bool() == Some(true)) {
         let _ = writeln!(t, "\n[config.defects]");
@@ -77,11 +83,9 @@ pub fn counterexample_scenario(
         }
     }
     // The parties, as the checker builds them.
-    let spec = standard_spec(
-        config.services.max(2),
-        config.users.max(1),
-        config.portal || config.ca_in_portal,
-    );
+    let Ok(spec) = config.spec() else {
+        return String::new();
+    };
     for (i, s) in spec.services.iter().enumerate() {
         let _ = writeln!(t, "\n[[service]]\nid = {}", quote(&s.name));
         if s.portal {
@@ -92,6 +96,9 @@ pub fn counterexample_scenario(
         }
         if config.curious_service && i == 0 {
             let _ = writeln!(t, "curious = true");
+        }
+        if s.malicious {
+            let _ = writeln!(t, "malicious = true");
         }
     }
     for u in &spec.users {
@@ -117,6 +124,18 @@ pub fn counterexample_scenario(
         let _ = writeln!(t, "\n[[attacker]]\nid = \"mallory\"");
     }
     let name_of = |id: Id| dir.name(id).to_string();
+    // The user whose certificate a replay or relay presents.
+    let holder_of = |cert| {
+        dir.arena
+            .subject_of(cert)
+            .and_then(|cn| {
+                dir.subjects
+                    .iter()
+                    .find(|(_, s)| s.name == cn)
+                    .map(|(id, _)| name_of(*id))
+            })
+            .unwrap_or_default()
+    };
     let keep = config.network == NetworkKind::Duplicating;
     for action in &result.actions {
         t.push('\n');
@@ -154,17 +173,25 @@ pub fn counterexample_scenario(
                         quote(&name_of(cmd.service()))
                     );
                 }
+                Choice::Malicious(Move::Probe { request, serial }) => {
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"probe\"\nservice = {}\nrequest = {}\nserial = {serial}\n",
+                        quote(&name_of(*actor)),
+                        quote(request_name(*request)),
+                    );
+                }
+                Choice::Malicious(Move::Relay(r)) => {
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"relay\"\nservice = {}\nvictim = {}\nto = {}\n",
+                        quote(&name_of(*actor)),
+                        quote(&holder_of(r.shown.certificate)),
+                        quote(&name_of(r.service))
+                    );
+                }
                 Choice::Attacker(r) => {
-                    let victim = dir
-                        .arena
-                        .subject_of(r.shown.certificate)
-                        .and_then(|cn| {
-                            dir.subjects
-                                .iter()
-                                .find(|(_, s)| s.name == cn)
-                                .map(|(id, _)| name_of(*id))
-                        })
-                        .unwrap_or_default();
+                    let victim = holder_of(r.shown.certificate);
                     let _ = write!(
                         t,
                         "[[step]]\ndo = \"impersonate\"\nattacker = {}\nvictim = {}\nservice = {}\n",
@@ -274,6 +301,18 @@ pub fn flags(c: &CheckConfig) -> String {
     }
     if c.curious_service {
         f.push("--curious-service".into());
+    }
+    if let Some(m) = c.malicious_service {
+        f.push(format!(
+            "--malicious-service {}",
+            SERVICE_NAMES.get(m).unwrap_or(&"?")
+        ));
+        if c.outsider {
+            f.push("--outsider".into());
+        }
+    }
+    if !c.harden.is_empty() {
+        f.push(format!("--harden {}", c.harden));
     }
     let defects = toml::Table::try_from(c.defects).unwrap_or_default();
     for (k, v) in &defects {

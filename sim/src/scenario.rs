@@ -21,9 +21,10 @@
 //!   the model can produce (`issue`: rejected; `prohibit`: revoked, rejected;
 //!   `invalidate`: rejected, not-qualified; `statement`: not-qualified).
 
-use commoncert_model::config::Defects;
 use commoncert_model::config::Subject;
+use commoncert_model::config::{Defects, Hardening};
 use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation};
+use commoncert_model::msg::Request;
 use commoncert_model::properties::Property;
 use commoncert_model::step::Step as Label;
 use commoncert_model::system::{ServiceSpec, SystemSpec, UserSpec};
@@ -142,6 +143,19 @@ pub enum Action {
         victim: String,
         service: String,
     },
+    /// The malicious `service` sends `request` about `serial` to the CA.
+    Probe {
+        service: String,
+        request: Request,
+        serial: u64,
+    },
+    /// The malicious `service` presents the newest presentation `victim`
+    /// made to it at `to`.
+    Relay {
+        service: String,
+        victim: String,
+        to: String,
+    },
     Partition {
         nodes: Vec<String>,
     },
@@ -189,6 +203,8 @@ impl Action {
             Action::Invalidate { .. } => "invalidate",
             Action::Statement { .. } => "statement",
             Action::Impersonate { .. } => "impersonate",
+            Action::Probe { .. } => "probe",
+            Action::Relay { .. } => "relay",
             Action::Partition { .. } => "partition",
             Action::Heal => "heal",
             Action::Crash { .. } => "crash",
@@ -210,6 +226,8 @@ impl Action {
                 | Action::Invalidate { .. }
                 | Action::Statement { .. }
                 | Action::Impersonate { .. }
+                | Action::Probe { .. }
+                | Action::Relay { .. }
         )
     }
 }
@@ -239,6 +257,20 @@ impl std::fmt::Display for Action {
                 victim,
                 service,
             } => write!(f, "impersonate {victim} by {attacker} at {service}"),
+            Action::Probe {
+                service,
+                request,
+                serial,
+            } => write!(
+                f,
+                "probe by {service}: {} #{serial}",
+                request_name(*request)
+            ),
+            Action::Relay {
+                service,
+                victim,
+                to,
+            } => write!(f, "relay {victim}'s presentation by {service} to {to}"),
             Action::Partition { nodes } => write!(f, "partition [{}]", nodes.join(", ")),
             Action::Heal => f.write_str("heal"),
             Action::Crash { node } => write!(f, "crash {node}"),
@@ -318,6 +350,7 @@ struct RawConfig {
     validity_ms: Option<Spanned<u64>>,
     defects: Option<Defects>,
     schedule: Option<Schedule>,
+    harden: Option<Names>,
 }
 
 /// How events are ordered (project addition).
@@ -355,6 +388,8 @@ struct RawService {
     statement: Option<String>,
     #[serde(default)]
     curious: bool,
+    #[serde(default)]
+    malicious: bool,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +443,8 @@ struct RawStep {
     message: Option<Spanned<String>>,
     op: Option<Spanned<u32>>,
     duplicate: Option<Spanned<bool>>,
+    request: Option<Spanned<String>>,
+    serial: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -577,6 +614,23 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
             &["attacker", "victim", "service"],
             &["granted", "rejected", "timeout", "crashed"],
         ),
+        "probe" => (
+            &["service", "request", "serial", "expect_sources"],
+            &[
+                "invalidated",
+                "prohibited",
+                "granted",
+                "statement",
+                "revoked",
+                "not-qualified",
+                "timeout",
+                "crashed",
+            ],
+        ),
+        "relay" => (
+            &["service", "victim", "to"],
+            &["granted", "rejected", "timeout", "crashed"],
+        ),
         "partition" => (&["nodes"], &[]),
         "heal" => (&[], &[]),
         "crash" | "restart" => (&["node"], &[]),
@@ -588,7 +642,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
     })
 }
 
-const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, partition, heal, crash, restart, wait, deliver, drop, timeout";
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, partition, heal, crash, restart, wait, deliver, drop, timeout";
 
 /// The keys a raw step sets, with the span of each value.
 fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
@@ -621,6 +675,8 @@ fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
     add("message", s.message.as_ref().map(Spanned::span));
     add("op", s.op.as_ref().map(Spanned::span));
     add("duplicate", s.duplicate.as_ref().map(Spanned::span));
+    add("request", s.request.as_ref().map(Spanned::span));
+    add("serial", s.serial.as_ref().map(Spanned::span));
     keys
 }
 
@@ -672,6 +728,14 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         None => 1000,
     };
     let defects = config.defects.unwrap_or_default();
+    let mut hardening = Hardening::default();
+    if let Some(names) = &config.harden {
+        for n in names.get_ref() {
+            hardening
+                .enable(n.get_ref())
+                .map_err(|e| c.at(n.span(), format!("in `harden`: {e}")))?;
+        }
+    }
     let mut network = NetworkConfig::default();
     if let Some(n) = &config.network {
         if let Some(l) = &n.latency_ms {
@@ -738,11 +802,17 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             portal: s.portal,
             statement: s.statement.clone(),
             curious: s.curious,
+            malicious: s.malicious,
         });
     }
     if services.is_empty() {
         return Err(c.at(0..0, "expected at least one `[[service]]`"));
     }
+    let malicious: BTreeSet<String> = services
+        .iter()
+        .filter(|s| s.malicious)
+        .map(|s| s.name.clone())
+        .collect();
     modes.ca_in_portal = config.ca_in_portal.as_ref().is_some_and(|v| *v.get_ref());
     if modes.ca_in_portal && !services.iter().any(|s| s.portal) {
         let span = config
@@ -915,6 +985,58 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
                 service: service()?,
             },
+            "probe" => {
+                let service = service()?;
+                if !malicious.contains(&service) {
+                    return Err(c.at(
+                        spanned.span(),
+                        format!("{here}`do = \"probe\"` needs a service with `malicious = true`; `{service}` is not"),
+                    ));
+                }
+                let request = need(&s.request, "request")?;
+                let parsed = REQUESTS
+                    .iter()
+                    .find(|r| request_name(**r) == request.get_ref())
+                    .copied()
+                    .ok_or_else(|| {
+                        c.at(
+                            request.span(),
+                            format!(
+                                "{here}unknown request `{}`: expected one of {}",
+                                request.get_ref(),
+                                list(REQUESTS.iter().map(|r| request_name(*r)))
+                            ),
+                        )
+                    })?;
+                let serial = s.serial.clone().ok_or_else(|| {
+                    c.at(
+                        spanned.span(),
+                        format!("{here}`do = \"probe\"` needs `serial`"),
+                    )
+                })?;
+                if *serial.get_ref() == 0 {
+                    return Err(c.at(serial.span(), format!("{here}expected a positive `serial`")));
+                }
+                Action::Probe {
+                    service,
+                    request: parsed,
+                    serial: *serial.get_ref(),
+                }
+            }
+            "relay" => {
+                let service = service()?;
+                if !malicious.contains(&service) {
+                    return Err(c.at(
+                        spanned.span(),
+                        format!("{here}`do = \"relay\"` needs a service with `malicious = true`; `{service}` is not"),
+                    ));
+                }
+                Action::Relay {
+                    service,
+                    victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
+                    to: resolve(&need(&s.to, "to")?, Kind::Service, "service", &here)?,
+                }
+            }
             "partition" => {
                 let Some(nodes) = &s.nodes else {
                     return Err(c.at(
@@ -1112,6 +1234,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             concurrency: 1,
             timeouts: true,
             memo: commoncert_model::x509::Memo::On,
+            hardening,
         },
         steps,
         expect_final,
@@ -1120,6 +1243,21 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         schedule,
         display_names,
     })
+}
+
+/// The requests a malicious service's `probe` step may make.
+const REQUESTS: [Request; 5] = commoncert_model::malicious::PROBES;
+
+/// A request's name in scenario files (`list-services`, ...).
+pub fn request_name(r: Request) -> &'static str {
+    match r {
+        Request::Issue => "issue",
+        Request::Check => "check",
+        Request::Qualify => "qualify",
+        Request::Withdraw => "withdraw",
+        Request::Invalidate => "invalidate",
+        Request::ListServices => "list-services",
+    }
 }
 
 fn parse_outcome(word: &str) -> Option<Outcome> {

@@ -22,6 +22,7 @@ use crate::network::{DropReason, Fate, Network};
 use crate::scenario::{Action, Scenario};
 use crate::trace::{Event, Kind, Trace};
 use commoncert_model::effects::Timer;
+use commoncert_model::malicious::Move;
 use commoncert_model::msg::{Msg, OpId};
 use commoncert_model::node::Choice;
 use commoncert_model::step::{Step as Label, restrict_to_families};
@@ -673,6 +674,45 @@ impl Engine<'_> {
                             aid,
                             sid,
                             format!("{what}: nothing of {victim}'s seen to replay"),
+                            cause,
+                            None,
+                        );
+                        self.end_step(i, Some(OpOutcome::Rejected.name().to_string()));
+                    }
+                }
+            }
+            Action::Probe {
+                service,
+                request,
+                serial,
+            } => {
+                let sid = resolved(self, service);
+                let ca = self.world.system.dir.ca().unwrap_or_default();
+                let choice = Choice::Malicious(Move::Probe {
+                    request: *request,
+                    serial: *serial,
+                });
+                self.begin(i, sid, ca, &choice, what);
+            }
+            Action::Relay {
+                service,
+                victim,
+                to,
+            } => {
+                let (sid, vid, tid) = (
+                    resolved(self, service),
+                    resolved(self, victim),
+                    resolved(self, to),
+                );
+                match self.world.malicious_relay(sid, vid, tid) {
+                    Some(choice) => self.begin(i, sid, tid, &choice, what),
+                    None => {
+                        self.record(
+                            Kind::Start,
+                            None,
+                            sid,
+                            tid,
+                            format!("{what}: no presentation of {victim}'s seen to relay"),
                             cause,
                             None,
                         );

@@ -1,0 +1,249 @@
+//! The malicious service: an independent business that follows the
+//! protocol towards its own users and abuses what the protocol lets it do.
+//!
+//! The patent trusts every service it lists (DB 52) alike: the CA checks only
+//! that a request comes from some service. A malicious service therefore
+//! - uses its CA channel on serials it was never shown (`Move::Probe`):
+//!   invalidate, withdraw, qualify, check or list any serial. Serials count
+//!   from 1 (RFC 5280 asks only for uniqueness), so it tries 1..=M for M
+//!   users, which covers every serial the checked systems issue first.
+//!   "Never shown" is kept exactly: a serial that reached it in any message
+//!   (a presentation, its own issuance or CA answers, its Fig. 7 table) is
+//!   not probed, and while an issuance through it is under way it probes
+//!   nothing (it cannot know which serial that issuance takes). What a
+//!   malicious service may do to serials it was shown, as the issuing or a
+//!   qualified service, is out of these moves' bound (see
+//!   `reports/findings.md`, "Not modelled");
+//! - relays a presentation a user made to it to another service, as itself
+//!   (`Move::Relay`): a man in the middle between the user and B. Under
+//!   bearer certificates B cannot tell; under proof of possession the
+//!   signature names the service it was made for, so B refuses;
+//! - replays the credentials its users type (as the curious service does):
+//!   passwords are refused elsewhere, V2 templates are not.
+//!
+//! Its moves are bounded like the attacker's: in the checker by the
+//! configuration's action budget (`--actions`), in the simulator by scenario
+//! steps (`probe`, `relay`). The hardening `ca-authz` closes the probes.
+
+use crate::attacker::{Replay, Replays, Reply};
+use crate::effects::{Done, Effects, Timer};
+use crate::msg::{Msg, OpId, Request, Session, Shown, Verdict};
+use crate::node::Choice;
+use crate::service::{Service, ServiceState, Stage};
+use crate::tables::Serial;
+use crate::user::Outcome;
+use serde::Serialize;
+use stateright::actor::Id;
+use std::collections::BTreeSet;
+
+/// One move of the malicious service.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Move {
+    /// Send `request` about `serial` to the CA, for no user's sake.
+    Probe { request: Request, serial: Serial },
+    /// Present a certificate a user showed it at another service.
+    Relay(Replay),
+}
+
+/// The requests a probe may make: every one the CA answers on a serial.
+pub const PROBES: [Request; 5] = [
+    Request::Invalidate,
+    Request::Withdraw,
+    Request::Qualify,
+    Request::Check,
+    Request::ListServices,
+];
+
+/// What the malicious service keeps besides an honest service's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Malice {
+    /// Every presentation users made to it.
+    pub seen: BTreeSet<Shown>,
+    /// Every serial it was shown, in any message.
+    pub known: BTreeSet<Serial>,
+    /// Probes under way: operation -> the request.
+    pub probes: crate::small_map::SmallMap<OpId, (Request, Serial)>,
+    pub relays: Replays,
+    pub moves_done: u8,
+}
+
+impl Service {
+    /// The moves open to the malicious service now (checker only).
+    pub(crate) fn offer_moves(&self, me: Id, st: &ServiceState, fx: &mut Effects) {
+        let (Some(max), Some(m)) = (self.autonomous_actions, &st.malice) else {
+            return;
+        };
+        let mut moves = Vec::new();
+        if m.moves_done < max && m.probes.is_empty() && m.relays.pending.is_empty() {
+            let issuing = st
+                .sessions
+                .iter()
+                .any(|(_, s)| s.stage == Stage::AwaitCa(Request::Issue));
+            let users = self.dir.users().count() as Serial;
+            let never_shown = |s: &Serial| !m.known.contains(s) && !st.durable.table.holds(*s);
+            for serial in (1..=users).filter(never_shown).filter(|_| !issuing) {
+                for request in PROBES {
+                    moves.push(Move::Probe { request, serial });
+                }
+            }
+            for s in &m.seen {
+                for service in self.dir.services().filter(|s| *s != me) {
+                    moves.push(Move::Relay(Replay {
+                        shown: s.clone(),
+                        service,
+                    }));
+                }
+            }
+        }
+        moves.sort();
+        // Always offered, even empty: the offer replaces the last one, so no
+        // stale move (on a serial shown since) stays selectable.
+        fx.choices = Some(moves.into_iter().map(Choice::Malicious).collect());
+    }
+
+    /// Start a move; the operation number it runs under.
+    pub(crate) fn begin_move(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        mv: &Move,
+        fx: &mut Effects,
+    ) -> Option<OpId> {
+        let m = st.malice.as_mut()?;
+        let op = st.durable.next_replay;
+        st.durable.next_replay += 1;
+        fx.persist = true;
+        m.moves_done = m.moves_done.saturating_add(1);
+        match mv {
+            Move::Probe { request, serial } => {
+                let session = Session { peer: me, op };
+                let serial = *serial;
+                let msg = match request {
+                    Request::Invalidate => Msg::Invalidate { session, serial },
+                    Request::Withdraw => Msg::Withdraw { session, serial },
+                    Request::Qualify => Msg::Qualify {
+                        session,
+                        serial,
+                        holder: None,
+                    },
+                    Request::Check => Msg::Check { session, serial },
+                    Request::ListServices => Msg::ListServices { session, serial },
+                    Request::Issue => return None,
+                };
+                if self.timeouts {
+                    fx.set_timers.push(Timer::Timeout(op));
+                }
+                m.probes.insert(op, (*request, serial));
+                fx.send(self.dir.ca().unwrap_or_default(), msg);
+            }
+            Move::Relay(replay) => {
+                // Its own relays count once, in `moves_done`.
+                m.relays
+                    .begin(&self.dir, op, replay.clone(), self.timeouts, fx);
+            }
+        }
+        Some(op)
+    }
+
+    /// The malicious service's own business in a message: a presentation to
+    /// remember, or an answer to one of its moves (then true: handled).
+    pub(crate) fn on_malice(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        src: Id,
+        msg: &Msg,
+        fx: &mut Effects,
+    ) -> bool {
+        let Some(m) = st.malice.as_mut() else {
+            return false;
+        };
+        let serial = match msg {
+            Msg::Present { shown, .. } => {
+                m.seen.insert(shown.clone());
+                self.dir.arena.serial_of(shown.certificate)
+            }
+            Msg::Issued { serial, .. }
+            | Msg::Answer { serial, .. }
+            | Msg::Services { serial, .. } => Some(*serial),
+            Msg::Granted { serial, .. } => Some(*serial),
+            _ => None,
+        };
+        if let Some(serial) = serial {
+            m.known.insert(serial);
+        }
+        if matches!(msg, Msg::Present { .. }) {
+            return false;
+        }
+        let from_ca = self.dir.ca() == Some(src);
+        let done = match msg {
+            Msg::Answer {
+                session, verdict, ..
+            } if from_ca && session.peer == me => {
+                let Some((request, _)) = m.probes.remove(&session.op) else {
+                    return false;
+                };
+                let outcome = match (request, verdict) {
+                    (Request::Invalidate, Verdict::Ok) => Outcome::Invalidated,
+                    (Request::Withdraw, Verdict::Ok) => Outcome::Prohibited,
+                    (_, Verdict::Ok) => Outcome::Granted,
+                    (_, Verdict::NotRegistered) => Outcome::Revoked,
+                    (_, Verdict::NotQualified | Verdict::AlreadyIssued) => Outcome::NotQualified,
+                };
+                probe_done(session.op, outcome, Vec::new(), fx)
+            }
+            Msg::Services {
+                session, services, ..
+            } if from_ca && session.peer == me => {
+                if m.probes.remove(&session.op).is_none() {
+                    return false;
+                }
+                match services {
+                    // What it learned: the services the user uses.
+                    Some(list) => probe_done(session.op, Outcome::Statement, list.clone(), fx),
+                    None => probe_done(session.op, Outcome::Revoked, Vec::new(), fx),
+                }
+            }
+            _ => match m.relays.on_reply(src, msg, fx) {
+                Reply::NotMine => return false,
+                Reply::Continued => return true,
+                Reply::Ended(done) => done,
+            },
+        };
+        fx.done.push(done);
+        true
+    }
+
+    /// A move timed out (a lossy network lost its request or the answer).
+    pub(crate) fn on_timeout(
+        &self,
+        me: Id,
+        st: &mut ServiceState,
+        timer: &Timer,
+        fx: &mut Effects,
+    ) {
+        let Timer::Timeout(op) = timer;
+        let Some(m) = st.malice.as_mut() else {
+            return;
+        };
+        let done = if m.probes.remove(op).is_some() {
+            probe_done(*op, Outcome::Timeout, Vec::new(), fx)
+        } else if let Some(done) = m.relays.on_timeout(*op, fx) {
+            done
+        } else {
+            return;
+        };
+        fx.done.push(done);
+        self.offer_moves(me, st, fx);
+    }
+}
+
+fn probe_done(op: OpId, outcome: Outcome, sources: Vec<String>, fx: &mut Effects) -> Done {
+    fx.cancel_timers.push(Timer::Timeout(op));
+    Done {
+        op,
+        outcome,
+        sources,
+        reason: None,
+    }
+}
