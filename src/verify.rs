@@ -1,6 +1,6 @@
 //! `commoncert verify`: the standard matrix against the committed expectations.
 
-use commoncert_model::verify::{Expectations, markdown, run as run_matrix};
+use commoncert_model::verify::{Expectations, findings_markdown, markdown, run as run_matrix};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -61,13 +61,20 @@ pub fn run(expectations: &Path, reports: &[PathBuf]) -> i32 {
     };
     let seconds = start.elapsed().as_secs_f64();
     let text = markdown(&outcomes, seconds);
+    let findings = findings_markdown(&exp, &outcomes);
     for report in reports {
         if let Some(dir) = report.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        match std::fs::write(report, &text) {
-            Ok(()) => println!("wrote {}", report.display()),
-            Err(e) => eprintln!("warning: {}: {e}", report.display()),
+        // The findings table goes beside each report.
+        for (path, text) in [
+            (report.clone(), &text),
+            (report.with_file_name("findings.md"), &findings),
+        ] {
+            match std::fs::write(&path, text) {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => eprintln!("warning: {}: {e}", path.display()),
+            }
         }
     }
     let differing = outcomes

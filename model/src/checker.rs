@@ -300,6 +300,74 @@ impl CheckConfig {
             .collect()
     }
 
+    /// The `check` flags of a configuration, for the description.
+    pub fn flags(&self) -> String {
+        let c = self;
+        let d = CheckConfig::default();
+        let mut f = vec![format!("--services {}", c.services)];
+        if c.users != d.users {
+            f.push(format!("--users {}", c.users));
+        }
+        if c.portal {
+            f.push("--portal".into());
+        }
+        if c.revocation == Revocation::Push {
+            f.push("--revocation push".into());
+        }
+        if c.presentation == Presentation::Bearer {
+            f.push("--presentation bearer".into());
+        }
+        match c.network {
+            NetworkKind::Ordered => f.push("--network ordered".into()),
+            NetworkKind::Duplicating => f.push("--network duplicating".into()),
+            NetworkKind::Unordered => {}
+        }
+        if c.lossy {
+            f.push("--lossy".into());
+        }
+        if c.crashes > 0 {
+            f.push(format!("--crashes {}", c.crashes));
+        }
+        if c.attacker {
+            f.push("--attacker".into());
+        }
+        f.push(format!("--actions {}", c.actions));
+        if c.concurrency > 1 {
+            f.push(format!("--concurrency {}", c.concurrency));
+        }
+        if c.merged_tables {
+            f.push("--merged-tables".into());
+        }
+        if c.biometric {
+            f.push("--biometric".into());
+        }
+        if c.ca_in_portal {
+            f.push("--ca-in-portal".into());
+        }
+        if c.curious_service {
+            f.push("--curious-service".into());
+        }
+        if let Some(m) = c.malicious_service {
+            f.push(format!(
+                "--malicious-service {}",
+                crate::system::SERVICE_NAMES.get(m).unwrap_or(&"?")
+            ));
+            if c.outsider {
+                f.push("--outsider".into());
+            }
+        }
+        if !c.harden.is_empty() {
+            f.push(format!("--harden {}", c.harden));
+        }
+        let defects = toml::Table::try_from(c.defects).unwrap_or_default();
+        for (k, v) in &defects {
+            if v.as_bool() == Some(true) {
+                f.push(format!("--defect {k}"));
+            }
+        }
+        f.join(" ")
+    }
+
     /// The system this configuration checks (the simulator's emitted
     /// scenarios describe the same one).
     pub fn spec(&self) -> Result<SystemSpec, BuildError> {
@@ -325,6 +393,8 @@ impl CheckConfig {
                 .get_mut(m)
                 .ok_or(BuildError::NoSuchService(m, n))?;
             service.malicious = true;
+            // `check`'s malicious service also replays credentials.
+            service.curious = true;
             let name = service.name.clone();
             if self.outsider {
                 for u in &mut spec.users {

@@ -356,6 +356,7 @@ impl Directory {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
 pub struct Hardening {
     /// `ca-authz`: the CA acts on a serial only for a service where it was
     /// issued or is qualified; S17's qualification must carry the holder's
@@ -430,6 +431,20 @@ impl Hardening {
 
     pub fn is_empty(&self) -> bool {
         self.names().is_empty()
+    }
+}
+
+/// Files write the options as a list of names: `harden = ["ca-authz"]`.
+impl TryFrom<Vec<String>> for Hardening {
+    type Error = String;
+    fn try_from(names: Vec<String>) -> Result<Self, String> {
+        Hardening::parse(names.iter().map(String::as_str))
+    }
+}
+
+impl From<Hardening> for Vec<String> {
+    fn from(h: Hardening) -> Self {
+        h.names().iter().map(|n| n.to_string()).collect()
     }
 }
 

@@ -36,8 +36,8 @@ pub struct Service {
     /// accepted, which is the variant's risk. It stops at acceptance (S9 or
     /// a no-certificate answer) and invalidates nothing.
     pub curious: bool,
-    /// Malicious (`malicious.rs`): curious, and it also probes the CA and
-    /// relays presentations.
+    /// Malicious (`malicious.rs`): it probes the CA and relays
+    /// presentations (and replays credentials if also `curious`).
     pub malicious: bool,
     /// In the checker: how many moves a malicious service makes on its own.
     pub autonomous_actions: Option<u8>,

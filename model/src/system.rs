@@ -29,8 +29,8 @@ pub struct ServiceSpec {
     /// Honest but curious: it replays every credential a user gives it at
     /// another service (`service::Service::curious`).
     pub curious: bool,
-    /// Malicious: curious, and it probes the CA and relays presentations
-    /// (`malicious.rs`).
+    /// Malicious: it probes the CA and relays presentations (`malicious.rs`);
+    /// set `curious` too for its credential replays.
     pub malicious: bool,
 }
 
@@ -220,8 +220,7 @@ impl SystemSpec {
                 anchor: anchor.clone(),
                 clock: clock.clone(),
                 defects: self.defects,
-                // A malicious service replays credentials as the curious one does.
-                curious: malicious || spec_of(name).is_some_and(|s| s.curious),
+                curious: spec_of(name).is_some_and(|s| s.curious),
                 malicious,
                 autonomous_actions: self.autonomous_actions,
                 timeouts: self.timeouts,

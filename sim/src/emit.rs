@@ -16,7 +16,6 @@ use commoncert_model::config::{Directory, Presentation, Revocation};
 use commoncert_model::effects::Timer;
 use commoncert_model::malicious::Move;
 use commoncert_model::node::Choice;
-use commoncert_model::system::SERVICE_NAMES;
 use commoncert_model::user::{Command, Using};
 use stateright::actor::{ActorModelAction, Id};
 use std::fmt::Write;
@@ -40,7 +39,7 @@ pub fn counterexample_scenario(
         t,
         "description = \"\"\"\nThe checker's shortest counterexample for `{}` in `commoncert check {}`,\nreplayed step for step: every delivery, loss and timeout of the path is a\nstep below. Written by `commoncert check --emit-scenarios`.\n\"\"\"",
         result.name,
-        flags(config)
+        config.flags()
     );
     let _ = writeln!(t, "seed = 0\n\n[config]");
     let _ = writeln!(t, "schedule = \"scripted\"");
@@ -86,7 +85,7 @@ pub fn counterexample_scenario(
     let Ok(spec) = config.spec() else {
         return String::new();
     };
-    for (i, s) in spec.services.iter().enumerate() {
+    for s in &spec.services {
         let _ = writeln!(t, "\n[[service]]\nid = {}", quote(&s.name));
         if s.portal {
             let _ = writeln!(t, "portal = true");
@@ -94,7 +93,7 @@ pub fn counterexample_scenario(
         if let Some(st) = &s.statement {
             let _ = writeln!(t, "statement = {}", quote(st));
         }
-        if config.curious_service && i == 0 {
+        if s.curious {
             let _ = writeln!(t, "curious = true");
         }
         if s.malicious {
@@ -254,73 +253,6 @@ pub fn counterexample_scenario(
     let violated: Vec<String> = result.violated_at_end.iter().map(|v| quote(v)).collect();
     let _ = writeln!(t, "\n[expect]\nviolations = [{}]", violated.join(", "));
     t
-}
-
-/// The `check` flags of a configuration, for the description.
-pub fn flags(c: &CheckConfig) -> String {
-    let d = CheckConfig::default();
-    let mut f = vec![format!("--services {}", c.services)];
-    if c.users != d.users {
-        f.push(format!("--users {}", c.users));
-    }
-    if c.portal {
-        f.push("--portal".into());
-    }
-    if c.revocation == Revocation::Push {
-        f.push("--revocation push".into());
-    }
-    if c.presentation == Presentation::Bearer {
-        f.push("--presentation bearer".into());
-    }
-    match c.network {
-        NetworkKind::Ordered => f.push("--network ordered".into()),
-        NetworkKind::Duplicating => f.push("--network duplicating".into()),
-        NetworkKind::Unordered => {}
-    }
-    if c.lossy {
-        f.push("--lossy".into());
-    }
-    if c.crashes > 0 {
-        f.push(format!("--crashes {}", c.crashes));
-    }
-    if c.attacker {
-        f.push("--attacker".into());
-    }
-    f.push(format!("--actions {}", c.actions));
-    if c.concurrency > 1 {
-        f.push(format!("--concurrency {}", c.concurrency));
-    }
-    if c.merged_tables {
-        f.push("--merged-tables".into());
-    }
-    if c.biometric {
-        f.push("--biometric".into());
-    }
-    if c.ca_in_portal {
-        f.push("--ca-in-portal".into());
-    }
-    if c.curious_service {
-        f.push("--curious-service".into());
-    }
-    if let Some(m) = c.malicious_service {
-        f.push(format!(
-            "--malicious-service {}",
-            SERVICE_NAMES.get(m).unwrap_or(&"?")
-        ));
-        if c.outsider {
-            f.push("--outsider".into());
-        }
-    }
-    if !c.harden.is_empty() {
-        f.push(format!("--harden {}", c.harden));
-    }
-    let defects = toml::Table::try_from(c.defects).unwrap_or_default();
-    for (k, v) in &defects {
-        if v.as_bool() == Some(true) {
-            f.push(format!("--defect {k}"));
-        }
-    }
-    f.join(" ")
 }
 
 /// Replay each violated safety property's counterexample of `report` as a
