@@ -347,3 +347,196 @@ impl Ca {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::tests_support::verdicts;
+    use crate::checker::{CheckConfig, Verdict as V};
+    use crate::config::{Hardening, Presentation, Revocation};
+    use crate::node::{Node, NodeState};
+    use crate::system::standard_spec;
+
+    /// The CA of a standard system with `hardening`, its id, service A's id
+    /// and user 0's subject.
+    fn ca_of(hardening: Hardening) -> (Node, NodeState, Id, Id, Subject) {
+        let mut spec = standard_spec(2, 1, false);
+        spec.hardening = hardening;
+        let system = spec.build().expect("builds");
+        let ca = system.dir.ca().expect("a CA");
+        let a = system.dir.by_name("A").expect("A");
+        let subject = system.dir.subjects.values().next().expect("a user").clone();
+        let node = system.nodes[usize::from(ca)].clone();
+        let (state, _) = node.start(ca, None);
+        (node, state, ca, a, subject)
+    }
+
+    fn issue(
+        node: &Node,
+        st: &mut NodeState,
+        ca: Id,
+        from: Id,
+        op: u32,
+        subject: &Subject,
+        key: u8,
+    ) -> Msg {
+        let fx = node.on_message(
+            ca,
+            st,
+            from,
+            Msg::IssueRequest {
+                session: Session { peer: from, op },
+                subject: Arc::new(subject.clone()),
+                public_key: [key; 32],
+            },
+        );
+        fx.sends.into_iter().next().expect("an answer").1
+    }
+
+    /// one-per-subject: a second request for the subject with the same key
+    /// (a retry: another session) gets the same certificate; with another
+    /// key it is refused. The patent's CA issues a second certificate.
+    #[test]
+    fn one_per_subject_answers_the_same_key_with_the_same_certificate_and_refuses_another() {
+        let (node, mut st, ca, a, subject) = ca_of(Hardening {
+            one_per_subject: true,
+            ..Hardening::default()
+        });
+        let Msg::Issued {
+            serial,
+            certificate,
+            ..
+        } = issue(&node, &mut st, ca, a, 0, &subject, 7)
+        else {
+            panic!("first request not issued");
+        };
+        let Msg::Issued {
+            serial: again,
+            certificate: same,
+            ..
+        } = issue(&node, &mut st, ca, a, 1, &subject, 7)
+        else {
+            panic!("a retry not answered with the certificate");
+        };
+        assert_eq!((again, same), (serial, certificate));
+        assert!(matches!(
+            issue(&node, &mut st, ca, a, 2, &subject, 8),
+            Msg::Answer {
+                verdict: Verdict::AlreadyIssued,
+                request: Request::Issue,
+                ..
+            }
+        ));
+        let (node, mut st, ca, a, subject) = ca_of(Hardening::default());
+        let first = issue(&node, &mut st, ca, a, 0, &subject, 7);
+        let second = issue(&node, &mut st, ca, a, 1, &subject, 7);
+        assert!(matches!(
+            (first, second),
+            (Msg::Issued { serial: 1, .. }, Msg::Issued { serial: 2, .. })
+        ));
+    }
+
+    /// ca-authz: an outsider's invalidation and list are refused; a
+    /// qualification without the holder's presentation is refused.
+    #[test]
+    fn ca_authz_refuses_a_service_that_is_neither_issuing_nor_qualified() {
+        let (node, mut st, ca, a, subject) = ca_of(Hardening {
+            ca_authz: true,
+            ..Hardening::default()
+        });
+        let b = Id::from(usize::from(a) + 1);
+        issue(&node, &mut st, ca, a, 0, &subject, 7);
+        let session = Session { peer: b, op: 9 };
+        for (msg, refused) in [
+            (Msg::Invalidate { session, serial: 1 }, "invalidate"),
+            (Msg::Withdraw { session, serial: 1 }, "withdraw"),
+            (
+                Msg::Qualify {
+                    session,
+                    serial: 1,
+                    holder: None,
+                },
+                "qualify",
+            ),
+        ] {
+            let fx = node.on_message(ca, &mut st, b, msg);
+            assert!(
+                matches!(
+                    fx.sends.first(),
+                    Some((
+                        _,
+                        Msg::Answer {
+                            verdict: Verdict::NotQualified,
+                            ..
+                        }
+                    ))
+                ),
+                "{refused} by B was not refused: {:?}",
+                fx.sends
+            );
+        }
+        let fx = node.on_message(ca, &mut st, b, Msg::ListServices { session, serial: 1 });
+        assert!(matches!(
+            fx.sends.first(),
+            Some((_, Msg::Services { services: None, .. }))
+        ));
+        assert!(st.ca().is_some_and(|c| c.tables.is_registered(1)));
+    }
+
+    /// Both hardenings close only their findings: across modes, every other
+    /// verdict is the same with them on.
+    #[test]
+    fn the_hardenings_change_no_verdict_but_the_ones_they_close() {
+        let both = Hardening {
+            ca_authz: true,
+            one_per_subject: true,
+        };
+        let configs = [
+            CheckConfig {
+                actions: 3,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                actions: 3,
+                lossy: true,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                actions: 3,
+                revocation: Revocation::Push,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                actions: 2,
+                presentation: Presentation::Bearer,
+                attacker: true,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                services: 3,
+                portal: true,
+                actions: 4,
+                ..CheckConfig::default()
+            },
+        ];
+        for base in configs {
+            let before = verdicts(&base);
+            let after = verdicts(&CheckConfig {
+                harden: both,
+                ..base.clone()
+            });
+            for (name, v) in &before {
+                if name == "one-certificate-per-user" {
+                    assert_eq!(
+                        (*v, after[name]),
+                        (V::Violated, V::Holds),
+                        "{}",
+                        base.flags()
+                    );
+                } else {
+                    assert_eq!(*v, after[name], "{name} changed in {}", base.flags());
+                }
+            }
+        }
+    }
+}

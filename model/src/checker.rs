@@ -854,6 +854,23 @@ fn report(
     }
 }
 
+/// Helpers for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::{CheckConfig, Verdict, check};
+    use std::collections::BTreeMap;
+
+    /// Every property's verdict for `config` (which must check).
+    pub fn verdicts(config: &CheckConfig) -> BTreeMap<String, Verdict> {
+        check(config, |_| {})
+            .expect("checks")
+            .properties
+            .into_iter()
+            .map(|p| (p.name, p.verdict))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -490,3 +490,26 @@ pub struct Defects {
     #[serde(alias = "forget_link_persist")]
     pub forget_link_persist: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Hardening;
+
+    #[test]
+    fn hardening_names_parse_and_bad_ones_are_refused_by_name() {
+        let h = Hardening::parse(["ca-authz,one-per-subject"]).expect("parses");
+        assert!(h.ca_authz && h.one_per_subject);
+        assert_eq!(h.names(), ["ca-authz", "one-per-subject"]);
+        assert_eq!(h.to_string(), "ca-authz,one-per-subject");
+        let e = Hardening::parse(["ca-auth"]).expect_err("unknown");
+        assert!(e.contains("unknown hardening `ca-auth`"), "{e}");
+        let e = Hardening::parse(["csr"]).expect_err("reserved");
+        assert!(e.contains("`csr` is not implemented yet"), "{e}");
+        let files: Hardening = toml::from_str::<toml::Table>("h = [\"one-per-subject\"]")
+            .expect("toml")["h"]
+            .clone()
+            .try_into()
+            .expect("a list of names");
+        assert!(files.one_per_subject && !files.ca_authz);
+    }
+}

@@ -247,3 +247,117 @@ fn probe_done(op: OpId, outcome: Outcome, sources: Vec<String>, fx: &mut Effects
         reason: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::{CheckConfig, check};
+    use crate::checker::{Verdict as V, tests_support::verdicts};
+    use crate::config::{Hardening, Presentation};
+    use crate::node::NodeState;
+    use stateright::actor::ActorModelAction;
+    use std::ops::ControlFlow;
+
+    fn insider(f: impl FnOnce(&mut CheckConfig)) -> CheckConfig {
+        let mut c = CheckConfig {
+            malicious_service: Some(1),
+            actions: 2,
+            ..CheckConfig::default()
+        };
+        f(&mut c);
+        c
+    }
+
+    /// The bound is kept exactly: no probe is ever taken on a serial the
+    /// malicious service was shown, nor while an issuance through it is
+    /// under way, and at least one probe is taken (the test is not vacuous).
+    #[test]
+    fn a_probe_never_targets_a_serial_it_was_shown() {
+        let (model, _) = insider(|_| {}).into_model().expect("builds");
+        let mut probes = 0;
+        crate::explore::walk_transitions(&model, 30_000, |s, action, _| {
+            if let ActorModelAction::SelectRandom {
+                actor,
+                random: Choice::Malicious(Move::Probe { serial, .. }),
+                ..
+            } = action
+            {
+                probes += 1;
+                let Some(NodeState::Service(st)) =
+                    s.actor_states.get(usize::from(*actor)).map(|a| &***a)
+                else {
+                    panic!("a probe by a party that is not a service");
+                };
+                let m = st.malice.as_ref().expect("malicious");
+                assert!(
+                    !m.known.contains(serial),
+                    "probe on a known serial {serial}"
+                );
+                assert!(!st.durable.table.holds(*serial), "probe on a linked serial");
+                assert!(
+                    !st.sessions
+                        .iter()
+                        .any(|(_, s)| s.stage == Stage::AwaitCa(Request::Issue)),
+                    "probe during its own issuance"
+                );
+            }
+            ControlFlow::Continue(())
+        });
+        assert!(probes > 0);
+    }
+
+    /// Every move is offered, and only the malicious service offers them.
+    #[test]
+    fn the_honest_services_never_probe() {
+        let (model, _) = insider(|_| {}).into_model().expect("builds");
+        crate::explore::walk_transitions(&model, 10_000, |_, action, _| {
+            if let ActorModelAction::SelectRandom {
+                actor,
+                random: Choice::Malicious(_),
+                ..
+            } = action
+            {
+                assert_eq!(usize::from(*actor), 2, "only B (id 2) is malicious");
+            }
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// Relays: under bearer certificates one is accepted elsewhere (no-relay
+    /// and no-impersonation break); under proof of possession none is.
+    #[test]
+    fn a_relay_succeeds_only_with_bearer_certificates() {
+        let bearer =
+            check(&insider(|c| c.presentation = Presentation::Bearer), |_| {}).expect("checks");
+        assert_eq!(bearer.verdict("no-relay"), Some(V::Violated));
+        assert_eq!(bearer.verdict("no-impersonation"), Some(V::Violated));
+        let pop = check(&insider(|_| {}), |_| {}).expect("checks");
+        assert_eq!(pop.verdict("no-relay"), Some(V::Holds));
+        assert_eq!(pop.verdict("no-impersonation"), Some(V::Holds));
+    }
+
+    /// ca-authz closes the outsider's probes and changes no other verdict.
+    #[test]
+    fn ca_authz_closes_the_outsiders_probes_and_nothing_else_changes() {
+        let outsider = |h: Hardening| CheckConfig {
+            services: 3,
+            malicious_service: Some(2),
+            outsider: true,
+            harden: h,
+            ..CheckConfig::default()
+        };
+        let before = verdicts(&outsider(Hardening::default()));
+        let after = verdicts(&outsider(Hardening {
+            ca_authz: true,
+            ..Hardening::default()
+        }));
+        for (name, v) in &before {
+            let closed = ["no-unauthorised-revocation", "service-list-private"];
+            if closed.contains(&name.as_str()) {
+                assert_eq!((*v, after[name]), (V::Violated, V::Holds), "{name}");
+            } else {
+                assert_eq!(*v, after[name], "{name} changed under ca-authz");
+            }
+        }
+    }
+}

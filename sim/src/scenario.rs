@@ -1330,6 +1330,60 @@ expect_steps = ["P3", "P4", "P5", "P6"]
     }
 
     #[test]
+    fn adversary_steps_and_hardening_are_checked_with_their_place() {
+        let malicious = OK.replace(
+            "[[service]]\nid = \"B\"",
+            "[[service]]\nid = \"B\"\nmalicious = true",
+        );
+        let probe = |extra: &str| {
+            format!(
+                "{malicious}\n[[step]]\ndo = \"probe\"\nservice = \"B\"\nexpect = \"statement\"\n{extra}"
+            )
+        };
+        let s = parse(
+            Path::new("t.toml"),
+            &probe("request = \"list-services\"\nserial = 1\n"),
+        )
+        .expect("valid");
+        assert!(s.spec.services[1].malicious);
+        assert!(matches!(
+            s.steps[2].action,
+            Action::Probe {
+                request: Request::ListServices,
+                serial: 1,
+                ..
+            }
+        ));
+        let e = refused(&probe("request = \"revoke\"\nserial = 1\n"));
+        assert!(e.message.contains("unknown request `revoke`"), "{e}");
+        assert!(e.message.contains("list-services"), "{e}");
+        let e = refused(&probe("request = \"invalidate\"\nserial = 0\n"));
+        assert!(e.message.contains("positive `serial`"), "{e}");
+        let e = refused(&probe("request = \"invalidate\"\n"));
+        assert!(e.message.contains("needs `serial`"), "{e}");
+        // Only a malicious service probes or relays.
+        let e = refused(&format!(
+            "{OK}\n[[step]]\ndo = \"relay\"\nservice = \"A\"\nvictim = \"u\"\nto = \"B\"\nexpect = \"rejected\"\n"
+        ));
+        assert!(e.message.contains("`malicious = true`; `A` is not"), "{e}");
+        let e = refused(&OK.replace(
+            "timeout_ms = 500",
+            "timeout_ms = 500\nharden = [\"ca-authz\", \"nonsense\"]",
+        ));
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.message.contains("unknown hardening `nonsense`"), "{e}");
+        let s = parse(
+            Path::new("t.toml"),
+            &OK.replace(
+                "timeout_ms = 500",
+                "timeout_ms = 500\nharden = [\"one-per-subject\"]",
+            ),
+        )
+        .expect("valid");
+        assert!(s.spec.hardening.one_per_subject);
+    }
+
+    #[test]
     fn unknown_user_names_the_step_and_its_line() {
         let e = refused(&OK.replace(
             "user = \"u\"\nservice = \"B\"",
