@@ -62,6 +62,12 @@ enum NetworkArg {
     Duplicating,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AttackerArg {
+    Eavesdrop,
+    Network,
+}
+
 #[derive(Debug, Args)]
 struct ModelArgs {
     /// Services (>= 2).
@@ -85,9 +91,11 @@ struct ModelArgs {
     /// At most K nodes crashed at once.
     #[arg(long, default_value_t = 0)]
     crashes: usize,
-    /// Add an eavesdropping attacker.
-    #[arg(long)]
-    attacker: bool,
+    /// Add an attacker: `eavesdrop` (the default: it sees presentations
+    /// and replays them) or `network` (also its own genuine certificate, and
+    /// the network drops and reorders at its will, as with --lossy).
+    #[arg(long, value_enum, value_name = "KIND", num_args = 0..=1, default_missing_value = "eavesdrop")]
+    attacker: Option<AttackerArg>,
     /// Operations each user chooses.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
     actions: u8,
@@ -200,7 +208,8 @@ impl ModelArgs {
             },
             lossy: self.lossy,
             crashes: self.crashes,
-            attacker: self.attacker,
+            attacker: self.attacker.is_some(),
+            network_attacker: self.attacker == Some(AttackerArg::Network),
             actions: self.actions,
             concurrency: self.concurrency,
             merged_tables: self.merged_tables,

@@ -12,6 +12,7 @@ use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
 use crate::small_map::SmallMap;
 use crate::user::Outcome;
+use crate::x509::{CertId, SigningKey, challenge_bytes};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -87,8 +88,17 @@ impl Replays {
         self.pending.insert(op, replay);
     }
 
-    /// A service's answer, if it answers a replay under way.
-    pub fn on_reply(&mut self, src: Id, msg: &Msg, fx: &mut Effects) -> Reply {
+    /// A service's answer, if it answers a replay under way. `own` is the
+    /// presenter's own certificate and key, if it has one: a challenge to a
+    /// presentation of that certificate is answered with a fresh signature.
+    pub fn on_reply(
+        &mut self,
+        dir: &Directory,
+        own: Option<(CertId, &SigningKey)>,
+        src: Id,
+        msg: &Msg,
+        fx: &mut Effects,
+    ) -> Reply {
         let Some(op) = msg.reply_op() else {
             return Reply::NotMine;
         };
@@ -96,18 +106,32 @@ impl Replays {
             return Reply::NotMine;
         }
         let (outcome, refusal) = match msg {
-            Msg::Challenge { .. } => {
-                // It cannot sign: it replays the signature it saw, made for another challenge.
-                if let Some(replay) = self.pending.get(&op) {
-                    fx.send(
-                        src,
-                        Msg::Present {
-                            op,
-                            purpose: Purpose::Use,
-                            shown: replay.shown.clone(),
-                        },
-                    );
+            Msg::Challenge { nonce, .. } => {
+                let Some(replay) = self.pending.get(&op) else {
+                    return Reply::NotMine;
+                };
+                let mut shown = replay.shown.clone();
+                match own {
+                    // Its own certificate: it signs the challenge.
+                    Some((cert, key)) if cert == shown.certificate => {
+                        let signed = dir
+                            .arena
+                            .sign(key, &challenge_bytes(dir.name(src), *nonce))
+                            .ok();
+                        shown.proof = signed.map(|sig| (*nonce, sig));
+                    }
+                    // Someone else's: it cannot sign, and replays the
+                    // signature it saw, made for another challenge.
+                    _ => {}
                 }
+                fx.send(
+                    src,
+                    Msg::Present {
+                        op,
+                        purpose: Purpose::Use,
+                        shown,
+                    },
+                );
                 return Reply::Continued;
             }
             Msg::Granted { .. } => (Outcome::Granted, None),
@@ -153,6 +177,8 @@ pub struct Attacker {
     /// In the checker: how many replays it attempts nondeterministically.
     pub autonomous_actions: Option<u8>,
     pub timeouts: bool,
+    /// A network attacker's key, for its own certificate (`Directory::own`).
+    pub own_key: Option<crate::x509::SigningKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -172,14 +198,30 @@ impl Attacker {
         }
     }
 
-    fn offer_choices(&self, st: &AttackerState, fx: &mut Effects) {
+    fn offer_choices(&self, me: Id, st: &AttackerState, fx: &mut Effects) {
         let Some(max) = self.autonomous_actions else {
             return;
         };
-        if st.replays.actions_done >= max || !st.replays.pending.is_empty() || st.seen.is_empty() {
+        let own = self.dir.own.get(&me).map(|o| o.certificate);
+        if st.replays.actions_done >= max
+            || !st.replays.pending.is_empty()
+            || (st.seen.is_empty() && own.is_none())
+        {
             return;
         }
         let mut choices = Vec::new();
+        // A network attacker also presents its own genuine certificate.
+        if let Some(certificate) = own {
+            for service in self.dir.services() {
+                choices.push(Choice::Attacker(Replay {
+                    shown: Shown {
+                        certificate,
+                        proof: None,
+                    },
+                    service,
+                }));
+            }
+        }
         for shown in &st.seen {
             for service in self.dir.services() {
                 choices.push(Choice::Attacker(Replay {
@@ -207,24 +249,35 @@ impl Attacker {
         op
     }
 
-    pub fn on_msg(&self, st: &mut AttackerState, src: Id, msg: Msg, fx: &mut Effects) {
+    pub fn on_msg(&self, me: Id, st: &mut AttackerState, src: Id, msg: Msg, fx: &mut Effects) {
         if let Msg::Observed { shown } = msg {
             if st.seen.insert(shown) {
-                self.offer_choices(st, fx);
+                self.offer_choices(me, st, fx);
             }
             return;
         }
-        if let Reply::Ended(done) = st.replays.on_reply(src, &msg, fx) {
+        let own = self.own(me);
+        if let Reply::Ended(done) = st.replays.on_reply(&self.dir, own, src, &msg, fx) {
             fx.done.push(done);
-            self.offer_choices(st, fx);
+            self.offer_choices(me, st, fx);
         }
     }
 
-    pub fn on_timeout(&self, st: &mut AttackerState, timer: &Timer, fx: &mut Effects) {
+    /// Its own certificate and key, if it is a network attacker.
+    fn own(&self, me: Id) -> Option<(CertId, &SigningKey)> {
+        Some((self.dir.own.get(&me)?.certificate, self.own_key.as_ref()?))
+    }
+
+    /// A network attacker offers its own presentations from the start.
+    pub fn start_effects(&self, me: Id, st: &AttackerState, fx: &mut Effects) {
+        self.offer_choices(me, st, fx);
+    }
+
+    pub fn on_timeout(&self, me: Id, st: &mut AttackerState, timer: &Timer, fx: &mut Effects) {
         let Timer::Timeout(op) = timer;
         if let Some(done) = st.replays.on_timeout(*op, fx) {
             fx.done.push(done);
-            self.offer_choices(st, fx);
+            self.offer_choices(me, st, fx);
         }
     }
 }

@@ -48,7 +48,14 @@ pub struct CaState {
 impl Ca {
     pub fn start(&self, storage: Option<&CaState>) -> CaState {
         storage.cloned().unwrap_or_else(|| CaState {
-            tables: Arc::new(Hashed::new(CaTables::new(self.dir.modes.merged_ca_table))),
+            tables: Arc::new(Hashed::new({
+                let mut t = CaTables::new(self.dir.modes.merged_ca_table);
+                // Adversaries' own certificates, issued before the run.
+                for own in self.dir.own.values() {
+                    t.register(own.serial, own.subject.clone(), own.registered_at);
+                }
+                t
+            })),
             next_serial: 1,
             revoked: BTreeSet::new(),
             crl_number: 0,

@@ -56,6 +56,10 @@ pub struct CheckConfig {
     /// At most this many nodes crashed at once (tables durable, sessions lost).
     pub crashes: usize,
     pub attacker: bool,
+    /// The attacker is a network attacker (`--attacker network`): it holds
+    /// a genuine certificate of its own and presents it as well as what it
+    /// saw, and the network drops (lossy) and reorders at its will.
+    pub network_attacker: bool,
     /// Operations each user chooses nondeterministically.
     pub actions: u8,
     /// Operations a user may have in flight at once.
@@ -102,6 +106,7 @@ impl Default for CheckConfig {
             lossy: false,
             crashes: 0,
             attacker: false,
+            network_attacker: false,
             actions: 2,
             concurrency: 1,
             merged_tables: false,
@@ -328,7 +333,9 @@ impl CheckConfig {
         if c.crashes > 0 {
             f.push(format!("--crashes {}", c.crashes));
         }
-        if c.attacker {
+        if c.network_attacker {
+            f.push("--attacker network".into());
+        } else if c.attacker {
             f.push("--attacker".into());
         }
         f.push(format!("--actions {}", c.actions));
@@ -368,6 +375,11 @@ impl CheckConfig {
         f.join(" ")
     }
 
+    /// Whether messages may be lost: `lossy`, or a network attacker drops them.
+    pub fn is_lossy(&self) -> bool {
+        self.lossy || self.network_attacker
+    }
+
     /// The system this configuration checks (the simulator's emitted
     /// scenarios describe the same one).
     pub fn spec(&self) -> Result<SystemSpec, BuildError> {
@@ -377,7 +389,8 @@ impl CheckConfig {
             self.portal || self.ca_in_portal,
         );
         spec.modes = self.modes();
-        spec.attacker = self.attacker.then(|| "mallory".to_string());
+        spec.attacker = (self.attacker || self.network_attacker).then(|| "mallory".to_string());
+        spec.network_attacker = self.network_attacker;
         spec.autonomous_actions = Some(self.actions);
         spec.concurrency = self.concurrency.max(1);
         spec.defects = self.defects;
@@ -403,7 +416,7 @@ impl CheckConfig {
             }
         }
         spec.hardening = self.harden;
-        spec.timeouts = self.lossy || self.crashes > 0;
+        spec.timeouts = self.is_lossy() || self.crashes > 0;
         Ok(spec)
     }
 
@@ -411,6 +424,7 @@ impl CheckConfig {
     pub fn into_model(&self) -> Result<(CcModel, Arc<Coverage>), BuildError> {
         let spec = self.spec()?;
         let system = spec.build()?;
+        let history = History::new(&system.dir);
         let coverage = Arc::new(Coverage::new());
         let actors: Vec<Checked> = system
             .nodes
@@ -425,26 +439,23 @@ impl CheckConfig {
             NetworkKind::Unordered => Network::new_unordered_nonduplicating([]),
             NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
         };
-        let mut model = ActorModel::new(
-            ModelCfg { system },
-            Arc::new(Hashed::new(History::default())),
-        )
-        .actors(actors)
-        .init_network(network)
-        .lossy_network(if self.lossy {
-            LossyNetwork::Yes
-        } else {
-            LossyNetwork::No
-        })
-        .max_crashes(self.crashes)
-        .record_msg_out(|cfg, history, env| {
-            if !History::may_change(env.msg) {
-                return None;
-            }
-            let mut next = History::clone(history);
-            next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
-            (next != ***history).then(|| Arc::new(Hashed::new(next)))
-        });
+        let mut model = ActorModel::new(ModelCfg { system }, Arc::new(Hashed::new(history)))
+            .actors(actors)
+            .init_network(network)
+            .lossy_network(if self.is_lossy() {
+                LossyNetwork::Yes
+            } else {
+                LossyNetwork::No
+            })
+            .max_crashes(self.crashes)
+            .record_msg_out(|cfg, history, env| {
+                if !History::may_change(env.msg) {
+                    return None;
+                }
+                let mut next = History::clone(history);
+                next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
+                (next != ***history).then(|| Arc::new(Hashed::new(next)))
+            });
         model = always!(model, Property::RevokedNeverAccepted);
         model = always!(model, Property::OnlyQualifiedServices);
         model = always!(model, Property::PasswordStaysHome);
@@ -571,7 +582,9 @@ pub enum CheckError {
     NoUsers,
     #[error("--max-memory needs --threads 1 (stateright's parallel checker cannot be stopped)")]
     MemoryLimitNeedsOneThread,
-    #[error("--symmetry needs interchangeable users (accounts at the same services)")]
+    #[error(
+        "--symmetry needs interchangeable users (accounts at the same services) and no malicious service or network attacker (their moves and certificates are not renamed)"
+    )]
     NotSymmetric,
     #[error(transparent)]
     Build(#[from] BuildError),

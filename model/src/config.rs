@@ -160,6 +160,23 @@ pub struct Subject {
     pub email: String,
 }
 
+/// A genuine certificate an adversary holds for its own identity: the
+/// network attacker's, or a malicious service's operator's (a business is
+/// also a customer). The CA issued it before the run and registered it with
+/// one service, so it verifies and checks like any user's. Its serial is
+/// `OWN_SERIAL_BASE` + the holder's id, apart from the users' 1, 2, ...
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct OwnCertificate {
+    pub serial: u64,
+    pub subject: Subject,
+    pub certificate: crate::x509::CertId,
+    /// The service it was issued through (Fig. 6's first service).
+    pub registered_at: Id,
+}
+
+/// Where adversaries' own serials start.
+pub const OWN_SERIAL_BASE: u64 = 1_000_000;
+
 /// One party on the network.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Party {
@@ -175,6 +192,8 @@ pub struct Directory {
     pub modes: Modes,
     /// The hardening options in force (all off: the patent as written).
     pub hardening: Hardening,
+    /// Adversaries' own genuine certificates, by holder.
+    pub own: BTreeMap<Id, OwnCertificate>,
     pub parties: Vec<Party>,
     /// Each user's identity.
     pub subjects: BTreeMap<Id, Subject>,
@@ -242,6 +261,7 @@ impl Directory {
             arena,
             modes,
             hardening: Hardening::default(),
+            own: BTreeMap::new(),
             parties,
             subjects,
             accounts,

@@ -12,8 +12,10 @@
 //!   not probed, and while an issuance through it is under way it probes
 //!   nothing (it cannot know which serial that issuance takes). What a
 //!   malicious service may do to serials it was shown, as the issuing or a
-//!   qualified service, is out of these moves' bound (see
-//!   `reports/findings.md`, "Not modelled");
+//!   qualified service, is out of these moves' bound: a guess sent before
+//!   an issuance through it can still land on that certificate, which
+//!   `ca-authz` cannot tell apart (`reports/findings.md`, the residual
+//!   `insider-withdraws`);
 //! - relays a presentation a user made to it to another service, as itself
 //!   (`Move::Relay`): a man in the middle between the user and B. Under
 //!   bearer certificates B cannot tell; under proof of possession the
@@ -184,7 +186,11 @@ impl Service {
                     return false;
                 };
                 let outcome = match (request, verdict) {
-                    (Request::Invalidate, Verdict::Ok) => Outcome::Invalidated,
+                    // "Invalid either way now", as an honest service reads
+                    // it (a duplicated request is answered NG after OK).
+                    (Request::Invalidate, Verdict::Ok | Verdict::NotRegistered) => {
+                        Outcome::Invalidated
+                    }
                     (Request::Withdraw, Verdict::Ok) => Outcome::Prohibited,
                     (_, Verdict::Ok) => Outcome::Granted,
                     (_, Verdict::NotRegistered) => Outcome::Revoked,
@@ -204,7 +210,7 @@ impl Service {
                     None => probe_done(session.op, Outcome::Revoked, Vec::new(), fx),
                 }
             }
-            _ => match m.relays.on_reply(src, msg, fx) {
+            _ => match m.relays.on_reply(&self.dir, None, src, msg, fx) {
                 Reply::NotMine => return false,
                 Reply::Continued => return true,
                 Reply::Ended(done) => done,

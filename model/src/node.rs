@@ -154,7 +154,11 @@ impl Node {
                 fx = f;
                 NodeState::User(st)
             }
-            Node::Attacker(a) => NodeState::Attacker(a.start()),
+            Node::Attacker(a) => {
+                let st = a.start();
+                a.start_effects(me, &st, &mut fx);
+                NodeState::Attacker(st)
+            }
         };
         (state, fx)
     }
@@ -172,7 +176,7 @@ impl Node {
                 }
             }
             (Node::User(u), NodeState::User(st)) => u.on_msg(me, st, src, msg, &mut fx),
-            (Node::Attacker(a), NodeState::Attacker(st)) => a.on_msg(st, src, msg, &mut fx),
+            (Node::Attacker(a), NodeState::Attacker(st)) => a.on_msg(me, st, src, msg, &mut fx),
             _ => {}
         }
         self.tap(me, &mut fx);
@@ -183,7 +187,7 @@ impl Node {
         let mut fx = Effects::default();
         match (self, &mut *state) {
             (Node::User(u), NodeState::User(st)) => u.on_timeout(me, st, timer, &mut fx),
-            (Node::Attacker(a), NodeState::Attacker(st)) => a.on_timeout(st, timer, &mut fx),
+            (Node::Attacker(a), NodeState::Attacker(st)) => a.on_timeout(me, st, timer, &mut fx),
             (Node::Service(s), NodeState::Service(st))
             | (Node::PortalCa(s, _), NodeState::PortalCa(st, _)) => {
                 s.on_timeout(me, st, timer, &mut fx)

@@ -172,6 +172,19 @@ pub struct History {
 }
 
 impl History {
+    /// The history at the start of a run: adversaries' own certificates
+    /// (`Directory::own`) are issued already, to their holders.
+    pub fn new(dir: &Directory) -> History {
+        let mut h = History::default();
+        for (holder, own) in &dir.own {
+            h.owners.insert(own.serial, *holder);
+            h.certificates.insert(own.serial, own.certificate);
+            h.qualified
+                .insert(own.serial, BTreeSet::from([own.registered_at]));
+        }
+        h
+    }
+
     /// The same history with every party id renamed by `id` (symmetry).
     pub fn renamed(&self, id: impl Fn(Id) -> Id, cert: impl Fn(CertId) -> CertId) -> History {
         let session = |s: &Session| Session {

@@ -43,6 +43,9 @@ pub struct Service {
     pub autonomous_actions: Option<u8>,
     /// Whether a malicious service's moves can time out.
     pub timeouts: bool,
+    /// A malicious service's operator's key, for its own certificate
+    /// (`Directory::own`).
+    pub own_key: Option<crate::x509::SigningKey>,
 }
 
 /// Where a session is in its flow.

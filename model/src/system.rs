@@ -9,13 +9,14 @@ use crate::attacker::Attacker;
 use crate::ca::Ca;
 use crate::clock::Clock;
 use crate::config::{
-    Credential, Defects, Directory, Hardening, Modes, Party, PrimaryAuth, Role, Subject,
+    Credential, Defects, Directory, Hardening, Modes, OWN_SERIAL_BASE, OwnCertificate, Party,
+    PrimaryAuth, Role, Subject,
 };
 use crate::node::Node;
 use crate::service::Service;
 use crate::user::{Identity, User};
 use crate::x509::{
-    Arena, CertificateAuthority, Der, KeyStream, Memo, PkiError, SigningKey, key_seed,
+    Arena, CertRequest, CertificateAuthority, Der, KeyStream, Memo, PkiError, SigningKey, key_seed,
 };
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -62,6 +63,9 @@ pub struct SystemSpec {
     pub memo: Memo,
     /// The hardening options in force (`config::Hardening`).
     pub hardening: Hardening,
+    /// The attacker is a network attacker (`attacker.rs`): it also holds a
+    /// genuine certificate of its own.
+    pub network_attacker: bool,
 }
 
 /// A built system: the directory, one node per party, the shared clock.
@@ -199,23 +203,74 @@ impl SystemSpec {
                 );
             }
         }
-        let mut dir = Directory::new(
-            self.modes,
-            parties,
-            subjects,
-            accounts,
-            Arena::new(self.memo),
-        );
-        dir.hardening = self.hardening;
-        let dir = Arc::new(dir);
-        let clock = Clock::default();
         let authority =
             CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
         let anchor = authority.trust_anchor();
+        let arena = Arena::new(self.memo);
+        // Adversaries' own genuine certificates: a malicious service's
+        // operator's (registered with that service) and the network
+        // attacker's (registered with the first service).
+        let first_service = service_ids.values().min().copied();
+        let mut own = BTreeMap::new();
+        let mut own_keys = BTreeMap::new();
+        for p in &parties {
+            let registered_at = match p.role {
+                Role::Service { .. } | Role::PortalCa { .. }
+                    if self
+                        .services
+                        .iter()
+                        .any(|s| s.name == p.name && s.malicious) =>
+                {
+                    p.id
+                }
+                Role::Attacker if self.network_attacker => {
+                    first_service.ok_or(BuildError::NoService)?
+                }
+                _ => continue,
+            };
+            let key = SigningKey::from_seed(&key_seed(
+                self.seed,
+                KeyStream::Attacker,
+                usize::from(p.id) as u64,
+            ));
+            let subject = Subject {
+                name: format!("Operator of {}", p.name),
+                address: String::new(),
+                email: format!("{}@adversary.example", p.name.to_lowercase()),
+            };
+            let serial = OWN_SERIAL_BASE + usize::from(p.id) as u64;
+            let certificate = arena.issue(
+                &authority,
+                &CertRequest {
+                    serial,
+                    common_name: subject.name.clone(),
+                    email: subject.email.clone(),
+                    public_key: key.public_key(),
+                    not_before: 0,
+                    not_after: self.modes.certificate_validity_ms,
+                },
+            )?;
+            own.insert(
+                p.id,
+                OwnCertificate {
+                    serial,
+                    subject,
+                    certificate,
+                    registered_at,
+                },
+            );
+            own_keys.insert(p.id, key);
+        }
+        let mut dir = Directory::new(self.modes, parties, subjects, accounts, arena);
+        dir.hardening = self.hardening;
+        dir.own = own;
+        let dir = Arc::new(dir);
+        let clock = Clock::default();
         let spec_of = |name: &str| self.services.iter().find(|s| s.name == name);
         let service = |name: &str| {
             let malicious = spec_of(name).is_some_and(|s| s.malicious);
             Service {
+                own_key: dir.by_name(name).and_then(|id| own_keys.get(&id).cloned()),
                 dir: dir.clone(),
                 anchor: anchor.clone(),
                 clock: clock.clone(),
@@ -268,6 +323,7 @@ impl SystemSpec {
                     })
                 }
                 Role::Attacker => Node::Attacker(Attacker {
+                    own_key: own_keys.get(&p.id).cloned(),
                     dir: dir.clone(),
                     autonomous_actions: self.autonomous_actions.map(|_| 1),
                     timeouts: self.timeouts,
@@ -338,6 +394,7 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
         timeouts: false,
         memo: Memo::On,
         hardening: Hardening::default(),
+        network_attacker: false,
     }
 }
 

@@ -51,12 +51,13 @@ pub struct World {
 impl World {
     /// Start every node. Returns what their starts sent.
     pub fn new(system: System) -> (World, Vec<(Id, Outcome)>) {
+        let history = History::new(&system.dir);
         let n = system.nodes.len();
         let mut world = World {
             system,
             states: vec![None; n],
             storage: vec![None; n],
-            history: History::default(),
+            history,
             durable_snapshots: true,
             label_faults: Vec::new(),
             lost_at_crash: Vec::new(),
@@ -386,6 +387,17 @@ impl World {
             return None;
         };
         let st = self.state(attacker).and_then(NodeState::attacker)?;
+        if victim == attacker {
+            // A network attacker presents its own certificate.
+            let own = self.system.dir.own.get(&attacker)?;
+            return Some(Choice::Attacker(crate::attacker::Replay {
+                shown: crate::msg::Shown {
+                    certificate: own.certificate,
+                    proof: None,
+                },
+                service,
+            }));
+        }
         let victim_name = &self.system.dir.subjects.get(&victim)?.name;
         let shown = a.seen_of(st, victim_name)?;
         Some(Choice::Attacker(crate::attacker::Replay { shown, service }))

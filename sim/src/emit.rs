@@ -119,12 +119,18 @@ pub fn counterexample_scenario(
             .collect();
         let _ = writeln!(t, "accounts = {{ {} }}", accounts.join(", "));
     }
-    if config.attacker {
+    if config.attacker || config.network_attacker {
         let _ = writeln!(t, "\n[[attacker]]\nid = \"mallory\"");
+        if config.network_attacker {
+            let _ = writeln!(t, "network = true");
+        }
     }
     let name_of = |id: Id| dir.name(id).to_string();
     // The user whose certificate a replay or relay presents.
     let holder_of = |cert| {
+        if let Some((holder, _)) = dir.own.iter().find(|(_, o)| o.certificate == cert) {
+            return name_of(*holder);
+        }
         dir.arena
             .subject_of(cert)
             .and_then(|cn| {

@@ -414,6 +414,9 @@ struct RawAccount {
 #[serde(deny_unknown_fields)]
 struct RawAttacker {
     id: Spanned<String>,
+    /// A network attacker: it also holds a genuine certificate of its own.
+    #[serde(default)]
+    network: bool,
 }
 
 type Names = Spanned<Vec<Spanned<String>>>;
@@ -825,6 +828,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         ));
     }
     let mut attacker = None;
+    let network_attacker = raw.attacker.iter().any(|a| a.get_ref().network);
     for a in &raw.attacker {
         let id = claim(&a.get_ref().id, Kind::Attacker)?;
         if attacker.is_some() {
@@ -975,16 +979,26 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 user: user()?,
                 service: service()?,
             },
-            "impersonate" => Action::Impersonate {
-                attacker: resolve(
+            "impersonate" => {
+                let attacker = resolve(
                     &need(&s.attacker, "attacker")?,
                     Kind::Attacker,
                     "attacker",
                     &here,
-                )?,
-                victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
-                service: service()?,
-            },
+                )?;
+                let victim = need(&s.victim, "victim")?;
+                // A network attacker names itself to present its own certificate.
+                let victim = if network_attacker && victim.get_ref() == &attacker {
+                    attacker.clone()
+                } else {
+                    resolve(&victim, Kind::User, "user", &here)?
+                };
+                Action::Impersonate {
+                    attacker,
+                    victim,
+                    service: service()?,
+                }
+            }
             "probe" => {
                 let service = service()?;
                 if !malicious.contains(&service) {
@@ -1235,6 +1249,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             timeouts: true,
             memo: commoncert_model::x509::Memo::On,
             hardening,
+            network_attacker,
         },
         steps,
         expect_final,
