@@ -490,13 +490,14 @@ mod tests {
         assert!(st.ca().is_some_and(|c| c.tables.is_registered(1)));
     }
 
-    /// Both hardenings close only their findings: across modes, every other
-    /// verdict is the same with them on.
+    /// The hardenings close only their findings: across modes (V2 too),
+    /// every other verdict is the same with all of them on.
     #[test]
     fn the_hardenings_change_no_verdict_but_the_ones_they_close() {
         let both = Hardening {
             ca_authz: true,
             one_per_subject: true,
+            subject_match: true,
         };
         let configs = [
             CheckConfig {
@@ -523,6 +524,12 @@ mod tests {
                 services: 3,
                 portal: true,
                 actions: 4,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                actions: 3,
+                biometric: true,
+                curious_service: true,
                 ..CheckConfig::default()
             },
         ];

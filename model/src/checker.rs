@@ -466,6 +466,7 @@ impl CheckConfig {
         model = always!(model, Property::NoUnauthorisedRevocation);
         model = always!(model, Property::NoRelay);
         model = always!(model, Property::ServiceListPrivate);
+        model = always!(model, Property::LinkMatchesSubject);
         let reachable = self.milestones();
         if reachable.contains(&Milestone::GrantAfterQualification) {
             model = sometimes!(model, Milestone::GrantAfterQualification);

@@ -389,27 +389,28 @@ pub struct Hardening {
     /// already issued (idempotent; the asking service is added to its
     /// services). The patent's S5 consults only the asking service's table.
     pub one_per_subject: bool,
+    /// `subject-match`: at S16 the service compares the logged-in account's
+    /// subject with the certificate's and refuses a mismatch, so S19 links
+    /// a certificate only to its own subject's account. The patent's S16
+    /// checks only the password.
+    pub subject_match: bool,
 }
 
 impl Hardening {
     /// Every option's name, in the order documented.
-    pub const NAMES: &'static [&'static str] = &["ca-authz", "one-per-subject"];
+    pub const NAMES: &'static [&'static str] = &["ca-authz", "one-per-subject", "subject-match"];
 
     /// Names the project reserves for options not implemented yet; asking
     /// for one is an error that says so, never a silent no-op.
-    pub const PLANNED: &'static [&'static str] = &[
-        "pop-binding",
-        "csr",
-        "subject-match",
-        "crl-freshness",
-        "push-ack",
-    ];
+    pub const PLANNED: &'static [&'static str] =
+        &["pop-binding", "csr", "crl-freshness", "push-ack"];
 
     /// Turn on the option called `name`.
     pub fn enable(&mut self, name: &str) -> Result<(), String> {
         match name {
             "ca-authz" => self.ca_authz = true,
             "one-per-subject" => self.one_per_subject = true,
+            "subject-match" => self.subject_match = true,
             other if Self::PLANNED.contains(&other) => {
                 return Err(format!(
                     "hardening `{other}` is not implemented yet (implemented: {})",
@@ -440,7 +441,7 @@ impl Hardening {
 
     /// The names of the options on, in `NAMES` order.
     pub fn names(&self) -> Vec<&'static str> {
-        let on = [self.ca_authz, self.one_per_subject];
+        let on = [self.ca_authz, self.one_per_subject, self.subject_match];
         Self::NAMES
             .iter()
             .zip(on)
@@ -517,10 +518,10 @@ mod tests {
 
     #[test]
     fn hardening_names_parse_and_bad_ones_are_refused_by_name() {
-        let h = Hardening::parse(["ca-authz,one-per-subject"]).expect("parses");
-        assert!(h.ca_authz && h.one_per_subject);
-        assert_eq!(h.names(), ["ca-authz", "one-per-subject"]);
-        assert_eq!(h.to_string(), "ca-authz,one-per-subject");
+        let h = Hardening::parse(["ca-authz,one-per-subject", "subject-match"]).expect("parses");
+        assert!(h.ca_authz && h.one_per_subject && h.subject_match);
+        assert_eq!(h.names(), ["ca-authz", "one-per-subject", "subject-match"]);
+        assert_eq!(h.to_string(), "ca-authz,one-per-subject,subject-match");
         let e = Hardening::parse(["ca-auth"]).expect_err("unknown");
         assert!(e.contains("unknown hardening `ca-auth`"), "{e}");
         let e = Hardening::parse(["csr"]).expect_err("reserved");

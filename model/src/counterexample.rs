@@ -265,6 +265,11 @@ pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
         Choice::Malicious(crate::malicious::Move::Probe { request, serial }) => {
             format!("probes the CA: {request:?} #{serial}")
         }
+        Choice::Malicious(crate::malicious::Move::Bind { at, credential }) => format!(
+            "binds its own certificate at {} with {}'s credential",
+            dir.name(*at),
+            credential.login()
+        ),
         Choice::Malicious(crate::malicious::Move::Relay(r)) => format!(
             "relays certificate {} to {}",
             r.shown.certificate.fingerprint(),

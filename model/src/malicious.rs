@@ -21,19 +21,27 @@
 //!   bearer certificates B cannot tell; under proof of possession the
 //!   signature names the service it was made for, so B refuses;
 //! - replays the credentials its users type (as the curious service does):
-//!   passwords are refused elsewhere, V2 templates are not.
+//!   passwords are refused elsewhere, V2 templates are not;
+//! - binds its operator's own genuine certificate (`Directory::own`) to a
+//!   victim's account elsewhere (`Move::Bind`): it presents its certificate
+//!   at B, and at B's login screen (S14) types the credential the victim
+//!   gave it. Under V2 the template is B's too, and the patent's S16 checks
+//!   only that, so S19 links the operator's certificate to the victim's
+//!   account. The hardening `subject-match` closes it.
 //!
 //! Its moves are bounded like the attacker's: in the checker by the
 //! configuration's action budget (`--actions`), in the simulator by scenario
 //! steps (`probe`, `relay`). The hardening `ca-authz` closes the probes.
 
 use crate::attacker::{Replay, Replays, Reply};
+use crate::config::Credential;
 use crate::effects::{Done, Effects, Timer};
-use crate::msg::{Msg, OpId, Request, Session, Shown, Verdict};
+use crate::msg::{Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::node::Choice;
 use crate::service::{Service, ServiceState, Stage};
 use crate::tables::Serial;
 use crate::user::Outcome;
+use crate::x509::challenge_bytes;
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -45,6 +53,9 @@ pub enum Move {
     Probe { request: Request, serial: Serial },
     /// Present a certificate a user showed it at another service.
     Relay(Replay),
+    /// Present its own certificate at `at` and log in with `credential`
+    /// (a victim's, harvested, under the victim's login there).
+    Bind { at: Id, credential: Credential },
 }
 
 /// The requests a probe may make: every one the CA answers on a serial.
@@ -66,6 +77,8 @@ pub struct Malice {
     /// Probes under way: operation -> the request.
     pub probes: crate::small_map::SmallMap<OpId, (Request, Serial)>,
     pub relays: Replays,
+    /// Binds under way: operation -> (service, credential).
+    pub binds: crate::small_map::SmallMap<OpId, (Id, Credential)>,
     pub moves_done: u8,
 }
 
@@ -76,7 +89,8 @@ impl Service {
             return;
         };
         let mut moves = Vec::new();
-        if m.moves_done < max && m.probes.is_empty() && m.relays.pending.is_empty() {
+        let idle = m.probes.is_empty() && m.relays.pending.is_empty() && m.binds.is_empty();
+        if m.moves_done < max && idle {
             let issuing = st
                 .sessions
                 .iter()
@@ -96,11 +110,33 @@ impl Service {
                     }));
                 }
             }
+            if self.own_key.is_some() && self.dir.own.contains_key(&me) {
+                for credential in &st.harvested {
+                    moves.extend(self.binds_for(me, credential));
+                }
+            }
         }
         moves.sort();
         // Always offered, even empty: the offer replaces the last one, so no
         // stale move (on a serial shown since) stays selectable.
         fx.choices = Some(moves.into_iter().map(Choice::Malicious).collect());
+    }
+
+    /// The binds open with a harvested credential: at every other service
+    /// where its person holds an account, under that account's login.
+    pub fn binds_for(&self, me: Id, credential: &Credential) -> Vec<Move> {
+        let Some(person) = self.dir.person_of(credential, me) else {
+            return Vec::new();
+        };
+        self.dir
+            .accounts
+            .range((person, Id::from(0))..=(person, Id::from(usize::MAX)))
+            .filter(|((_, service), _)| *service != me)
+            .map(|((_, service), account)| Move::Bind {
+                at: *service,
+                credential: credential.with_login(account.login()),
+            })
+            .collect()
     }
 
     /// Start a move; the operation number it runs under.
@@ -142,6 +178,19 @@ impl Service {
                 // Its own relays count once, in `moves_done`.
                 m.relays
                     .begin(&self.dir, op, replay.clone(), self.timeouts, fx);
+            }
+            Move::Bind { at, credential } => {
+                if self.timeouts {
+                    fx.set_timers.push(Timer::Timeout(op));
+                }
+                m.binds.insert(op, (*at, credential.clone()));
+                fx.send(
+                    *at,
+                    Msg::Access {
+                        op,
+                        purpose: Purpose::Use,
+                    },
+                );
             }
         }
         Some(op)
@@ -210,6 +259,67 @@ impl Service {
                     None => probe_done(session.op, Outcome::Revoked, Vec::new(), fx),
                 }
             }
+            _ if msg
+                .reply_op()
+                .is_some_and(|op| m.binds.get(&op).is_some_and(|(at, _)| *at == src)) =>
+            {
+                let op = msg.reply_op().unwrap_or_default();
+                let Some((at, credential)) = m.binds.get(&op).cloned() else {
+                    return false;
+                };
+                let outcome = match msg {
+                    Msg::Challenge { nonce, .. } => {
+                        // Its operator's own certificate, signed with its own key.
+                        let (Some(own), Some(key)) = (self.dir.own.get(&me), &self.own_key) else {
+                            return true;
+                        };
+                        let proof = self
+                            .dir
+                            .arena
+                            .sign(key, &challenge_bytes(self.dir.name(at), *nonce))
+                            .ok()
+                            .map(|sig| (*nonce, sig));
+                        fx.send(
+                            at,
+                            Msg::Present {
+                                op,
+                                purpose: Purpose::Use,
+                                shown: Shown {
+                                    certificate: own.certificate,
+                                    proof,
+                                },
+                            },
+                        );
+                        return true;
+                    }
+                    // S14: the victim's credential, under the victim's login.
+                    Msg::LoginForm { failed: false, .. } => {
+                        fx.send(
+                            at,
+                            Msg::Login {
+                                op,
+                                credential: credential.into(),
+                                public_key: None,
+                            },
+                        );
+                        return true;
+                    }
+                    Msg::Granted { .. } => (Outcome::Granted, None),
+                    Msg::Refused {
+                        refusal: Refusal::Rejected(r),
+                        ..
+                    } => (Outcome::Rejected, Some(*r)),
+                    _ => (Outcome::Rejected, None),
+                };
+                m.binds.remove(&op);
+                fx.cancel_timers.push(Timer::Timeout(op));
+                Done {
+                    op,
+                    outcome: outcome.0,
+                    sources: Vec::new(),
+                    reason: outcome.1,
+                }
+            }
             _ => match m.relays.on_reply(&self.dir, None, src, msg, fx) {
                 Reply::NotMine => return false,
                 Reply::Continued => return true,
@@ -232,7 +342,7 @@ impl Service {
         let Some(m) = st.malice.as_mut() else {
             return;
         };
-        let done = if m.probes.remove(op).is_some() {
+        let done = if m.probes.remove(op).is_some() || m.binds.remove(op).is_some() {
             probe_done(*op, Outcome::Timeout, Vec::new(), fx)
         } else if let Some(done) = m.relays.on_timeout(*op, fx) {
             done
@@ -340,6 +450,32 @@ mod tests {
         let pop = check(&insider(|_| {}), |_| {}).expect("checks");
         assert_eq!(pop.verdict("no-relay"), Some(V::Holds));
         assert_eq!(pop.verdict("no-impersonation"), Some(V::Holds));
+    }
+
+    /// Under V2 the malicious service binds its operator's certificate to
+    /// the victim's account elsewhere; subject-match closes exactly that.
+    #[test]
+    fn subject_match_closes_the_v2_bind_and_nothing_else_changes() {
+        let v2 = |h: Hardening| {
+            insider(|c| {
+                c.biometric = true;
+                c.harden = h;
+            })
+        };
+        let before = verdicts(&v2(Hardening::default()));
+        let after = verdicts(&v2(Hardening {
+            subject_match: true,
+            ..Hardening::default()
+        }));
+        for (name, v) in &before {
+            if name == "link-matches-subject" {
+                assert_eq!((*v, after[name]), (V::Violated, V::Holds), "{name}");
+            } else {
+                assert_eq!(*v, after[name], "{name} changed under subject-match");
+            }
+        }
+        // Under passwords the harvested password is refused elsewhere.
+        assert_eq!(verdicts(&insider(|_| {}))["link-matches-subject"], V::Holds);
     }
 
     /// ca-authz closes the outsider's probes and changes no other verdict.

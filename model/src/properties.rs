@@ -50,6 +50,9 @@ pub enum Property {
     NoRelay,
     /// Only the portal learns the list of services of a certificate (P36-P37).
     ServiceListPrivate,
+    /// A service links a certificate only to its subject's account (S16,
+    /// S19): no Fig. 7 row holds a serial the CA issued to someone else.
+    LinkMatchesSubject,
 }
 
 impl Property {
@@ -64,6 +67,7 @@ impl Property {
         Property::NoUnauthorisedRevocation,
         Property::NoRelay,
         Property::ServiceListPrivate,
+        Property::LinkMatchesSubject,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +82,7 @@ impl Property {
             Property::NoUnauthorisedRevocation => "no-unauthorised-revocation",
             Property::NoRelay => "no-relay",
             Property::ServiceListPrivate => "service-list-private",
+            Property::LinkMatchesSubject => "link-matches-subject",
         }
     }
 
@@ -292,7 +297,9 @@ impl History {
             Msg::Confirm { .. } if from_user && dir.is_service(dst) => {
                 self.consents.insert((src, dst));
             }
-            Msg::Present { shown, .. } if from_user => {
+            // The holder's own presentation (a user's, or an adversary's of
+            // its own certificate).
+            Msg::Present { shown, .. } => {
                 if let Some(serial) = dir.arena.serial_of(shown.certificate)
                     && self.owners.get(&serial) == Some(&src)
                 {
@@ -466,6 +473,20 @@ pub fn holds<'a>(
             .into_iter()
             .filter_map(NodeState::ca)
             .all(|ca| ca.tables.subjects_with_several_certificates().is_empty()),
+        // Every service's Fig. 7 against the CA's Fig. 5.
+        Property::LinkMatchesSubject => {
+            let states: Vec<&NodeState> = states.into_iter().collect();
+            let Some(ca) = states.iter().find_map(|s| s.ca()) else {
+                return true;
+            };
+            states.iter().filter_map(|s| s.service()).all(|service| {
+                service.durable.table.linked_rows().all(|(serial, row)| {
+                    ca.tables
+                        .subject_of(serial)
+                        .is_none_or(|subject| subject.name == row.subject.name)
+                })
+            })
+        }
         p => !history.violated.contains(&p),
     }
 }

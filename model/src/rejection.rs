@@ -158,11 +158,16 @@ pub enum Rejection {
     /// subject than the one the certificate names.
     #[error("the service's table links this serial number to another user")]
     SerialRowMismatch,
+
+    /// `subject-match`: the account logged in to at S16 belongs to another
+    /// subject than the one the certificate names.
+    #[error("the account logged in to belongs to another subject than the certificate's")]
+    SubjectMismatch,
 }
 
 impl Rejection {
     /// Every variant, in declaration order; for exhaustive tests and coverage reports.
-    pub const ALL: [Rejection; 25] = [
+    pub const ALL: [Rejection; 26] = [
         Rejection::Malformed,
         Rejection::NotEndEntity,
         Rejection::NotCa,
@@ -188,6 +193,7 @@ impl Rejection {
         Rejection::UnknownChallenge,
         Rejection::ReplayedChallenge,
         Rejection::SerialRowMismatch,
+        Rejection::SubjectMismatch,
     ];
 
     /// The stable kebab-case name of this reason, identical to its serde form.
@@ -221,6 +227,7 @@ impl Rejection {
             Rejection::UnknownChallenge => "unknown-challenge",
             Rejection::ReplayedChallenge => "replayed-challenge",
             Rejection::SerialRowMismatch => "serial-row-mismatch",
+            Rejection::SubjectMismatch => "subject-mismatch",
         }
     }
 

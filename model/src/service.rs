@@ -716,6 +716,15 @@ impl Service {
             }
             Purpose::Use => {
                 let Some(serial) = s.serial else { return };
+                if self.dir.hardening.subject_match && s.subject.as_deref() != Some(&subject.name) {
+                    // `subject-match`: this account is not the certificate's subject's.
+                    return self.refuse(
+                        st,
+                        session,
+                        Refusal::Rejected(Rejection::SubjectMismatch),
+                        fx,
+                    );
+                }
                 let holder = s.holder.clone();
                 // S16 Yes, S17: ask the CA to validate the certificate for this service.
                 if let Some(s) = st.sessions.get_mut(&session) {

@@ -180,6 +180,14 @@ impl CaTables {
         }
     }
 
+    /// Fig. 5: the subject `serial` was issued to, if it is registered.
+    pub fn subject_of(&self, serial: Serial) -> Option<&Subject> {
+        match &self.kept {
+            Kept::Split { certificates, .. } => certificates.get(&serial).map(|r| &r.subject),
+            Kept::Merged(rows) => rows.get(&serial).map(|r| &r.subject),
+        }
+    }
+
     /// Fig. 6: the services `serial` may be used for, if it is registered.
     pub fn services(&self, serial: Serial) -> Option<&BTreeSet<Id>> {
         match &self.kept {
@@ -439,6 +447,15 @@ impl UserTable {
 
     pub fn holds(&self, serial: Serial) -> bool {
         self.by_serial(serial).is_some()
+    }
+
+    /// Every linked serial with the row that holds it.
+    pub fn linked_rows(&self) -> impl Iterator<Item = (Serial, &UserRow)> {
+        self.linked.iter().flat_map(move |(serial, logins)| {
+            logins
+                .iter()
+                .filter_map(move |l| self.rows.get(l).map(|row| (*serial, row)))
+        })
     }
 }
 

@@ -83,12 +83,26 @@ impl World {
         self.state(id).is_some()
     }
 
+    /// Every property broken now, judged on the history and every party's state.
     pub fn violated(&self) -> Vec<Property> {
-        // Only the CA's state carries a state-based property; the rest is history.
         Property::ALL
             .iter()
             .copied()
-            .filter(|p| !holds(*p, &self.history, self.ca_node_state()))
+            .filter(|p| !holds(*p, &self.history, self.states.iter().flatten()))
+            .collect()
+    }
+
+    /// The properties broken now as far as an event at `id` can change them:
+    /// the history, the CA's state, and `id`'s own state (a Fig. 7 link
+    /// changes only at its service). Per event this costs the acting party,
+    /// not every party, which matters at 100,000 users.
+    fn violated_at(&self, id: Id) -> Vec<Property> {
+        let ca = self.ca_node_state();
+        let acting = self.state(id).filter(|_| self.system.dir.ca() != Some(id));
+        Property::ALL
+            .iter()
+            .copied()
+            .filter(|p| !holds(*p, &self.history, ca.into_iter().chain(acting)))
             .collect()
     }
 
@@ -102,7 +116,7 @@ impl World {
         input: Option<(Id, &Msg)>,
         f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects,
     ) -> Outcome {
-        let before = self.violated();
+        let before = self.violated_at(id);
         let i = usize::from(id);
         let (Some(node), Some(Some(state))) = (self.system.nodes.get(i), self.states.get_mut(i))
         else {
@@ -142,7 +156,7 @@ impl World {
             self.history.observe(&self.system.dir, id, *dst, msg);
         }
         let new_violations = self
-            .violated()
+            .violated_at(id)
             .into_iter()
             .filter(|p| !before.contains(p))
             .collect();
@@ -202,7 +216,7 @@ impl World {
 
     /// The node (re)starts from its storage.
     pub fn restart(&mut self, id: Id) -> Outcome {
-        let before = self.violated();
+        let before = self.violated_at(id);
         let i = usize::from(id);
         let Some(node) = self.system.nodes.get(i) else {
             return Outcome::default();
@@ -418,6 +432,21 @@ impl World {
         Some(Choice::Malicious(crate::malicious::Move::Relay(
             crate::attacker::Replay { shown, service: to },
         )))
+    }
+
+    /// The malicious service's bind of its own certificate at `to` with a
+    /// credential `victim` gave it, if it holds one.
+    pub fn malicious_bind(&self, service: Id, victim: Id, to: Id) -> Option<Choice> {
+        let Some(Node::Service(s) | Node::PortalCa(s, _)) = self.node(service) else {
+            return None;
+        };
+        let st = self.state(service)?.service()?;
+        st.harvested
+            .iter()
+            .filter(|c| self.system.dir.person_of(c, service) == Some(victim))
+            .flat_map(|c| s.binds_for(service, c))
+            .find(|m| matches!(m, crate::malicious::Move::Bind { at, .. } if *at == to))
+            .map(Choice::Malicious)
     }
 
     /// Every certificate the users hold, by user name, and every CRL the CA

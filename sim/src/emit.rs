@@ -186,6 +186,19 @@ pub fn counterexample_scenario(
                         quote(request_name(*request)),
                     );
                 }
+                Choice::Malicious(Move::Bind { at, credential }) => {
+                    let victim = dir
+                        .person_of(credential, *at)
+                        .map(name_of)
+                        .unwrap_or_default();
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"bind\"\nservice = {}\nvictim = {}\nto = {}\n",
+                        quote(&name_of(*actor)),
+                        quote(&victim),
+                        quote(&name_of(*at))
+                    );
+                }
                 Choice::Malicious(Move::Relay(r)) => {
                     let _ = write!(
                         t,

@@ -149,6 +149,13 @@ pub enum Action {
         request: Request,
         serial: u64,
     },
+    /// The malicious `service` presents its operator's own certificate at
+    /// `to` and logs in with a credential `victim` gave it.
+    Bind {
+        service: String,
+        victim: String,
+        to: String,
+    },
     /// The malicious `service` presents the newest presentation `victim`
     /// made to it at `to`.
     Relay {
@@ -205,6 +212,7 @@ impl Action {
             Action::Impersonate { .. } => "impersonate",
             Action::Probe { .. } => "probe",
             Action::Relay { .. } => "relay",
+            Action::Bind { .. } => "bind",
             Action::Partition { .. } => "partition",
             Action::Heal => "heal",
             Action::Crash { .. } => "crash",
@@ -228,6 +236,7 @@ impl Action {
                 | Action::Impersonate { .. }
                 | Action::Probe { .. }
                 | Action::Relay { .. }
+                | Action::Bind { .. }
         )
     }
 }
@@ -271,6 +280,14 @@ impl std::fmt::Display for Action {
                 victim,
                 to,
             } => write!(f, "relay {victim}'s presentation by {service} to {to}"),
+            Action::Bind {
+                service,
+                victim,
+                to,
+            } => write!(
+                f,
+                "bind {service}'s certificate at {to} with {victim}'s credential"
+            ),
             Action::Partition { nodes } => write!(f, "partition [{}]", nodes.join(", ")),
             Action::Heal => f.write_str("heal"),
             Action::Crash { node } => write!(f, "crash {node}"),
@@ -630,7 +647,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "crashed",
             ],
         ),
-        "relay" => (
+        "relay" | "bind" => (
             &["service", "victim", "to"],
             &["granted", "rejected", "timeout", "crashed"],
         ),
@@ -645,7 +662,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
     })
 }
 
-const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, partition, heal, crash, restart, wait, deliver, drop, timeout";
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, partition, heal, crash, restart, wait, deliver, drop, timeout";
 
 /// The keys a raw step sets, with the span of each value.
 fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
@@ -1037,18 +1054,28 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                     serial: *serial.get_ref(),
                 }
             }
-            "relay" => {
+            "relay" | "bind" => {
                 let service = service()?;
                 if !malicious.contains(&service) {
                     return Err(c.at(
                         spanned.span(),
-                        format!("{here}`do = \"relay\"` needs a service with `malicious = true`; `{service}` is not"),
+                        format!("{here}`do = \"{verb}\"` needs a service with `malicious = true`; `{service}` is not"),
                     ));
                 }
-                Action::Relay {
-                    service,
-                    victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
-                    to: resolve(&need(&s.to, "to")?, Kind::Service, "service", &here)?,
+                let victim = resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?;
+                let to = resolve(&need(&s.to, "to")?, Kind::Service, "service", &here)?;
+                if verb == "relay" {
+                    Action::Relay {
+                        service,
+                        victim,
+                        to,
+                    }
+                } else {
+                    Action::Bind {
+                        service,
+                        victim,
+                        to,
+                    }
                 }
             }
             "partition" => {

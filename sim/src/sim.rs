@@ -720,6 +720,32 @@ impl Engine<'_> {
                     }
                 }
             }
+            Action::Bind {
+                service,
+                victim,
+                to,
+            } => {
+                let (sid, vid, tid) = (
+                    resolved(self, service),
+                    resolved(self, victim),
+                    resolved(self, to),
+                );
+                match self.world.malicious_bind(sid, vid, tid) {
+                    Some(choice) => self.begin(i, sid, tid, &choice, what),
+                    None => {
+                        self.record(
+                            Kind::Start,
+                            None,
+                            sid,
+                            tid,
+                            format!("{what}: no credential of {victim}'s harvested to bind"),
+                            cause,
+                            None,
+                        );
+                        self.end_step(i, Some(OpOutcome::Rejected.name().to_string()));
+                    }
+                }
+            }
             Action::Partition { nodes } => {
                 let ids: BTreeSet<usize> = nodes
                     .iter()
