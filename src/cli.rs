@@ -123,7 +123,7 @@ struct ModelArgs {
     #[arg(long, requires = "malicious_service")]
     outsider: bool,
     /// Hardening options, comma-separated or repeated: ca-authz,
-    /// one-per-subject (README, "Threat model and hardening").
+    /// one-per-subject, subject-match (README, "Threat model and hardening").
     #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',', value_parser = parse_hardening)]
     harden: Vec<String>,
     /// Flip a deliberate defect in (repeatable): skip-ca-check,
@@ -149,6 +149,12 @@ struct ModelArgs {
     /// the verdicts and a targeted search the shortest counterexamples.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: u16,
+    /// Also check the liveness properties (operations-end,
+    /// invalidation-reaches-all, issue-eventually-succeeds) for fair cycles
+    /// over the whole state graph: deliveries and timeouts weakly fair,
+    /// drops, crashes and choices not (no --symmetry).
+    #[arg(long)]
+    liveness: bool,
 }
 
 /// A standard system's service name (`A`..`H`) as its index.
@@ -238,6 +244,7 @@ impl ModelArgs {
             max_memory: self.max_memory,
             symmetry: self.symmetry,
             threads: self.threads.into(),
+            liveness: self.liveness,
         }
     }
 }
@@ -437,6 +444,16 @@ fn run_check(args: &CheckArgs) -> i32 {
     }
     let code = exit_code(&report, &args.expect_violated);
     let violated = report.violated();
+    if let Some(l) = &report.liveness {
+        eprintln!(
+            "liveness: {} states, {} edges, {:.1} s, {:.0} bytes of graph per state{}",
+            l.unique_states,
+            l.edges,
+            l.seconds,
+            l.graph_bytes_per_state,
+            if l.complete { "" } else { " (incomplete)" }
+        );
+    }
     eprintln!(
         "summary: {}; {} unique states, {} transitions, {:.1} s",
         match code {
@@ -563,23 +580,55 @@ pub fn report_text(r: &CheckReport) -> String {
     for p in r
         .properties
         .iter()
-        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+        .filter(|p| p.kind != "sometimes" && p.verdict == Verdict::Violated)
     {
-        let _ = writeln!(
-            out,
-            "\ncounterexample for {} ({} steps, a shortest path):",
-            p.name,
-            p.counterexample.len()
-        );
+        match p.loop_from {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "\ncounterexample for {} ({} steps, a shortest path):",
+                    p.name,
+                    p.counterexample.len()
+                );
+            }
+            Some(stem) if stem == p.counterexample.len() => {
+                let _ = writeln!(
+                    out,
+                    "\nlasso for {} (a stem of {stem} steps, the shortest the search gives; then the run stays in its last state forever):",
+                    p.name
+                );
+            }
+            Some(stem) => {
+                let _ = writeln!(
+                    out,
+                    "\nlasso for {} (a stem of {stem} steps, the shortest the search gives, then a loop of {} repeated forever; fair: every delivery and timeout the loop keeps enabled is taken in it):",
+                    p.name,
+                    p.counterexample.len() - stem
+                );
+            }
+        }
         let n = p.counterexample.len();
         for (i, line) in p.counterexample.iter().enumerate() {
-            let mark = if i + 1 == n { "!!" } else { "  " };
+            if p.loop_from == Some(i) {
+                let _ = writeln!(out, "      -- loop: from here, forever --");
+            }
+            let mark = if i + 1 == n && p.loop_from.is_none() {
+                "!!"
+            } else {
+                "  "
+            };
             let _ = writeln!(out, "{mark}{:>4}. {line}", i + 1);
-            if i + 1 == n {
+            if i + 1 == n && p.loop_from.is_none() {
                 for sent in &line.sent {
                     let _ = writeln!(out, "        sends {sent}   <- breaks {}", p.name);
                 }
             }
+        }
+        if p.loop_from == Some(n) {
+            let _ = writeln!(
+                out,
+                "      -- then it stays here forever: nothing weakly fair (no delivery, no timeout) is enabled --"
+            );
         }
         if !p.in_flight.is_empty() {
             let _ = writeln!(out, "      still in flight at the end:");

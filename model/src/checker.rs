@@ -9,11 +9,12 @@
 use crate::config::{Defects, Directory, Hardening, Modes, Presentation, PrimaryAuth, Revocation};
 use crate::counterexample::{Line, explain};
 use crate::effects::Timer;
-use crate::explore::{Ended, Explored, Limits, Progress, explore, property_targets};
+use crate::explore::{Ended, Explored, Limits, Progress, explore, fingerprint, property_targets};
 use crate::hashed::Hashed;
+use crate::liveness::{Awaits, EdgeClass};
 use crate::msg::Msg;
 use crate::node::{Choice, Node, NodeState};
-use crate::properties::{History, Milestone, Property, holds};
+use crate::properties::{History, Liveness, Milestone, Property, holds};
 use crate::step::Step;
 use crate::symmetry::Symmetry;
 use crate::system::{BuildError, System, SystemSpec, standard_spec};
@@ -92,6 +93,9 @@ pub struct CheckConfig {
     pub max_memory: Option<u64>,
     pub symmetry: bool,
     pub threads: usize,
+    /// Also check the liveness properties (`liveness.rs`): fair cycles over
+    /// the whole state graph, without symmetry.
+    pub liveness: bool,
 }
 
 impl Default for CheckConfig {
@@ -122,6 +126,7 @@ impl Default for CheckConfig {
             max_memory: None,
             symmetry: false,
             threads: 1,
+            liveness: false,
         }
     }
 }
@@ -513,6 +518,11 @@ pub struct PropertyResult {
     /// Every safety property violated in the path's last state (the one
     /// this path is for, and any found on the way).
     pub violated_at_end: Vec<String>,
+    /// For a violated `eventually`: the counterexample is a lasso, and its
+    /// loop starts at this line (the lines before are the stem). Equal to
+    /// the number of lines when the run stays in the last state forever
+    /// (nothing weakly fair is enabled there).
+    pub loop_from: Option<usize>,
 }
 
 /// Everything a check found.
@@ -537,6 +547,8 @@ pub struct CheckReport {
     /// counterexamples' certificate handles refer to.
     #[serde(skip)]
     pub dir: Arc<Directory>,
+    /// With `--liveness`: the liveness pass's own search.
+    pub liveness: Option<LivenessStats>,
 }
 
 impl CheckReport {
@@ -587,6 +599,10 @@ pub enum CheckError {
         "--symmetry needs interchangeable users (accounts at the same services) and no malicious service or network attacker (their moves and certificates are not renamed)"
     )]
     NotSymmetric,
+    #[error(
+        "--liveness explores the whole graph without --symmetry (a renamed state is not the state a loop returns to)"
+    )]
+    LivenessWithSymmetry,
     #[error(transparent)]
     Build(#[from] BuildError),
 }
@@ -611,6 +627,9 @@ pub fn check(
     }
     if config.threads > 1 && config.max_memory.is_some() {
         return Err(CheckError::MemoryLimitNeedsOneThread);
+    }
+    if config.liveness && config.symmetry {
+        return Err(CheckError::LivenessWithSymmetry);
     }
     let (model, coverage) = config.into_model()?;
     let targets = property_targets(&model);
@@ -653,7 +672,11 @@ pub fn check(
         )
     };
     coverage.freeze();
-    Ok(report(config, &model, &coverage, explored))
+    let mut report = report(config, &model, &coverage, explored);
+    if config.liveness {
+        check_liveness(config, &model, &mut report);
+    }
+    Ok(report)
 }
 
 /// The symmetry of the parallel search under way. stateright's checkers
@@ -823,6 +846,7 @@ fn report(
                 in_flight: explained.in_flight,
                 actions,
                 violated_at_end,
+                loop_from: None,
             }
         })
         .collect();
@@ -865,7 +889,111 @@ fn report(
         ended: x.ended,
         bound,
         dir: model.cfg.system.dir.clone(),
+        liveness: None,
     }
+}
+
+/// What the liveness pass explored and kept.
+#[derive(Clone, Debug, Serialize)]
+pub struct LivenessStats {
+    pub unique_states: usize,
+    pub edges: usize,
+    pub seconds: f64,
+    /// The graph's bytes per state: edges (class, task, successor) and the
+    /// per-state columns (fingerprint, parent, depth, offset, predicates).
+    pub graph_bytes_per_state: f64,
+    /// Whether the whole graph was explored (else every liveness verdict
+    /// without a lasso is unknown).
+    pub complete: bool,
+}
+
+/// An action's class and task for fairness: deliveries and timeouts are
+/// weakly fair, each message and timer its own task; drops, crashes,
+/// restarts and choices are not.
+fn classify(a: &CcAction) -> (EdgeClass, u64) {
+    match a {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            (EdgeClass::Deliver, fingerprint(&(src, dst, msg)))
+        }
+        ActorModelAction::Timeout(id, timer) => (EdgeClass::Timeout, fingerprint(&(id, timer))),
+        ActorModelAction::Drop(_) => (EdgeClass::Drop, 0),
+        ActorModelAction::Crash(_) => (EdgeClass::Crash, 0),
+        ActorModelAction::Recover(_) => (EdgeClass::Restart, 0),
+        ActorModelAction::SelectRandom { .. } => (EdgeClass::Choice, 0),
+    }
+}
+
+/// Which liveness properties a configuration checks: `issue-eventually-
+/// succeeds` only under a reliable network without crashes, as it reads.
+pub fn liveness_properties(config: &CheckConfig) -> Vec<Liveness> {
+    Liveness::ALL
+        .iter()
+        .copied()
+        .filter(|l| {
+            *l != Liveness::IssueEventuallySucceeds || (!config.is_lossy() && config.crashes == 0)
+        })
+        .collect()
+}
+
+/// The liveness pass: fair lassos over the whole graph (`liveness.rs`).
+fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckReport) {
+    let dir = model.cfg.system.dir.clone();
+    let wanted = liveness_properties(config);
+    let awaits: Vec<Awaits<CcModel>> = wanted
+        .iter()
+        .map(|l| {
+            let (l, dir) = (*l, dir.clone());
+            Awaits {
+                name: l.name(),
+                pending: Box::new(move |s: &CcState| l.pending(&dir, states(s))),
+            }
+        })
+        .collect();
+    let checked = crate::liveness::check(model, &awaits, classify, config.max_states);
+    let complete = checked.ended == Ended::Complete;
+    for (name, lasso) in checked.violations {
+        let (verdict, lines, in_flight, actions, loop_from) = match lasso {
+            Some(l) => {
+                let stem_steps = l.stem.len().saturating_sub(1);
+                // The stem up to the loop's first state, around the loop,
+                // and back to that state.
+                let mut path = l.stem;
+                let entry = path.pop().map(|(s, _)| s);
+                path.extend(l.cycle.into_iter().map(|(s, a)| (s, Some(a))));
+                if let Some(entry) = entry {
+                    path.push((entry, None));
+                }
+                let actions = path.iter().filter_map(|(_, a)| a.clone()).collect();
+                let explained = explain(model, path);
+                (
+                    Verdict::Violated,
+                    explained.lines,
+                    explained.in_flight,
+                    actions,
+                    Some(stem_steps),
+                )
+            }
+            None if complete => (Verdict::Holds, Vec::new(), Vec::new(), Vec::new(), None),
+            None => (Verdict::Unknown, Vec::new(), Vec::new(), Vec::new(), None),
+        };
+        report.properties.push(PropertyResult {
+            name: name.to_string(),
+            kind: "eventually",
+            verdict,
+            counterexample: lines,
+            in_flight,
+            actions,
+            violated_at_end: Vec::new(),
+            loop_from,
+        });
+    }
+    report.liveness = Some(LivenessStats {
+        unique_states: checked.unique_states,
+        edges: checked.edges,
+        seconds: checked.seconds,
+        graph_bytes_per_state: checked.graph_bytes_per_state,
+        complete,
+    });
 }
 
 /// Helpers for tests elsewhere in the crate.
@@ -888,6 +1016,93 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The liveness pass on the protocol: V1's fire-and-forget push does
+    /// not converge under loss (a lost notification leaves the service
+    /// holding the serial forever) and does without loss; a lasso's loop
+    /// returns to the state it starts from.
+    #[test]
+    fn v1_under_loss_never_converges_and_the_lasso_is_a_real_loop() {
+        let run = |lossy: bool, actions: u8| {
+            check(
+                &CheckConfig {
+                    liveness: true,
+                    revocation: Revocation::Push,
+                    lossy,
+                    actions,
+                    ..CheckConfig::default()
+                },
+                |_| {},
+            )
+            .expect("checks")
+        };
+        let reliable = run(false, 4);
+        assert_eq!(
+            reliable.verdict("invalidation-reaches-all"),
+            Some(Verdict::Holds)
+        );
+        assert_eq!(reliable.verdict("operations-end"), Some(Verdict::Holds));
+        let lossy = run(true, 3);
+        let p = lossy
+            .properties
+            .iter()
+            .find(|p| p.name == "invalidation-reaches-all")
+            .expect("checked");
+        assert_eq!(p.verdict, Verdict::Violated);
+        assert!(
+            p.counterexample
+                .iter()
+                .any(|l| l.event == crate::counterexample::Event::Lost
+                    && l.message.starts_with("Revocation")),
+            "the stem loses a notification"
+        );
+        // Crashes are not fair: a user that never restarts leaves its
+        // operation pending; the loop is replayed and must close.
+        let crash = check(
+            &CheckConfig {
+                liveness: true,
+                crashes: 1,
+                actions: 2,
+                ..CheckConfig::default()
+            },
+            |_| {},
+        )
+        .expect("checks");
+        let p = crash
+            .properties
+            .iter()
+            .find(|p| p.name == "operations-end")
+            .expect("checked");
+        assert_eq!(p.verdict, Verdict::Violated);
+        let from = p.loop_from.expect("a lasso");
+        let (model, _) = crash.config.into_model().expect("builds");
+        let mut state = model.init_states().remove(0);
+        let mut at_loop = None;
+        for (i, a) in p.actions.iter().enumerate() {
+            if i == from {
+                at_loop = Some(crate::explore::fingerprint(&state));
+            }
+            state = model.next_state(&state, a.clone()).unwrap_or(state);
+        }
+        let at_loop = at_loop.unwrap_or_else(|| crate::explore::fingerprint(&state));
+        assert_eq!(
+            crate::explore::fingerprint(&state),
+            at_loop,
+            "the loop closes"
+        );
+        assert!(matches!(
+            check(
+                &CheckConfig {
+                    liveness: true,
+                    symmetry: true,
+                    users: 2,
+                    ..CheckConfig::default()
+                },
+                |_| {}
+            ),
+            Err(CheckError::LivenessWithSymmetry)
+        ));
+    }
     use crate::counterexample::{effects_of, label_faults};
     use std::ops::ControlFlow;
 

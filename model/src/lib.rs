@@ -23,6 +23,7 @@ pub mod explorer;
 #[cfg(test)]
 mod figures;
 pub mod hashed;
+pub mod liveness;
 pub mod malicious;
 pub mod msg;
 pub mod node;

@@ -130,12 +130,89 @@ impl Milestone {
     }
 }
 
+/// A liveness property (`eventually`), checked by `liveness.rs` for fair
+/// cycles when `check --liveness` asks. Names are part of the interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Liveness {
+    /// Every operation a user starts ends with an outcome.
+    OperationsEnd,
+    /// After the CA deletes a serial, every service that holds it
+    /// eventually deletes it (V1). Online, every use asks the CA, so a
+    /// deleted serial is refused everywhere from the deletion on (which
+    /// `revoked-never-accepted` checks as safety); nothing is awaited.
+    InvalidationReachesAll,
+    /// Under a reliable network and no crash, an honest issue ends (issued
+    /// or already-issued: with no loss, no timeout and the account's own
+    /// credential, nothing else can end it).
+    IssueEventuallySucceeds,
+}
+
+impl Liveness {
+    pub const ALL: &'static [Liveness] = &[
+        Liveness::OperationsEnd,
+        Liveness::InvalidationReachesAll,
+        Liveness::IssueEventuallySucceeds,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Liveness::OperationsEnd => "operations-end",
+            Liveness::InvalidationReachesAll => "invalidation-reaches-all",
+            Liveness::IssueEventuallySucceeds => "issue-eventually-succeeds",
+        }
+    }
+
+    /// Whether the awaited thing is still outstanding in this system state
+    /// (a fair run that stays in such states violates the property).
+    pub fn pending<'a>(
+        self,
+        dir: &Directory,
+        states: impl IntoIterator<Item = &'a NodeState>,
+    ) -> bool {
+        match self {
+            Liveness::OperationsEnd => states
+                .into_iter()
+                .filter_map(NodeState::user)
+                .any(|u| !u.pending.is_empty()),
+            Liveness::InvalidationReachesAll => {
+                if dir.modes.revocation != crate::config::Revocation::Push {
+                    return false;
+                }
+                let states: Vec<&NodeState> = states.into_iter().collect();
+                let Some(ca) = states.iter().find_map(|s| s.ca()) else {
+                    return false;
+                };
+                states.iter().filter_map(|s| s.service()).any(|service| {
+                    ca.revoked
+                        .iter()
+                        .any(|serial| service.durable.table.holds(*serial))
+                })
+            }
+            Liveness::IssueEventuallySucceeds => states
+                .into_iter()
+                .filter_map(NodeState::user)
+                .flat_map(|u| u.pending.iter())
+                .any(|(_, p)| {
+                    matches!(
+                        p.command,
+                        crate::user::Command::Issue {
+                            credential: None,
+                            ..
+                        }
+                    )
+                }),
+        }
+    }
+}
+
 /// Every property's and milestone's name, as flags and files write them.
 pub fn names() -> Vec<&'static str> {
     Property::ALL
         .iter()
         .map(|p| p.name())
         .chain(Milestone::ALL.iter().map(|m| m.name()))
+        .chain(Liveness::ALL.iter().map(|l| l.name()))
         .collect()
 }
 

@@ -463,7 +463,17 @@ pub fn mermaid(p: &PropertyResult) -> String {
         let _ = writeln!(s, "    participant {}", mermaid_id(x));
     }
     let last = lines.len();
+    let over_all = || {
+        format!(
+            "{},{}",
+            parts.first().map(|x| mermaid_id(x)).unwrap_or_default(),
+            parts.last().map(|x| mermaid_id(x)).unwrap_or_default()
+        )
+    };
     for (i, l) in lines.iter().enumerate() {
+        if p.loop_from == Some(i) {
+            let _ = writeln!(s, "    loop forever (a fair loop)");
+        }
         let labels: Vec<&str> = l.steps.iter().map(|s| s.label()).collect();
         let text = clean(&format!(
             "{}. {}{}",
@@ -496,12 +506,25 @@ pub fn mermaid(p: &PropertyResult) -> String {
             }
         }
     }
+    match p.loop_from {
+        Some(k) if k < last => {
+            let _ = writeln!(s, "    end");
+        }
+        Some(_) => {
+            let _ = writeln!(
+                s,
+                "    Note over {}: {} never comes: the run stays here forever (nothing weakly fair is enabled)",
+                over_all(),
+                p.name
+            );
+        }
+        None => {}
+    }
     if !p.in_flight.is_empty() {
-        let over = parts.first().map(|x| mermaid_id(x)).unwrap_or_default();
-        let span = parts.last().map(|x| mermaid_id(x)).unwrap_or_default();
         let _ = writeln!(
             s,
-            "    Note over {over},{span}: still in flight: {}",
+            "    Note over {}: still in flight: {}",
+            over_all(),
             clean(&p.in_flight.join(" / "))
         );
     }
@@ -606,7 +629,7 @@ pub fn markdown(outcomes: &[Outcome], total_seconds: f64) -> String {
             .report
             .properties
             .iter()
-            .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+            .filter(|p| p.kind != "sometimes" && p.verdict == Verdict::Violated)
         {
             let _ = writeln!(s, "\n### {} — `{}`\n", o.name, p.name);
             s.push_str(&mermaid(p));
