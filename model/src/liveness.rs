@@ -65,11 +65,17 @@ struct Edge {
     task: u64,
 }
 
+/// A predicate on states.
+pub type StatePredicate<S> = Box<dyn Fn(&S) -> bool + Send + Sync>;
+
+/// A loop as (state id, the edge taken from it).
+type Loop = Vec<(u32, Edge)>;
+
 /// A liveness property: its name and the states where what it awaits has
 /// not happened (a violation is a fair run that stays in such states).
 pub struct Awaits<M: Model> {
     pub name: &'static str,
-    pub pending: Box<dyn Fn(&M::State) -> bool + Send + Sync>,
+    pub pending: StatePredicate<M::State>,
 }
 
 /// The explored graph.
@@ -257,11 +263,11 @@ where
 
 /// The shallowest fair lasso for property `k`, as ids: the stem (from an
 /// initial state to the loop's first state) and the loop's edges.
-fn find_lasso(g: &Graph, k: usize) -> Option<(Vec<u32>, Vec<(u32, Edge)>)> {
+fn find_lasso(g: &Graph, k: usize) -> Option<(Vec<u32>, Loop)> {
     let bad = &g.pending[k];
     let n = g.fps.len() as u32;
-    let mut best: Option<(u32, Vec<(u32, Edge)>)> = None;
-    let better = |best: &Option<(u32, Vec<(u32, Edge)>)>, at: u32| {
+    let mut best: Option<(u32, Loop)> = None;
+    let better = |best: &Option<(u32, Loop)>, at: u32| {
         best.as_ref()
             .is_none_or(|(b, _)| g.depth[at as usize] < g.depth[*b as usize])
     };
