@@ -486,7 +486,8 @@ fn run_check(args: &CheckArgs) -> i32 {
     code
 }
 
-/// Write every violated safety property's counterexample as a scenario file.
+/// Write every violated property's counterexample (a liveness lasso with its
+/// loop written out `emit::LOOP_REPEATS` times) as a scenario file.
 pub fn emit_scenarios(
     config: &CheckConfig,
     report: &CheckReport,
@@ -497,7 +498,7 @@ pub fn emit_scenarios(
     for p in report
         .properties
         .iter()
-        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+        .filter(|p| p.kind != "sometimes" && p.verdict == Verdict::Violated)
     {
         let name = format!("counterexample-{}", p.name);
         let text = commoncert_sim::emit::counterexample_scenario(config, &report.dir, &name, p);

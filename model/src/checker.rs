@@ -952,7 +952,7 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
     let checked = crate::liveness::check(model, &awaits, classify, config.max_states);
     let complete = checked.ended == Ended::Complete;
     for (name, lasso) in checked.violations {
-        let (verdict, lines, in_flight, actions, loop_from) = match lasso {
+        let (verdict, lines, in_flight, actions, loop_from, violated_at_end) = match lasso {
             Some(l) => {
                 let stem_steps = l.stem.len().saturating_sub(1);
                 // The stem up to the loop's first state, around the loop,
@@ -964,6 +964,16 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     path.push((entry, None));
                 }
                 let actions = path.iter().filter_map(|(_, a)| a.clone()).collect();
+                let at_end: Vec<String> = path
+                    .last()
+                    .map(|(last, _)| {
+                        Property::ALL
+                            .iter()
+                            .filter(|q| !holds(**q, &last.history, states(last)))
+                            .map(|q| q.name().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let explained = explain(model, path);
                 (
                     Verdict::Violated,
@@ -971,10 +981,25 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     explained.in_flight,
                     actions,
                     Some(stem_steps),
+                    at_end,
                 )
             }
-            None if complete => (Verdict::Holds, Vec::new(), Vec::new(), Vec::new(), None),
-            None => (Verdict::Unknown, Vec::new(), Vec::new(), Vec::new(), None),
+            None if complete => (
+                Verdict::Holds,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                None,
+                Vec::new(),
+            ),
+            None => (
+                Verdict::Unknown,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+                None,
+                Vec::new(),
+            ),
         };
         report.properties.push(PropertyResult {
             name: name.to_string(),
@@ -983,7 +1008,7 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
             counterexample: lines,
             in_flight,
             actions,
-            violated_at_end: Vec::new(),
+            violated_at_end,
             loop_from,
         });
     }

@@ -229,8 +229,11 @@ where
             let (class, task) = classify(&action);
             let task = if class.fair() { task } else { 0 };
             let to = match model.next_state(&state, action) {
-                // No change: the action loops on this state.
-                None => id,
+                // No change (a delivery to a crashed node, a duplicate that
+                // changes nothing): a stuttering step, not an edge. Weak
+                // fairness of an action that changes nothing is met by
+                // stuttering, so it is not counted as enabled either.
+                None => continue,
                 Some(next) => {
                     if !model.within_boundary(&next) {
                         continue;
@@ -428,9 +431,7 @@ where
                     return None;
                 }
             }
-            let next = model
-                .next_state(state, a.clone())
-                .unwrap_or_else(|| state.clone());
+            let next = model.next_state(state, a.clone())?;
             (fingerprint(&next) == g.fps[to as usize]).then_some((a, next))
         })
     };

@@ -25,6 +25,25 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// How many times an emitted lasso's loop is written out.
+pub const LOOP_REPEATS: usize = 3;
+
+/// A counterexample's actions; for a lasso, the stem and then the loop
+/// `LOOP_REPEATS` times.
+fn lasso_actions(result: &PropertyResult) -> Vec<commoncert_model::checker::CcAction> {
+    match result.loop_from {
+        Some(stem) if stem < result.actions.len() => {
+            let (head, cycle) = result.actions.split_at(stem);
+            let mut out = head.to_vec();
+            for _ in 0..LOOP_REPEATS {
+                out.extend_from_slice(cycle);
+            }
+            out
+        }
+        _ => result.actions.clone(),
+    }
+}
+
 /// The scenario file for `result`'s counterexample under `config`.
 /// `dir` is the checker's directory (for names); `name` the scenario's name.
 pub fn counterexample_scenario(
@@ -35,12 +54,34 @@ pub fn counterexample_scenario(
 ) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "name = {}", quote(name));
-    let _ = writeln!(
-        t,
-        "description = \"\"\"\nThe checker's shortest counterexample for `{}` in `commoncert check {}`,\nreplayed step for step: every delivery, loss and timeout of the path is a\nstep below. Written by `commoncert check --emit-scenarios`.\n\"\"\"",
-        result.name,
-        config.flags()
-    );
+    let actions = lasso_actions(result);
+    match result.loop_from {
+        None => {
+            let _ = writeln!(
+                t,
+                "description = \"\"\"\nThe checker's shortest counterexample for `{}` in `commoncert check {}`,\nreplayed step for step: every delivery, loss and timeout of the path is a\nstep below. Written by `commoncert check --emit-scenarios`.\n\"\"\"",
+                result.name,
+                config.flags()
+            );
+        }
+        Some(stem) => {
+            let looped = result.actions.len().saturating_sub(stem);
+            let _ = writeln!(
+                t,
+                "description = \"\"\"\nThe checker's lasso for `{}` in `commoncert check {}`, replayed step\nfor step. The stem is the first {stem} steps below. {} What `{}` awaits never\nhappens. Written by `commoncert check --emit-scenarios`.\n\"\"\"",
+                result.name,
+                config.flags(),
+                if looped == 0 {
+                    "Then nothing weakly fair is enabled, so the run stays in its last state forever.".to_string()
+                } else {
+                    format!(
+                        "The loop is the {looped} steps after the stem, repeated {LOOP_REPEATS} times here. Under weak fairness it repeats forever."
+                    )
+                },
+                result.name
+            );
+        }
+    }
     let _ = writeln!(t, "seed = 0\n\n[config]");
     let _ = writeln!(t, "schedule = \"scripted\"");
     let _ = writeln!(
@@ -142,7 +183,7 @@ pub fn counterexample_scenario(
             .unwrap_or_default()
     };
     let keep = config.network == NetworkKind::Duplicating;
-    for action in &result.actions {
+    for action in &actions {
         t.push('\n');
         match action {
             ActorModelAction::SelectRandom { actor, random, .. } => match random {
@@ -274,7 +315,8 @@ pub fn counterexample_scenario(
     t
 }
 
-/// Replay each violated safety property's counterexample of `report` as a
+/// Replay each violated safety property's counterexample (and each
+/// liveness lasso, its loop written out `LOOP_REPEATS` times) of `report` as a
 /// scripted scenario, with the X.509 memo and concretely (`concretise`);
 /// (how many, the failures).
 pub fn replay_counterexamples(
@@ -287,7 +329,7 @@ pub fn replay_counterexamples(
     for p in report
         .properties
         .iter()
-        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+        .filter(|p| p.kind != "sometimes" && p.verdict == Verdict::Violated)
     {
         n += 1;
         let text = counterexample_scenario(
@@ -306,7 +348,10 @@ pub fn replay_counterexamples(
         // Replayed with the X.509 memo and concretely (every certificate,
         // CRL and proof issued and checked afresh): the two must agree.
         match crate::concretise::concretise(&sc, crate::sim::Options::default()) {
-            Ok(r) if r.pass && r.violations.iter().any(|v| v.property == p.name) => {}
+            Ok(r)
+                if r.pass
+                    && (p.loop_from.is_some()
+                        || r.violations.iter().any(|v| v.property == p.name)) => {}
             Ok(r) => failures.push(format!(
                 "{name} {}: {}",
                 p.name,
