@@ -555,9 +555,14 @@ pub fn report_json(r: &CheckReport) -> serde_json::Value {
                 "steps": l.steps.iter().map(|s| s.label()).collect::<Vec<_>>(),
                 "sent": l.sent,
                 "violation": p.kind == "always" && i + 1 == p.counterexample.len(),
+                "in_loop": p.loop_from.is_some_and(|k| i >= k),
             })).collect::<Vec<_>>(),
             "in_flight": p.in_flight,
+            // A lasso: the loop starts at this line (equal to the number of
+            // lines when the run stays in its last state forever).
+            "loop_from": p.loop_from,
         })).collect::<Vec<_>>(),
+        "liveness": r.liveness,
         "coverage": r.coverage.iter()
             .map(|(s, n)| (s.label().to_string(), serde_json::Value::from(*n)))
             .collect::<serde_json::Map<String, serde_json::Value>>(),

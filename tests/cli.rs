@@ -106,7 +106,7 @@ fn emitted_counterexamples_replay_in_the_simulator_to_the_same_violation() {
             "bearer",
             "--attacker",
             "--expect-violated",
-            "no-impersonation,one-certificate-per-user",
+            "no-impersonation,one-certificate-per-user,no-relay",
             "--emit-scenarios",
         ])
         .arg(&dir)

@@ -35,7 +35,8 @@ pub enum Property {
     CredentialStaysHome,
     /// No service grants a user's identity to a party without the user's key.
     NoImpersonation,
-    /// The CA never issues two certificates with one serial.
+    /// The CA never issues two different certificates with one serial (the
+    /// same certificate answered again, byte for byte, is one certificate).
     UniqueSerials,
     /// At most one valid certificate per user at the CA.
     OneCertificatePerUser,

@@ -121,7 +121,9 @@ impl Gen {
             a.insert("only-qualified-services");
         }
         if self.bearer && self.attacker {
+            // A replay at a service the user never presented to breaks both.
             a.insert("no-impersonation");
+            a.insert("no-relay");
         }
         a
     }
