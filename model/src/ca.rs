@@ -291,7 +291,12 @@ impl Ca {
             .arena
             .origin(certificate)
             .is_some_and(|(_, req)| req.public_key == public_key);
-        if !same_key {
+        // Under `ca-authz` only a service already issuing or qualified for
+        // the certificate gets it this way: another would join Fig. 6 with
+        // no holder's presentation (S17 is the way in).
+        let outsider = self.dir.hardening.ca_authz
+            && !st.tables.services(serial).is_some_and(|s| s.contains(&src));
+        if !same_key || outsider {
             return Some(Msg::Answer {
                 session,
                 serial,

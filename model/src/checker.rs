@@ -960,7 +960,20 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
     let complete = checked.ended == Ended::Complete;
     for (name, lasso) in checked.violations {
         let (verdict, lines, in_flight, actions, loop_from, violated_at_end) = match lasso {
-            Some(l) => {
+            Err(why) => {
+                // Never a silent "holds": the search found something it
+                // could not show.
+                eprintln!("warning: liveness {name}: {why}; verdict unknown");
+                (
+                    Verdict::Unknown,
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    None,
+                    Vec::new(),
+                )
+            }
+            Ok(Some(l)) => {
                 let stem_steps = l.stem.len().saturating_sub(1);
                 // The stem up to the loop's first state, around the loop,
                 // and back to that state.
@@ -991,7 +1004,7 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     at_end,
                 )
             }
-            None if complete => (
+            Ok(None) if complete => (
                 Verdict::Holds,
                 Vec::new(),
                 Vec::new(),
@@ -999,7 +1012,7 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                 None,
                 Vec::new(),
             ),
-            None => (
+            Ok(None) => (
                 Verdict::Unknown,
                 Vec::new(),
                 Vec::new(),

@@ -32,7 +32,7 @@ use crate::explore::{Ended, Path, fingerprint};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 use stateright::Model;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 use std::time::Instant;
 
@@ -40,10 +40,12 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgeClass {
+    /// A delivery. In a duplicating network every delivery of a message
+    /// kept for redelivery is this class and that message's task (stateright
+    /// has no separate duplication action).
     Deliver,
     Timeout,
     Drop,
-    Duplicate,
     Crash,
     Restart,
     Choice,
@@ -129,14 +131,16 @@ pub struct Checked<M: Model> {
     pub seconds: f64,
     /// Bytes the graph keeps per state (edges and per-state columns).
     pub graph_bytes_per_state: f64,
-    /// Per property: a lasso if it is violated.
-    pub violations: Vec<(&'static str, Option<Lasso<M>>)>,
+    /// Per property: `Ok(Some(lasso))` if it is violated, `Ok(None)` if no
+    /// fair lasso exists (within a complete search), `Err` if one was found
+    /// but could not be rebuilt (a fingerprint collision): never "holds".
+    pub violations: Vec<(&'static str, Result<Option<Lasso<M>>, String>)>,
 }
 
 /// Explore `model` and look for a fair lasso for each of `properties`.
 /// `classify` tells each action's class and task. With `max_states`, an
-/// unfinished search reports what it found and `ended` says so (a property
-/// without a lasso is then unknown, not holding).
+/// unfinished search looks for no lasso (its frontier states are not
+/// deadlocks) and `ended` says so: every verdict is then unknown.
 pub fn check<M>(
     model: &M,
     properties: &[Awaits<M>],
@@ -158,10 +162,14 @@ where
         .enumerate()
         .map(|(k, p)| {
             let found = if ended == Ended::Complete {
-                find_lasso(&graph, k)
-                    .and_then(|(stem, cycle)| replay(model, &graph, &classify, &stem, &cycle))
+                find_lasso(&graph, k).and_then(|found| match found {
+                    None => Ok(None),
+                    Some((stem, cycle)) => replay(model, &graph, &classify, &stem, &cycle)
+                        .map(Some)
+                        .ok_or_else(|| "the lasso could not be replayed".to_string()),
+                })
             } else {
-                None
+                Ok(None)
             };
             (p.name, found)
         })
@@ -229,10 +237,12 @@ where
             let (class, task) = classify(&action);
             let task = if class.fair() { task } else { 0 };
             let to = match model.next_state(&state, action) {
-                // No change (a delivery to a crashed node, a duplicate that
-                // changes nothing): a stuttering step, not an edge. Weak
-                // fairness of an action that changes nothing is met by
-                // stuttering, so it is not counted as enabled either.
+                // No change (stateright's no-op: a delivery to a crashed
+                // node): a stuttering step, not an edge. Weak fairness of an
+                // action that changes nothing is met by stuttering, so it is
+                // not counted as enabled either. (A delivery that leaves the
+                // state equal without being a no-op, as a re-delivery in a
+                // duplicating network can, is a self-loop edge, taken.)
                 None => continue,
                 Some(next) => {
                     if !model.within_boundary(&next) {
@@ -265,24 +275,27 @@ where
 }
 
 /// The shallowest fair lasso for property `k`, as ids: the stem (from an
-/// initial state to the loop's first state) and the loop's edges.
-fn find_lasso(g: &Graph, k: usize) -> Option<(Vec<u32>, Loop)> {
+/// initial state to the loop's first state) and the loop's edges. Ties in
+/// depth go to the lower id, so the answer is the same in every run.
+/// `Err` if a component was found fair but no loop could be built through
+/// it (which the construction rules out): never a silent "holds".
+fn find_lasso(g: &Graph, k: usize) -> Result<Option<(Vec<u32>, Loop)>, String> {
     let bad = &g.pending[k];
     let n = g.fps.len() as u32;
     let mut best: Option<(u32, Loop)> = None;
-    let better = |best: &Option<(u32, Loop)>, at: u32| {
-        best.as_ref()
-            .is_none_or(|(b, _)| g.depth[at as usize] < g.depth[*b as usize])
-    };
+    let key = |at: u32| (g.depth[at as usize], at);
+    let better =
+        |best: &Option<(u32, Loop)>, at: u32| best.as_ref().is_none_or(|(b, _)| key(at) < key(*b));
     // Stuttering: a pending state where nothing weakly fair is enabled.
     for id in 0..n {
         if bad[id as usize] && g.fair_tasks(id).next().is_none() && better(&best, id) {
             best = Some((id, Vec::new()));
         }
     }
-    // Fair cycles among the pending states.
+    // Fair cycles among the pending states (ordered maps: the petgraph
+    // graph, and with it the order of components, is the same every run).
     let mut sub: DiGraph<u32, ()> = DiGraph::new();
-    let mut local: HashMap<u32, NodeIndex> = HashMap::new();
+    let mut local: BTreeMap<u32, NodeIndex> = BTreeMap::new();
     for id in (0..n).filter(|i| bad[*i as usize]) {
         local.insert(id, sub.add_node(id));
     }
@@ -318,17 +331,18 @@ fn find_lasso(g: &Graph, k: usize) -> Option<(Vec<u32>, Loop)> {
         if !always.is_subset(&taken) {
             continue;
         }
-        let Some(&entry) = members
-            .iter()
-            .min_by_key(|id| (g.depth[**id as usize], **id))
-        else {
+        let Some(&entry) = members.iter().min_by_key(|id| key(**id)) else {
             continue;
         };
         if better(&best, entry) {
-            best = Some((entry, fair_loop(g, &members, entry, &always)?));
+            let cycle = fair_loop(g, &members, entry, &always)
+                .ok_or_else(|| format!("no fair loop through the component at state {entry}"))?;
+            best = Some((entry, cycle));
         }
     }
-    let (entry, cycle) = best?;
+    let Some((entry, cycle)) = best else {
+        return Ok(None);
+    };
     let mut stem = vec![entry];
     let mut at = entry;
     while g.parent[at as usize] != at {
@@ -336,23 +350,26 @@ fn find_lasso(g: &Graph, k: usize) -> Option<(Vec<u32>, Loop)> {
         stem.push(at);
     }
     stem.reverse();
-    Some((stem, cycle))
+    Ok(Some((stem, cycle)))
 }
 
-/// A cycle of edges from `entry` back to `entry` inside `members` that
-/// takes an edge of every task in `must`.
-fn fair_loop(
-    g: &Graph,
-    members: &BTreeSet<u32>,
-    entry: u32,
-    must: &BTreeSet<u64>,
-) -> Option<Vec<(u32, Edge)>> {
-    let mut path: Vec<(u32, Edge)> = Vec::new();
+/// A cycle of edges from `entry` back to `entry` inside `members` that is
+/// weakly fair: it visits every state of the component (so a task not
+/// enabled everywhere is disabled somewhere on it) and takes an edge of
+/// every task in `must` (those enabled everywhere). A loop through only
+/// some states could keep a task enabled that it never takes.
+fn fair_loop(g: &Graph, members: &BTreeSet<u32>, entry: u32, must: &BTreeSet<u64>) -> Option<Loop> {
+    let mut path: Loop = Vec::new();
     let mut missing = must.clone();
+    let mut unvisited = members.clone();
+    unvisited.remove(&entry);
     let mut at = entry;
-    while let Some(&task) = missing.iter().next() {
-        let leg = shortest(g, members, at, |_, e| e.class.fair() && e.task == task)?;
+    while !missing.is_empty() || !unvisited.is_empty() {
+        let leg = shortest(g, members, at, |_, e| {
+            unvisited.contains(&e.to) || (e.class.fair() && missing.contains(&e.task))
+        })?;
         for (_, e) in &leg {
+            unvisited.remove(&e.to);
             if e.class.fair() {
                 missing.remove(&e.task);
             }
@@ -492,7 +509,7 @@ mod tests {
         }];
         let checked = check(t, &props, |a| (a.2, a.3), None);
         let (_, lasso) = checked.violations.into_iter().next()?;
-        lasso.map(|l| {
+        lasso.expect("a found lasso replays").map(|l| {
             (
                 l.stem.iter().map(|(s, _)| *s).collect(),
                 l.cycle.iter().map(|(s, _)| *s).collect(),
@@ -546,6 +563,26 @@ mod tests {
             pending: |s| s != 2,
         };
         assert!(run(&intermittent).is_some_and(|(_, cycle)| !cycle.is_empty()));
+    }
+
+    /// The loop shown must itself be fair: 0 -> 0 alone would keep the
+    /// delivery 0 -> 2 enabled forever without taking it; the loop goes
+    /// through 1, where that delivery is not enabled.
+    #[test]
+    fn the_loop_shown_is_fair_not_only_its_component() {
+        let t = Tiny {
+            init: 0,
+            edges: vec![
+                (0, 0, Choice, 0),
+                (0, 1, Choice, 0),
+                (1, 0, Choice, 0),
+                (0, 2, Deliver, 7),
+            ],
+            pending: |s| s != 2,
+        };
+        let (stem, cycle) = run(&t).expect("a lasso");
+        assert_eq!(stem, vec![0]);
+        assert!(cycle.contains(&1), "{cycle:?}");
     }
 
     /// A terminating model with a deadlock: the run stutters in the

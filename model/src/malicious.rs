@@ -34,7 +34,7 @@
 //! steps (`probe`, `relay`). The hardening `ca-authz` closes the probes.
 
 use crate::attacker::{Replay, Replays, Reply};
-use crate::config::Credential;
+use crate::config::{Credential, Presentation};
 use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::node::Choice;
@@ -184,13 +184,27 @@ impl Service {
                     fx.set_timers.push(Timer::Timeout(op));
                 }
                 m.binds.insert(op, (*at, credential.clone()));
-                fx.send(
-                    *at,
-                    Msg::Access {
-                        op,
-                        purpose: Purpose::Use,
-                    },
-                );
+                match (self.dir.modes.presentation, self.dir.own.get(&me)) {
+                    // A bearer certificate is presented at once.
+                    (Presentation::Bearer, Some(own)) => fx.send(
+                        *at,
+                        Msg::Present {
+                            op,
+                            purpose: Purpose::Use,
+                            shown: Shown {
+                                certificate: own.certificate,
+                                proof: None,
+                            },
+                        },
+                    ),
+                    _ => fx.send(
+                        *at,
+                        Msg::Access {
+                            op,
+                            purpose: Purpose::Use,
+                        },
+                    ),
+                };
             }
         }
         Some(op)

@@ -143,9 +143,10 @@ pub enum Liveness {
     /// deleted serial is refused everywhere from the deletion on (which
     /// `revoked-never-accepted` checks as safety); nothing is awaited.
     InvalidationReachesAll,
-    /// Under a reliable network and no crash, an honest issue ends (issued
-    /// or already-issued: with no loss, no timeout and the account's own
-    /// credential, nothing else can end it).
+    /// Under a reliable network and no crash, an honest issue (the
+    /// account's own credential) ends issued or already-issued. A user that
+    /// saw one end otherwise carries that (ghost `UserState::issue_failed`)
+    /// for ever after, so such a run can never satisfy it.
     IssueEventuallySucceeds,
 }
 
@@ -190,19 +191,22 @@ impl Liveness {
                         .any(|serial| service.durable.table.holds(*serial))
                 })
             }
-            Liveness::IssueEventuallySucceeds => states
-                .into_iter()
-                .filter_map(NodeState::user)
-                .flat_map(|u| u.pending.iter())
-                .any(|(_, p)| {
-                    matches!(
-                        p.command,
-                        crate::user::Command::Issue {
-                            credential: None,
-                            ..
-                        }
-                    )
-                }),
+            // Outstanding: an honest issue under way, or one that ended
+            // otherwise (which can then never succeed).
+            Liveness::IssueEventuallySucceeds => {
+                states.into_iter().filter_map(NodeState::user).any(|u| {
+                    u.issue_failed
+                        || u.pending.iter().any(|(_, p)| {
+                            matches!(
+                                p.command,
+                                crate::user::Command::Issue {
+                                    credential: None,
+                                    ..
+                                }
+                            )
+                        })
+                })
+            }
         }
     }
 }
@@ -240,9 +244,10 @@ pub struct History {
     /// certificate with the serial breaks `unique-serials`; the same one
     /// answered again does not).
     certificates: BTreeMap<Serial, CertId>,
-    /// (holder, service): the holder said Yes to an invalidation or a
-    /// prohibition at the service (`no-unauthorised-revocation`).
-    consents: BTreeSet<(Id, Id)>,
+    /// (holder, service, operation): the holder said Yes to an invalidation
+    /// or a prohibition at the service in that operation
+    /// (`no-unauthorised-revocation`).
+    consents: BTreeSet<(Id, Id, OpId)>,
     /// (serial, service): the certificate's holder presented it there (`no-relay`).
     presented: BTreeSet<(Serial, Id)>,
     revoked: BTreeSet<Serial>,
@@ -293,7 +298,7 @@ impl History {
             consents: self
                 .consents
                 .iter()
-                .map(|(u, s)| (id(*u), id(*s)))
+                .map(|(u, s, op)| (id(*u), id(*s), *op))
                 .collect(),
             presented: self
                 .presented
@@ -372,8 +377,8 @@ impl History {
         let from_user = matches!(dir.party(src).map(|p| &p.role), Some(Role::User));
         match msg {
             // The holder's Yes to S9/P12 (invalidate) or S20-1 (prohibit).
-            Msg::Confirm { .. } if from_user && dir.is_service(dst) => {
-                self.consents.insert((src, dst));
+            Msg::Confirm { op } if from_user && dir.is_service(dst) => {
+                self.consents.insert((src, dst, *op));
             }
             // The holder's own presentation (a user's, or an adversary's of
             // its own certificate).
@@ -451,7 +456,7 @@ impl History {
                     Request::Withdraw => {
                         // Only a service that was qualified is withdrawn.
                         if self.is_qualified(*serial, dst) {
-                            self.judge_consent(*serial, dst);
+                            self.judge_consent(*serial, dst, *session);
                         }
                         if let Some(s) = self.qualified.get_mut(serial) {
                             s.remove(&dst);
@@ -459,7 +464,7 @@ impl History {
                         self.reached.insert(Milestone::Prohibition);
                     }
                     Request::Invalidate => {
-                        self.judge_consent(*serial, dst);
+                        self.judge_consent(*serial, dst, *session);
                         self.revoked.insert(*serial);
                         self.reached.insert(Milestone::Invalidation);
                     }
@@ -474,10 +479,11 @@ impl History {
     }
 
     /// The CA invalidated `serial`, or withdrew `service` from it, at
-    /// `service`'s request: its holder must have said Yes there.
-    fn judge_consent(&mut self, serial: Serial, service: Id) {
+    /// `service`'s request for `session`: that session must be its
+    /// holder's, in which the holder said Yes there.
+    fn judge_consent(&mut self, serial: Serial, service: Id, session: Session) {
         if let Some(holder) = self.owners.get(&serial)
-            && !self.consents.contains(&(*holder, service))
+            && (session.peer != *holder || !self.consents.contains(&(*holder, service, session.op)))
         {
             self.violated.insert(Property::NoUnauthorisedRevocation);
         }

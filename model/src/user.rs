@@ -234,6 +234,9 @@ pub struct UserState {
     pub next_op: OpId,
     pub pending: SmallMap<OpId, Pending>,
     pub actions_done: u8,
+    /// Ghost: an honest issue ended otherwise than issued or
+    /// already-issued (`issue-eventually-succeeds`); not durable.
+    pub issue_failed: bool,
 }
 
 impl User {
@@ -245,6 +248,7 @@ impl User {
             next_op: storage.map_or(0, |d| d.next_op),
             pending: SmallMap::new(),
             actions_done: storage.map_or(0, |d| d.actions_done),
+            issue_failed: false,
         };
         // A first start saves the identity, so that a restart is the same user.
         let mut fx = Effects {
@@ -420,6 +424,20 @@ impl User {
         fx: &mut Effects,
     ) {
         let pending = st.pending.remove(&op);
+        // Ghost data for `issue-eventually-succeeds`: an honest issue that
+        // ended otherwise than with a certificate.
+        if pending.as_ref().is_some_and(|p| {
+            matches!(
+                p.command,
+                Command::Issue {
+                    credential: None,
+                    ..
+                }
+            )
+        }) && !matches!(outcome, Outcome::Issued | Outcome::AlreadyIssued)
+        {
+            st.issue_failed = true;
+        }
         let sources = pending
             .and_then(|p| p.regions)
             .map(|r| {
