@@ -123,6 +123,9 @@ pub struct Lasso<M: Model> {
     pub cycle: Vec<(M::State, M::Action)>,
 }
 
+/// One property's answer: a lasso, none, or why one could not be shown.
+pub type Found<M> = Result<Option<Lasso<M>>, String>;
+
 /// The liveness verdicts of one search.
 pub struct Checked<M: Model> {
     pub unique_states: usize,
@@ -134,7 +137,7 @@ pub struct Checked<M: Model> {
     /// Per property: `Ok(Some(lasso))` if it is violated, `Ok(None)` if no
     /// fair lasso exists (within a complete search), `Err` if one was found
     /// but could not be rebuilt (a fingerprint collision): never "holds".
-    pub violations: Vec<(&'static str, Result<Option<Lasso<M>>, String>)>,
+    pub violations: Vec<(&'static str, Found<M>)>,
 }
 
 /// Explore `model` and look for a fair lasso for each of `properties`.
