@@ -837,13 +837,7 @@ fn report(
                 .unwrap_or_default();
             let violated_at_end = found
                 .and_then(|path| path.last())
-                .map(|(last, _)| {
-                    Property::ALL
-                        .iter()
-                        .filter(|q| !holds(**q, &last.history, states(last)))
-                        .map(|q| q.name().to_string())
-                        .collect()
-                })
+                .map(|(last, _)| violated_in(last))
                 .unwrap_or_default();
             PropertyResult {
                 name: p.name.to_string(),
@@ -898,6 +892,15 @@ fn report(
         dir: model.cfg.system.dir.clone(),
         liveness: None,
     }
+}
+
+/// Every safety property broken in `s`, by name.
+fn violated_in(s: &CcState) -> Vec<String> {
+    Property::ALL
+        .iter()
+        .filter(|q| !holds(**q, &s.history, states(s)))
+        .map(|q| q.name().to_string())
+        .collect()
 }
 
 /// What the liveness pass explored and kept.
@@ -984,15 +987,9 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     path.push((entry, None));
                 }
                 let actions = path.iter().filter_map(|(_, a)| a.clone()).collect();
-                let at_end: Vec<String> = path
+                let at_end = path
                     .last()
-                    .map(|(last, _)| {
-                        Property::ALL
-                            .iter()
-                            .filter(|q| !holds(**q, &last.history, states(last)))
-                            .map(|q| q.name().to_string())
-                            .collect()
-                    })
+                    .map(|(last, _)| violated_in(last))
                     .unwrap_or_default();
                 let explained = explain(model, path);
                 (

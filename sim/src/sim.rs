@@ -698,29 +698,8 @@ impl Engine<'_> {
                 service,
                 victim,
                 to,
-            } => {
-                let (sid, vid, tid) = (
-                    resolved(self, service),
-                    resolved(self, victim),
-                    resolved(self, to),
-                );
-                match self.world.malicious_relay(sid, vid, tid) {
-                    Some(choice) => self.begin(i, sid, tid, &choice, what),
-                    None => {
-                        self.record(
-                            Kind::Start,
-                            None,
-                            sid,
-                            tid,
-                            format!("{what}: no presentation of {victim}'s seen to relay"),
-                            cause,
-                            None,
-                        );
-                        self.end_step(i, Some(OpOutcome::Rejected.name().to_string()));
-                    }
-                }
             }
-            Action::Bind {
+            | Action::Bind {
                 service,
                 victim,
                 to,
@@ -730,7 +709,17 @@ impl Engine<'_> {
                     resolved(self, victim),
                     resolved(self, to),
                 );
-                match self.world.malicious_bind(sid, vid, tid) {
+                let (choice, missing) = match &step.action {
+                    Action::Relay { .. } => (
+                        self.world.malicious_relay(sid, vid, tid),
+                        "presentation of theirs seen to relay",
+                    ),
+                    _ => (
+                        self.world.malicious_bind(sid, vid, tid),
+                        "credential of theirs harvested to bind",
+                    ),
+                };
+                match choice {
                     Some(choice) => self.begin(i, sid, tid, &choice, what),
                     None => {
                         self.record(
@@ -738,7 +727,7 @@ impl Engine<'_> {
                             None,
                             sid,
                             tid,
-                            format!("{what}: no credential of {victim}'s harvested to bind"),
+                            format!("{what}: no {missing} ({victim})"),
                             cause,
                             None,
                         );
