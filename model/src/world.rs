@@ -417,16 +417,25 @@ impl World {
         Some(Choice::Attacker(crate::attacker::Replay { shown, service }))
     }
 
-    /// The malicious service's relay of the newest presentation `victim`
-    /// made to it, to `to`, if it saw one.
-    pub fn malicious_relay(&self, service: Id, victim: Id, to: Id) -> Option<Choice> {
+    /// The malicious service's relay to `to` of a presentation `victim`
+    /// made to it (of certificate `serial` if given; else the last in the
+    /// set's order), if it saw one.
+    pub fn malicious_relay(
+        &self,
+        service: Id,
+        victim: Id,
+        to: Id,
+        serial: Option<u64>,
+    ) -> Option<Choice> {
         let malice = self.state(service)?.service()?.malice.as_ref()?;
         let victim_name = &self.system.dir.subjects.get(&victim)?.name;
+        let arena = &self.system.dir.arena;
         let shown = malice
             .seen
             .iter()
             .rfind(|s| {
-                self.system.dir.arena.subject_of(s.certificate).as_deref() == Some(victim_name)
+                arena.subject_of(s.certificate).as_deref() == Some(victim_name)
+                    && serial.is_none_or(|n| arena.serial_of(s.certificate) == Some(n))
             })?
             .clone();
         Some(Choice::Malicious(crate::malicious::Move::Relay(

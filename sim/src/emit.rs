@@ -248,6 +248,10 @@ pub fn counterexample_scenario(
                         quote(&holder_of(r.shown.certificate)),
                         quote(&name_of(r.service))
                     );
+                    // The certificate it relays, so the replay picks the same one.
+                    if let Some(serial) = dir.arena.serial_of(r.shown.certificate) {
+                        let _ = writeln!(t, "serial = {serial}");
+                    }
                 }
                 Choice::Attacker(r) => {
                     let victim = holder_of(r.shown.certificate);

@@ -156,12 +156,14 @@ pub enum Action {
         victim: String,
         to: String,
     },
-    /// The malicious `service` presents the newest presentation `victim`
-    /// made to it at `to`.
+    /// The malicious `service` presents a presentation `victim` made to it
+    /// at `to`: the one of certificate `serial` if given (emitted scenarios
+    /// give it), else the last in the order of its set of presentations.
     Relay {
         service: String,
         victim: String,
         to: String,
+        serial: Option<u64>,
     },
     Partition {
         nodes: Vec<String>,
@@ -279,6 +281,7 @@ impl std::fmt::Display for Action {
                 service,
                 victim,
                 to,
+                ..
             } => write!(f, "relay {victim}'s presentation by {service} to {to}"),
             Action::Bind {
                 service,
@@ -647,7 +650,11 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
                 "crashed",
             ],
         ),
-        "relay" | "bind" => (
+        "relay" => (
+            &["service", "victim", "to", "serial"],
+            &["granted", "rejected", "timeout", "crashed"],
+        ),
+        "bind" => (
             &["service", "victim", "to"],
             &["granted", "rejected", "timeout", "crashed"],
         ),
@@ -1069,6 +1076,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                         service,
                         victim,
                         to,
+                        serial: s.serial.as_ref().map(|n| *n.get_ref()),
                     }
                 } else {
                     Action::Bind {

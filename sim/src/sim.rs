@@ -698,6 +698,7 @@ impl Engine<'_> {
                 service,
                 victim,
                 to,
+                ..
             }
             | Action::Bind {
                 service,
@@ -710,8 +711,8 @@ impl Engine<'_> {
                     resolved(self, to),
                 );
                 let (choice, missing) = match &step.action {
-                    Action::Relay { .. } => (
-                        self.world.malicious_relay(sid, vid, tid),
+                    Action::Relay { serial, .. } => (
+                        self.world.malicious_relay(sid, vid, tid, *serial),
                         "presentation of theirs seen to relay",
                     ),
                     _ => (
