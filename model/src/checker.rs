@@ -962,22 +962,27 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
     let checked = crate::liveness::check(model, &awaits, classify, config.max_states);
     let complete = checked.ended == Ended::Complete;
     for (name, lasso) in checked.violations {
-        let (verdict, lines, in_flight, actions, loop_from, violated_at_end) = match lasso {
+        let no_lasso = |verdict| PropertyResult {
+            name: name.to_string(),
+            kind: "eventually",
+            verdict,
+            counterexample: Vec::new(),
+            in_flight: Vec::new(),
+            actions: Vec::new(),
+            violated_at_end: Vec::new(),
+            loop_from: None,
+        };
+        let result = match lasso {
             Err(why) => {
                 // Never a silent "holds": the search found something it
                 // could not show.
                 eprintln!("warning: liveness {name}: {why}; verdict unknown");
-                (
-                    Verdict::Unknown,
-                    Vec::new(),
-                    Vec::new(),
-                    Vec::new(),
-                    None,
-                    Vec::new(),
-                )
+                no_lasso(Verdict::Unknown)
             }
+            Ok(None) if complete => no_lasso(Verdict::Holds),
+            Ok(None) => no_lasso(Verdict::Unknown),
             Ok(Some(l)) => {
-                let stem_steps = l.stem.len().saturating_sub(1);
+                let loop_from = Some(l.stem.len().saturating_sub(1));
                 // The stem up to the loop's first state, around the loop,
                 // and back to that state.
                 let mut path = l.stem;
@@ -987,47 +992,23 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     path.push((entry, None));
                 }
                 let actions = path.iter().filter_map(|(_, a)| a.clone()).collect();
-                let at_end = path
+                let violated_at_end = path
                     .last()
                     .map(|(last, _)| violated_in(last))
                     .unwrap_or_default();
                 let explained = explain(model, path);
-                (
-                    Verdict::Violated,
-                    explained.lines,
-                    explained.in_flight,
+                PropertyResult {
+                    verdict: Verdict::Violated,
+                    counterexample: explained.lines,
+                    in_flight: explained.in_flight,
                     actions,
-                    Some(stem_steps),
-                    at_end,
-                )
+                    violated_at_end,
+                    loop_from,
+                    ..no_lasso(Verdict::Violated)
+                }
             }
-            Ok(None) if complete => (
-                Verdict::Holds,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                None,
-                Vec::new(),
-            ),
-            Ok(None) => (
-                Verdict::Unknown,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                None,
-                Vec::new(),
-            ),
         };
-        report.properties.push(PropertyResult {
-            name: name.to_string(),
-            kind: "eventually",
-            verdict,
-            counterexample: lines,
-            in_flight,
-            actions,
-            violated_at_end,
-            loop_from,
-        });
+        report.properties.push(result);
     }
     report.liveness = Some(LivenessStats {
         unique_states: checked.unique_states,

@@ -405,26 +405,32 @@ impl Hardening {
     pub const PLANNED: &'static [&'static str] =
         &["pop-binding", "csr", "crl-freshness", "push-ack"];
 
+    /// Each option's name with its switch, in `NAMES` order: the one table
+    /// both `enable` and `names` read.
+    fn switches(&mut self) -> [(&'static str, &mut bool); 3] {
+        [
+            ("ca-authz", &mut self.ca_authz),
+            ("one-per-subject", &mut self.one_per_subject),
+            ("subject-match", &mut self.subject_match),
+        ]
+    }
+
     /// Turn on the option called `name`.
     pub fn enable(&mut self, name: &str) -> Result<(), String> {
-        match name {
-            "ca-authz" => self.ca_authz = true,
-            "one-per-subject" => self.one_per_subject = true,
-            "subject-match" => self.subject_match = true,
-            other if Self::PLANNED.contains(&other) => {
-                return Err(format!(
-                    "hardening `{other}` is not implemented yet (implemented: {})",
-                    Self::NAMES.join(", ")
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "unknown hardening `{other}` (expected one of: {})",
-                    Self::NAMES.join(", ")
-                ));
-            }
+        if let Some((_, on)) = self.switches().into_iter().find(|(n, _)| *n == name) {
+            *on = true;
+            return Ok(());
         }
-        Ok(())
+        match name {
+            other if Self::PLANNED.contains(&other) => Err(format!(
+                "hardening `{other}` is not implemented yet (implemented: {})",
+                Self::NAMES.join(", ")
+            )),
+            other => Err(format!(
+                "unknown hardening `{other}` (expected one of: {})",
+                Self::NAMES.join(", ")
+            )),
+        }
     }
 
     /// The options named in `names` (comma-separated lists allowed).
@@ -441,12 +447,11 @@ impl Hardening {
 
     /// The names of the options on, in `NAMES` order.
     pub fn names(&self) -> Vec<&'static str> {
-        let on = [self.ca_authz, self.one_per_subject, self.subject_match];
-        Self::NAMES
-            .iter()
-            .zip(on)
-            .filter(|(_, on)| *on)
-            .map(|(n, _)| *n)
+        let mut copy = *self;
+        copy.switches()
+            .into_iter()
+            .filter(|(_, on)| **on)
+            .map(|(n, _)| n)
             .collect()
     }
 
@@ -522,6 +527,10 @@ mod tests {
         assert!(h.ca_authz && h.one_per_subject && h.subject_match);
         assert_eq!(h.names(), ["ca-authz", "one-per-subject", "subject-match"]);
         assert_eq!(h.to_string(), "ca-authz,one-per-subject,subject-match");
+        // `NAMES` (for messages and help) is the switch table's names.
+        let mut all = Hardening::default();
+        let table: Vec<&str> = all.switches().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(table, Hardening::NAMES);
         let e = Hardening::parse(["ca-auth"]).expect_err("unknown");
         assert!(e.contains("unknown hardening `ca-auth`"), "{e}");
         let e = Hardening::parse(["csr"]).expect_err("reserved");

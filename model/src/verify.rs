@@ -405,33 +405,25 @@ pub fn findings_markdown(exp: &Expectations, outcomes: &[Outcome]) -> String {
         if !f.note.is_empty() {
             let _ = writeln!(s, "{}\n", f.note.trim());
         }
-        let _ = writeln!(
-            s,
-            "- Patent: `commoncert check {}`: `{}` {} ({} unique states, {}).",
-            p.report.config.flags(),
-            f.property,
-            p.report
-                .verdict(&f.property)
-                .map_or("-", |v| verdict_word("always", v)),
-            p.report.unique_states,
-            p.report.bound
-        );
-        let _ = writeln!(
-            s,
-            "- Closed by {}: `commoncert check {}`: `{}` {} ({} unique states, {}).\n",
-            if f.is_residual() {
-                "nothing here".to_string()
-            } else {
-                format!("`{}`", f.closed_by)
-            },
-            h.report.config.flags(),
-            f.property,
-            h.report
-                .verdict(&f.property)
-                .map_or("-", |v| verdict_word("always", v)),
-            h.report.unique_states,
-            h.report.bound
-        );
+        // One run's line: its command, the property's verdict, its bound.
+        let run = |lead: &str, o: &Outcome| {
+            format!(
+                "- {lead}: `commoncert check {}`: `{}` {} ({} unique states, {}).",
+                o.report.config.flags(),
+                f.property,
+                o.report
+                    .verdict(&f.property)
+                    .map_or("-", |v| verdict_word("always", v)),
+                o.report.unique_states,
+                o.report.bound
+            )
+        };
+        let closed_by = if f.is_residual() {
+            "Closed by nothing here".to_string()
+        } else {
+            format!("Closed by `{}`", f.closed_by)
+        };
+        let _ = writeln!(s, "{}\n{}\n", run("Patent", p), run(&closed_by, h));
         if let Some(r) = p.report.properties.iter().find(|r| r.name == f.property) {
             s.push_str("The shortest counterexample on the patent as written:\n\n```text\n");
             for line in &r.counterexample {
