@@ -934,7 +934,9 @@ fn classify(a: &CcAction) -> (EdgeClass, u64) {
 }
 
 /// Which liveness properties a configuration checks: `issue-eventually-
-/// succeeds` only under a reliable network without crashes, as it reads.
+/// succeeds` only under a reliable network without crashes, as it reads
+/// (exactly the configurations without timeouts, where users keep the ghost
+/// `UserState::issue_failed` it needs).
 pub fn liveness_properties(config: &CheckConfig) -> Vec<Liveness> {
     Liveness::ALL
         .iter()
