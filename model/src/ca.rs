@@ -1,7 +1,7 @@
 //! The certificate authority (CA 34, server 42) and its DB 35.
 //!
 //! Everything the CA holds is durable: the tables, the next serial, the
-//! revoked serials its CRLs list. It signs real X.509 with a key derived from
+//! serials it revoked. It signs real X.509 with a key derived from
 //! the run's seed, and stamps certificates with virtual time.
 
 use crate::clock::Clock;
@@ -37,7 +37,8 @@ pub struct CaState {
     pub tables: Arc<Hashed<CaTables>>,
     /// RFC 5280: positive and unique per CA, so a counter from 1.
     pub next_serial: Serial,
-    /// Every serial ever invalidated, for the CRLs (V1).
+    /// Every serial ever invalidated (the CA's record; a pushed CRL lists
+    /// the one just invalidated, see `push_revocation`).
     pub revoked: BTreeSet<Serial>,
     pub crl_number: u64,
     /// Issued certificates by the request that asked for them, so that a
@@ -186,7 +187,7 @@ impl Ca {
                         st.crl_number += 1;
                         fx.persist = true;
                         if self.dir.modes.revocation == Revocation::Push {
-                            self.push_revocation(st, src, &services, fx);
+                            self.push_revocation(st, serial, src, &services, fx);
                         }
                         Verdict::Ok
                     }
@@ -343,12 +344,29 @@ impl Ca {
     /// reading is fire-and-forget: one notification per service, never
     /// acknowledged or resent, so a lost one leaves that service accepting
     /// the certificate from its own table (the variant's risk).
-    fn push_revocation(&self, st: &CaState, asking: Id, services: &BTreeSet<Id>, fx: &mut Effects) {
-        let revoked: Vec<Serial> = st.revoked.iter().copied().collect();
+    ///
+    /// The notification carries "the serial number of the invalidated common
+    /// certificate", so the CRL lists that serial alone: a CRL scoped to one
+    /// notification, in the spirit of RFC 5280's partitioned and delta CRLs,
+    /// whose size stays constant however many serials were revoked before
+    /// (a CRL of every serial ever revoked grew with each invalidation, and
+    /// so did the cost of signing and checking it). It does not claim to be
+    /// complete: a service acts on the serials a CRL lists and infers nothing
+    /// from a serial's absence. A consequence is the patent's: a lost
+    /// notification is never made good by a later one, so the service
+    /// accepts the certificate until it expires.
+    fn push_revocation(
+        &self,
+        st: &CaState,
+        serial: Serial,
+        asking: Id,
+        services: &BTreeSet<Id>,
+        fx: &mut Effects,
+    ) {
         let Ok(crl) =
             self.dir
                 .arena
-                .crl(&self.authority, st.crl_number, &revoked, self.clock.now())
+                .crl(&self.authority, st.crl_number, &[serial], self.clock.now())
         else {
             return;
         };

@@ -216,6 +216,46 @@ pub fn run_lines(run: &Run) -> String {
         }
         s.push_str(&format!("  replay: {}\n", run.replay_command()));
     }
+    if let Some(m) = &run.metrics {
+        s.push_str(&metrics_lines(m));
+    }
+    s
+}
+
+/// A workload's figures in a few lines (virtual time).
+pub fn metrics_lines(m: &crate::metrics::Summary) -> String {
+    let mut s = format!(
+        "  ops: {} started, {} ended, {} skipped (busy), {} skipped (down) over {} ms\n",
+        m.ops.started, m.ops.ended, m.ops.busy, m.ops.down, m.duration_ms
+    );
+    for p in &m.latency {
+        s.push_str(&format!(
+            "  latency {:<10} n={:<8} p50={} p90={} p99={} max={} ms\n",
+            p.what, p.count, p.p50, p.p90, p.p99, p.max
+        ));
+    }
+    let st = &m.staleness;
+    s.push_str(&format!(
+        "  staleness: {} invalidated, {} accepted after deletion ({} grants); p50={} p99={} max={} ms\n",
+        st.invalidated,
+        st.accepted_after,
+        st.grants_after,
+        st.percentiles.p50,
+        st.percentiles.p99,
+        st.percentiles.max
+    ));
+    s.push_str(&format!(
+        "  exposure: {} notifications, {} lost; p50={} p99={} max={} ms (lost ones open to the run's end)\n",
+        st.notifications,
+        st.notifications_lost,
+        st.exposure.p50,
+        st.exposure.p99,
+        st.exposure.max
+    ));
+    s.push_str(&format!(
+        "  CA load: {} messages, {:.1}/s mean, {}/s peak\n",
+        m.ca_load.messages, m.ca_load.mean_per_s, m.ca_load.peak_per_s
+    ));
     s
 }
 

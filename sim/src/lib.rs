@@ -10,6 +10,9 @@
 //! - [`concretise`]: a run with the X.509 memo against the concrete run;
 //! - [`sim`]: the engine: one run of one scenario with one seed, and its verdict;
 //! - [`trace`]: every event of a run and its fingerprint;
+//! - [`workload`]: a `[workload]`'s generated population and Poisson arrivals;
+//! - [`metrics`]: a run's staleness, latency and CA-load figures (HDR histograms);
+//! - [`charts`]: those figures drawn as SVG (plotters);
 //! - [`report`]: Markdown, HTML/SVG, JUnit and coverage reports;
 //! - [`cli`]: `commoncert sim`.
 //!
@@ -22,8 +25,10 @@ pub mod clock;
 pub mod concretise;
 pub mod emit;
 pub mod faults;
+pub mod metrics;
 pub mod network;
 pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod trace;
+pub mod workload;

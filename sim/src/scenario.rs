@@ -21,6 +21,7 @@
 //!   the model can produce (`issue`: rejected; `prohibit`: revoked, rejected;
 //!   `invalidate`: rejected, not-qualified; `statement`: not-qualified).
 
+use crate::workload::{Mix, OpKind, Workload};
 use commoncert_model::config::Subject;
 use commoncert_model::config::{Defects, Hardening};
 use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation};
@@ -93,6 +94,8 @@ pub struct Scenario {
     pub schedule: Schedule,
     /// Service id -> its display `name` (`@nifty`), where given.
     pub display_names: BTreeMap<String, String>,
+    /// `[workload]`: a generated population and its operations.
+    pub workload: Option<Workload>,
 }
 
 /// One `[[step]]`.
@@ -355,6 +358,28 @@ struct RawScenario {
     expect_final: Vec<Spanned<RawFinal>>,
     #[serde(default)]
     expect: Option<RawExpect>,
+    #[serde(default)]
+    workload: Option<Spanned<RawWorkload>>,
+}
+
+/// `[workload]` (project addition, issue 13).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    users: Spanned<u64>,
+    services: Spanned<u64>,
+    #[serde(default)]
+    accounts: Option<Spanned<u64>>,
+    rate: Spanned<f64>,
+    duration_ms: Spanned<u64>,
+    #[serde(default)]
+    ops: Option<Spanned<u64>>,
+    #[serde(default)]
+    mix: Option<Spanned<BTreeMap<String, Spanned<u32>>>>,
+    #[serde(default)]
+    keep_events: Option<u64>,
+    #[serde(default)]
+    invalidate_using: Option<Using>,
 }
 
 #[derive(Deserialize, Default)]
@@ -832,8 +857,34 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             malicious: s.malicious,
         });
     }
+    let workload = match &raw.workload {
+        Some(w) => Some(workload(c, w)?),
+        None => None,
+    };
+    if let Some(w) = &workload {
+        let span = raw.workload.as_ref().map_or(0..0, Spanned::span);
+        for j in 0..w.services {
+            let name = Workload::service_name(j);
+            claim(&Spanned::new(span.clone(), name.clone()), Kind::Service).map_err(|e| {
+                c.at(
+                    span.clone(),
+                    format!("the workload's service `{name}`: {}", e.message),
+                )
+            })?;
+            services.push(ServiceSpec {
+                name,
+                portal: j == 0,
+                statement: Some(format!("balance at s{}", j + 1)),
+                curious: false,
+                malicious: false,
+            });
+        }
+    }
     if services.is_empty() {
-        return Err(c.at(0..0, "expected at least one `[[service]]`"));
+        return Err(c.at(
+            0..0,
+            "expected at least one `[[service]]` or a `[workload]`",
+        ));
     }
     let malicious: BTreeSet<String> = services
         .iter()
@@ -893,6 +944,37 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             },
             accounts,
         });
+    }
+    if let Some(w) = &workload {
+        let span = raw.workload.as_ref().map_or(0..0, Spanned::span);
+        users.reserve(w.users);
+        for i in 0..w.users {
+            let id = Workload::user_name(i);
+            if ids.insert(id.clone(), Kind::User).is_some() || !subject_names.insert(id.clone()) {
+                return Err(c.at(
+                    span,
+                    format!(
+                        "the workload's user `{id}` has the id or name of a party the file declares"
+                    ),
+                ));
+            }
+            let accounts = w
+                .services_of(i)
+                .map(|j| {
+                    let service = Workload::service_name(j);
+                    (service, (id.clone(), Workload::password(i, j)))
+                })
+                .collect();
+            users.push(UserSpec {
+                subject: Subject {
+                    name: id.clone(),
+                    address: String::new(),
+                    email: format!("{id}@example.org"),
+                },
+                name: id,
+                accounts,
+            });
+        }
     }
     let names_of = |kind: Kind| {
         list(
@@ -1292,6 +1374,85 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         expect_under_faults,
         schedule,
         display_names,
+        workload,
+    })
+}
+
+/// The most operations a workload may name; beyond this a run would not fit
+/// the simulator's event budget in memory.
+const MAX_POPULATION: u64 = 10_000_000;
+
+/// Check `[workload]`.
+fn workload(c: &Checker<'_>, raw: &Spanned<RawWorkload>) -> Result<Workload, Refused> {
+    let line = c.line(&raw.span());
+    let w = raw.get_ref();
+    let count = |v: &Spanned<u64>, key: &str, lo: u64, hi: u64| -> Result<usize, Refused> {
+        let n = *v.get_ref();
+        if n < lo || n > hi {
+            return Err(c.at(
+                v.span(),
+                format!("expected `{key}` between {lo} and {hi}, found {n}"),
+            ));
+        }
+        Ok(n as usize)
+    };
+    let users = count(&w.users, "users", 1, MAX_POPULATION)?;
+    let services = count(&w.services, "services", 1, 1000)?;
+    let accounts = match &w.accounts {
+        Some(a) => count(a, "accounts", 1, services as u64)?,
+        None => services,
+    };
+    let rate = *w.rate.get_ref();
+    if !(rate.is_finite() && rate > 0.0 && rate <= 1e7) {
+        return Err(c.at(
+            w.rate.span(),
+            "expected `rate` (operations per second of virtual time) above 0 and at most 10000000",
+        ));
+    }
+    let duration_ms = *w.duration_ms.get_ref();
+    if duration_ms == 0 || duration_ms > 365 * 86_400_000 {
+        return Err(c.at(
+            w.duration_ms.span(),
+            "expected a positive `duration_ms` of at most a year",
+        ));
+    }
+    let ops = match &w.ops {
+        Some(o) => Some(count(o, "ops", 1, 100 * MAX_POPULATION)? as u64),
+        None => None,
+    };
+    let mut mix = Mix::default();
+    if let Some(m) = &w.mix {
+        mix.weights = [0; 5];
+        for (key, weight) in m.get_ref() {
+            let Some(kind) = OpKind::ALL.iter().find(|k| k.name() == key) else {
+                return Err(c.at(
+                    weight.span(),
+                    format!(
+                        "unknown operation `{key}` in `[workload.mix]`: expected one of {}",
+                        list(OpKind::ALL.iter().map(|k| k.name()))
+                    ),
+                ));
+            };
+            mix.weights[*kind as usize] = *weight.get_ref();
+        }
+        if mix.weights.iter().all(|w| *w == 0) {
+            return Err(c.at(
+                m.span(),
+                "expected at least one positive weight in `[workload.mix]`",
+            ));
+        }
+    }
+    Ok(Workload {
+        line,
+        users,
+        services,
+        accounts,
+        rate,
+        duration_ms,
+        ops,
+        mix,
+        invalidate_using: w.invalidate_using.unwrap_or(Using::Certificate),
+        keep_events: w.keep_events.map_or(10_000, |k| k as usize),
     })
 }
 

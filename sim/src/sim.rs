@@ -18,9 +18,11 @@
 
 use crate::clock::{Agenda, Time};
 use crate::faults::FaultProfile;
+use crate::metrics::{Metrics, Summary};
 use crate::network::{DropReason, Fate, Network};
 use crate::scenario::{Action, Scenario};
 use crate::trace::{Event, Kind, Trace};
+use crate::workload::{Arrival, Arrivals, OpKind, Workload};
 use commoncert_model::effects::Timer;
 use commoncert_model::malicious::Move;
 use commoncert_model::msg::{Msg, OpId};
@@ -32,7 +34,7 @@ use commoncert_model::world::{Outcome, World};
 use commoncert_model::x509::{Der, Memo};
 use serde::Serialize;
 use stateright::actor::Id;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 /// How to run a scenario.
@@ -46,6 +48,8 @@ pub struct Options {
     /// concrete reading (every certificate, CRL and proof issued and checked
     /// on every use), which the concretisation check compares against.
     pub memo: Memo,
+    /// Show a progress bar on stderr while a workload runs.
+    pub progress: bool,
 }
 
 /// A run that could not start.
@@ -138,6 +142,8 @@ pub struct Run {
     pub trace: Trace,
     #[serde(skip)]
     pub pki: Option<Pki>,
+    /// A workload's figures: staleness, latency, CA load (issue 13).
+    pub metrics: Option<Summary>,
 }
 
 impl Run {
@@ -157,13 +163,7 @@ impl Run {
 
     /// How often each step label was realised in this run.
     pub fn coverage(&self) -> BTreeMap<String, usize> {
-        let mut c = BTreeMap::new();
-        for e in &self.trace.events {
-            for s in &e.steps {
-                *c.entry(s.clone()).or_default() += 1;
-            }
-        }
-        c
+        self.trace.coverage().clone()
     }
 }
 
@@ -195,6 +195,22 @@ enum Ev {
         timer: Timer,
         cause: Option<usize>,
     },
+    /// The workload's next operation.
+    Arrival(Arrival),
+}
+
+/// A running `[workload]`.
+struct Load<'a> {
+    w: &'a Workload,
+    arrivals: Arrivals,
+    /// Generated user `i` -> its node, and service `j` -> its node.
+    users: Vec<Id>,
+    services: Vec<Id>,
+    /// Whether generated user `i` has a workload operation in flight.
+    busy: Vec<bool>,
+    /// (user node, op) -> (kind, start, generated user index).
+    inflight: HashMap<(Id, OpId), (OpKind, Time, usize)>,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 #[derive(Default)]
@@ -237,6 +253,9 @@ struct Engine<'a> {
     held_timers: Vec<(Id, Timer, Option<usize>)>,
     /// Scripted steps that named nothing held: (step index, what).
     script_errors: Vec<(usize, String)>,
+    load: Option<Load<'a>>,
+    metrics: Metrics,
+    ca: Option<Id>,
 }
 
 /// Run `sc` under `opts`.
@@ -269,6 +288,41 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
             crate::scenario::Action::Crash { .. } | crate::scenario::Action::Restart { .. }
         )
     });
+    let load = sc.workload.as_ref().map(|w| {
+        let dir = &world.system.dir;
+        let id = |name: String| dir.by_name(&name).unwrap_or_default();
+        let progress = opts.progress.then(|| {
+            let bar = indicatif::ProgressBar::new(w.duration_ms);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} virtual {pos}/{len} ms {wide_bar} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Load {
+            w,
+            arrivals: Arrivals::new(opts.seed),
+            users: (0..w.users).map(|i| id(Workload::user_name(i))).collect(),
+            services: (0..w.services)
+                .map(|j| id(Workload::service_name(j)))
+                .collect(),
+            busy: vec![false; w.users],
+            inflight: HashMap::new(),
+            progress,
+        }
+    });
+    let ca = world.system.dir.ca();
+    let trace = match &sc.workload {
+        Some(w) => Trace::keeping(w.keep_events),
+        None => Trace::default(),
+    };
+    let max_events = sc.workload.as_ref().map_or(MAX_EVENTS, |w| {
+        let expected = (w.rate * w.duration_ms as f64 / 1000.0) as u64;
+        let ops = w.ops.map_or(expected, |n| n.min(expected));
+        MAX_EVENTS.saturating_add(ops.saturating_mul(200) as usize)
+    });
     let mut e = Engine {
         sc,
         world,
@@ -278,7 +332,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
             network,
             profile.as_ref().and_then(|p| p.partition.clone()),
         ),
-        trace: Trace::default(),
+        trace,
         timers: BTreeMap::new(),
         ops: BTreeMap::new(),
         steps: sc.steps.iter().map(|_| StepState::default()).collect(),
@@ -291,11 +345,15 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         held: Vec::new(),
         held_timers: Vec::new(),
         script_errors: Vec::new(),
+        load,
+        metrics: Metrics::default(),
+        ca,
     };
     for (id, out) in starts {
         e.process(id, out, None);
     }
     e.schedule_next();
+    e.schedule_arrival();
     let mut runaway = None;
     while let Some(t) = e.agenda.peek_time() {
         if t > horizon {
@@ -305,8 +363,8 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
             ));
             break;
         }
-        if e.trace.len() >= MAX_EVENTS {
-            runaway = Some(format!("the run exceeded {MAX_EVENTS} events"));
+        if e.trace.len() >= max_events {
+            runaway = Some(format!("the run exceeded {max_events} events"));
             break;
         }
         let Some((t, seq, ev)) = e.agenda.pop() else {
@@ -314,6 +372,9 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         };
         e.world.system.clock.set(t);
         e.handle(seq, ev);
+    }
+    if let Some(bar) = e.load.as_ref().and_then(|l| l.progress.as_ref()) {
+        bar.finish_and_clear();
     }
     Ok(e.finish(opts, profile, runaway))
 }
@@ -335,7 +396,12 @@ fn horizon(sc: &Scenario, latency_hi: Time, profile: Option<&FaultProfile>) -> T
     let window = profile
         .and_then(|p| p.partition.as_ref())
         .map_or(0, |w| w.until_ms);
+    let workload = sc
+        .workload
+        .as_ref()
+        .map_or(0, |w| w.duration_ms.saturating_add(per_step));
     waits
+        .saturating_add(workload)
         .saturating_add(per_step.saturating_mul(sc.steps.len() as u64 + 2))
         .saturating_add(window)
         .saturating_add(60_000)
@@ -381,6 +447,21 @@ impl Engine<'_> {
         cause: Option<usize>,
         out: Option<&Outcome>,
     ) -> usize {
+        let (from, to) = (self.name(from), self.name(to));
+        self.record_named(kind, reason, from, to, what, cause, out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_named(
+        &mut self,
+        kind: Kind,
+        reason: Option<DropReason>,
+        from: String,
+        to: String,
+        what: String,
+        cause: Option<usize>,
+        out: Option<&Outcome>,
+    ) -> usize {
         let (steps, done, violations) = match out {
             Some(o) => (
                 o.steps.iter().map(|s| s.label().to_string()).collect(),
@@ -400,8 +481,8 @@ impl Engine<'_> {
             time: self.now(),
             kind,
             reason,
-            from: self.name(from),
-            to: self.name(to),
+            from,
+            to,
             what,
             steps,
             cause: cause.map(|i| i + 1),
@@ -413,12 +494,8 @@ impl Engine<'_> {
 
     /// A trace line that concerns the whole network (`*` to `*`).
     fn note(&mut self, kind: Kind, what: String, cause: Option<usize>) {
-        let id = Id::from(0);
-        let i = self.record(kind, None, id, id, what, cause, None);
-        if let Some(e) = self.trace.events.get_mut(i) {
-            e.from = "*".to_string();
-            e.to = "*".to_string();
-        }
+        let star = || "*".to_string();
+        self.record_named(kind, None, star(), star(), what, cause, None);
     }
 
     /// Apply what an event at `actor` did: labels, sends, timers, results, violations.
@@ -436,7 +513,13 @@ impl Engine<'_> {
                 expected: self.sc.expect_violations.contains(p),
             });
         }
+        let now = self.now();
+        if self.ca == Some(actor) {
+            self.metrics
+                .ca_sent(out.sends.iter().map(|(d, m)| (usize::from(*d), m)), now);
+        }
         for (dst, msg) in out.sends {
+            self.metrics.sent(usize::from(actor), &msg, now);
             self.send(actor, dst, msg, cause);
         }
         for timer in out.set_timers {
@@ -463,6 +546,13 @@ impl Engine<'_> {
             self.timers.remove(&(actor, timer));
         }
         for done in out.done {
+            if let Some(load) = &mut self.load
+                && let Some((kind, from, user)) = load.inflight.remove(&(actor, done.op))
+            {
+                load.busy[user] = false;
+                self.metrics.ended(kind, from, now, done.outcome.name());
+                continue;
+            }
             let Some(i) = self.ops.remove(&(actor, done.op)) else {
                 continue;
             };
@@ -556,6 +646,10 @@ impl Engine<'_> {
                     self.fault(cause);
                     return;
                 }
+                if self.ca == Some(to) {
+                    self.metrics.ca_received(now);
+                }
+                self.metrics.delivered(usize::from(to), &msg, now);
                 let what = msg.to_string();
                 let out = self.world.deliver(from, to, msg);
                 let kind = if copy {
@@ -580,6 +674,7 @@ impl Engine<'_> {
                 self.record(Kind::Timer, None, node, node, what, cause, Some(&out));
                 self.process(node, out, cause);
             }
+            Ev::Arrival(a) => self.arrive(a),
         }
     }
 
@@ -905,6 +1000,102 @@ impl Engine<'_> {
         for s in lost {
             self.end_step(s, Some("crashed".to_string()));
         }
+        let now = self.now();
+        if let Some(load) = &mut self.load {
+            let crashed: Vec<(OpKind, Time, usize)> = load
+                .inflight
+                .iter()
+                .filter(|((n, _), _)| *n == id)
+                .map(|(_, v)| *v)
+                .collect();
+            load.inflight.retain(|(n, _), _| *n != id);
+            for (kind, from, user) in crashed {
+                load.busy[user] = false;
+                self.metrics.ended(kind, from, now, "crashed");
+            }
+        }
+    }
+
+    /// Schedule the workload's next arrival, if there is one.
+    fn schedule_arrival(&mut self) {
+        let Some(load) = &mut self.load else {
+            return;
+        };
+        if let Some(a) = load.arrivals.next(load.w) {
+            self.agenda.schedule(a.at, Ev::Arrival(a));
+        }
+    }
+
+    /// A workload operation arrives: start it unless its user is busy or down.
+    fn arrive(&mut self, a: Arrival) {
+        self.schedule_arrival();
+        let Some(load) = &mut self.load else {
+            return;
+        };
+        if let Some(bar) = &load.progress {
+            bar.set_position(a.at);
+        }
+        let (Some(&uid), Some(&sid)) = (load.users.get(a.user), load.services.get(a.service))
+        else {
+            return;
+        };
+        if load.busy[a.user] {
+            self.metrics.busy();
+            return;
+        }
+        // A person asks for a certificate only when they hold none they can
+        // use (none yet, or one they invalidated); one who holds a good one
+        // uses it instead, the patent's premise of one certificate for many
+        // services. (Asking a second service anyway is the finding
+        // `one-certificate-per-user` without the `one-per-subject` hardening,
+        // which hand-written scenarios show.)
+        let holds_good = matches!(
+            self.world.state(uid),
+            Some(commoncert_model::node::NodeState::User(st))
+                if st.certificate.is_some() && !st.invalidated
+        );
+        let kind = match a.kind {
+            OpKind::Issue if holds_good => OpKind::Use,
+            k => k,
+        };
+        let a = Arrival { kind, ..a };
+        let command = match a.kind {
+            OpKind::Issue => Command::Issue {
+                service: sid,
+                credential: None,
+            },
+            OpKind::Use => Command::Use {
+                service: sid,
+                login: true,
+                credential: None,
+            },
+            OpKind::Statement => Command::Statement { portal: sid },
+            OpKind::Prohibit => Command::Prohibit { service: sid },
+            OpKind::Invalidate => Command::Invalidate {
+                service: sid,
+                using: load.w.invalidate_using,
+                credential: None,
+            },
+        };
+        let (out, op) = self.world.choose(uid, &Choice::User(command));
+        let Some(op) = op else {
+            self.metrics.down();
+            return;
+        };
+        let now = self.now();
+        if let Some(load) = &mut self.load {
+            load.busy[a.user] = true;
+            load.inflight.insert((uid, op), (a.kind, now, a.user));
+        }
+        self.metrics.started();
+        let what = format!(
+            "workload: {} {} at {}",
+            a.kind.name(),
+            self.name(uid),
+            self.name(sid)
+        );
+        self.record(Kind::Start, None, uid, sid, what, None, Some(&out));
+        self.process(uid, out, None);
     }
 
     fn command(&self, action: &Action, user: &str, service: &str, sid: Id) -> Command {
@@ -1187,7 +1378,11 @@ impl Engine<'_> {
                 .expect_under_faults
                 .iter()
                 .any(|p| p.name() == v.property);
-            let bucket = if swarm && any_fault && declared {
+            // A workload's own lossy network is its faults: a declared finding
+            // is tolerated once a message was lost or an operation timed out.
+            let workload_fault =
+                sc.workload.is_some() && self.first_fault.is_some_and(|t| t <= v.time) && declared;
+            let bucket = if swarm && any_fault && declared || workload_fault {
                 &mut tolerated
             } else {
                 &mut failures
@@ -1244,12 +1439,20 @@ impl Engine<'_> {
                 }
             }
         }
-        let (users, crls) = self.world.pki_material();
-        let pki = Pki {
-            root: self.world.system.ca_root().clone(),
-            users,
-            crls,
-        };
+        // A workload's PKI is a million certificates: not exported.
+        let pki = sc.workload.is_none().then(|| {
+            let (users, crls) = self.world.pki_material();
+            Pki {
+                root: self.world.system.ca_root().clone(),
+                users,
+                crls,
+            }
+        });
+        let end = self.now();
+        let metrics = sc.workload.as_ref().map(|_| {
+            self.metrics
+                .summary(end, |n| self.world.system.dir.name(Id::from(n)).to_string())
+        });
         let parties = self
             .world
             .system
@@ -1277,7 +1480,8 @@ impl Engine<'_> {
             tolerated,
             parties,
             trace,
-            pki: Some(pki),
+            pki,
+            metrics,
         }
     }
 }

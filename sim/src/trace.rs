@@ -7,6 +7,7 @@
 use crate::clock::Time;
 use crate::network::DropReason;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What kind of event a trace line records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -52,38 +53,119 @@ pub struct Event {
     pub violations: Vec<String>,
 }
 
-/// Every event of one run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// Every event of one run, hashed as it is appended.
+///
+/// A run of a hand-written scenario keeps every event (reports draw them);
+/// a population-scale workload keeps only the first [`Trace::keep`] (so a
+/// million operations do not hold tens of millions of strings) while the
+/// fingerprint and the step coverage still cover every event. The
+/// fingerprint is taken over exactly the bytes `serde_json` would write for
+/// the whole event list, so keeping fewer events never changes it.
+#[derive(Clone)]
 pub struct Trace {
+    /// The events kept, in order: all of them unless `keep` is smaller.
     pub events: Vec<Event>,
+    /// How many events to keep (`usize::MAX`: all).
+    keep: usize,
+    len: usize,
+    digest: ring::digest::Context,
+    coverage: BTreeMap<String, usize>,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::keeping(usize::MAX)
+    }
+}
+
+impl PartialEq for Trace {
+    /// Equal when they recorded the same events (same length and fingerprint).
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.fingerprint() == other.fingerprint()
+    }
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("len", &self.len)
+            .field("kept", &self.events.len())
+            .field("fingerprint", &self.fingerprint())
+            .finish()
+    }
 }
 
 impl Trace {
-    /// Append an event, numbering it; its index.
-    pub fn push(&mut self, mut event: Event) -> usize {
-        event.index = self.events.len();
-        self.events.push(event);
-        self.events.len() - 1
+    /// A trace that keeps the first `keep` events and counts the rest.
+    pub fn keeping(keep: usize) -> Trace {
+        let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+        digest.update(b"[");
+        Trace {
+            events: Vec::new(),
+            keep,
+            len: 0,
+            digest,
+            coverage: BTreeMap::new(),
+        }
     }
 
+    /// Append an event, numbering it; its index.
+    pub fn push(&mut self, mut event: Event) -> usize {
+        event.index = self.len;
+        if self.len > 0 {
+            self.digest.update(b",");
+        }
+        // Serialising plain structs, strings and numbers cannot fail.
+        if let Ok(bytes) = serde_json::to_vec(&event) {
+            self.digest.update(&bytes);
+        }
+        for s in &event.steps {
+            match self.coverage.get_mut(s) {
+                Some(n) => *n += 1,
+                None => {
+                    self.coverage.insert(s.clone(), 1);
+                }
+            }
+        }
+        self.len += 1;
+        if self.events.len() < self.keep {
+            self.events.push(event);
+        }
+        self.len - 1
+    }
+
+    /// How many events were recorded (kept or not).
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.len == 0
     }
 
-    /// The canonical serialisation the fingerprint is taken over.
+    /// Whether every event was kept.
+    pub fn is_complete(&self) -> bool {
+        self.events.len() == self.len
+    }
+
+    /// How often each step label was realised, over every event.
+    pub fn coverage(&self) -> &BTreeMap<String, usize> {
+        &self.coverage
+    }
+
+    /// The canonical serialisation of the kept events (all of them in a
+    /// complete trace): what the fingerprint is taken over.
     pub fn canonical(&self) -> Vec<u8> {
         // Serialising plain structs, strings and numbers cannot fail.
         serde_json::to_vec(&self.events).unwrap_or_default()
     }
 
-    /// SHA-256 of the canonical serialisation, first 16 bytes, lower-case hex.
+    /// SHA-256 of the canonical serialisation of every event, first 16
+    /// bytes, lower-case hex.
     pub fn fingerprint(&self) -> String {
-        let digest = ring::digest::digest(&ring::digest::SHA256, &self.canonical());
-        digest.as_ref()[..16]
+        let mut digest = self.digest.clone();
+        digest.update(b"]");
+        digest.finish().as_ref()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
@@ -121,5 +203,29 @@ mod tests {
         b.push(event("x"));
         assert_ne!(a.fingerprint(), b.fingerprint());
         assert_eq!(b.events[1].index, 1);
+    }
+
+    #[test]
+    fn the_streamed_fingerprint_is_the_hash_of_the_whole_list() {
+        let mut a = Trace::default();
+        for w in ["a", "b", "c"] {
+            a.push(event(w));
+        }
+        let whole = ring::digest::digest(&ring::digest::SHA256, &a.canonical());
+        let hex: String = whole.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(a.fingerprint(), hex);
+        // Keeping fewer events changes neither the fingerprint nor coverage.
+        let mut short = Trace::keeping(1);
+        for w in ["a", "b", "c"] {
+            short.push(event(w));
+        }
+        assert_eq!(short.fingerprint(), a.fingerprint());
+        assert_eq!(short.len(), 3);
+        assert_eq!(short.events.len(), 1);
+        assert!(!short.is_complete());
+        assert_eq!(short.coverage().get("S1"), Some(&3));
     }
 }
