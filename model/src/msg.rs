@@ -241,6 +241,24 @@ impl Msg {
         }
     }
 
+    /// The certificate serial this message is about, if it names one.
+    pub fn serial(&self) -> Option<Serial> {
+        match self {
+            Msg::Granted { serial, .. }
+            | Msg::MemberMenu { serial, .. }
+            | Msg::Balance { serial, .. }
+            | Msg::Check { serial, .. }
+            | Msg::Qualify { serial, .. }
+            | Msg::Withdraw { serial, .. }
+            | Msg::Invalidate { serial, .. }
+            | Msg::ListServices { serial, .. }
+            | Msg::Issued { serial, .. }
+            | Msg::Answer { serial, .. }
+            | Msg::Services { serial, .. } => Some(*serial),
+            _ => None,
+        }
+    }
+
     /// If this message is a service serving a presenter: (serial, subject, basis).
     pub fn grant(&self) -> Option<(Serial, &str, Basis)> {
         match self {

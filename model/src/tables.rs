@@ -450,6 +450,15 @@ impl UserTable {
     }
 
     /// Every linked serial with the row that holds it.
+    /// The rows that hold `serial`.
+    pub fn rows_linked_to(&self, serial: Serial) -> impl Iterator<Item = &UserRow> {
+        self.linked
+            .get(&serial)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| self.rows.get(l))
+    }
+
     pub fn linked_rows(&self) -> impl Iterator<Item = (Serial, &UserRow)> {
         self.linked.iter().flat_map(move |(serial, logins)| {
             logins
