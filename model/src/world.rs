@@ -151,7 +151,7 @@ impl World {
     }
 
     /// Re-judge the links of `serials` after an event that named them.
-    fn relink<'m>(&mut self, serials: impl IntoIterator<Item = u64>) {
+    fn relink(&mut self, serials: impl IntoIterator<Item = u64>) {
         for serial in serials {
             if self.link_ok(serial) {
                 self.bad_links.remove(&serial);
