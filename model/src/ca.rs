@@ -395,7 +395,7 @@ mod tests {
         let system = spec.build().expect("builds");
         let ca = system.dir.ca().expect("a CA");
         let a = system.dir.by_name("A").expect("A");
-        let subject = system.dir.subjects.values().next().expect("a user").clone();
+        let subject = Subject::clone(system.dir.subjects.values().next().expect("a user"));
         let node = system.nodes[usize::from(ca)].clone();
         let (state, _) = node.start(ca, None);
         (node, state, ca, a, subject)

@@ -9,6 +9,7 @@ use crate::x509::Arena;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How a service learns that a certificate was invalidated.
 #[derive(
@@ -195,8 +196,9 @@ pub struct Directory {
     /// Adversaries' own genuine certificates, by holder.
     pub own: BTreeMap<Id, OwnCertificate>,
     pub parties: Vec<Party>,
-    /// Each user's identity.
-    pub subjects: BTreeMap<Id, Subject>,
+    /// Each user's identity, shared with the rows of every service where
+    /// the user has an account (one copy per person, not per account).
+    pub subjects: BTreeMap<Id, Arc<Subject>>,
     /// (user, service) -> the credential the user was given by that service;
     /// the service's table holds its check value.
     pub accounts: BTreeMap<(Id, Id), Credential>,
@@ -216,9 +218,12 @@ struct Index {
     ca: Option<Id>,
     attacker: Option<Id>,
     /// password -> the services holding an account with it.
-    services_of_password: BTreeMap<String, Vec<Id>>,
-    /// login -> service -> the user with that login there.
-    by_login: BTreeMap<String, BTreeMap<Id, Id>>,
+    /// (password, service): a set rather than a map of vectors, one entry
+    /// per account and no allocation beyond the password's own.
+    services_of_password: std::collections::BTreeSet<(String, Id)>,
+    /// login -> service -> the user with that login there (a sorted
+    /// vector per login: a login is at a few services).
+    by_login: BTreeMap<String, crate::small_map::SmallMap<Id, Id>>,
 }
 
 impl Directory {
@@ -226,7 +231,7 @@ impl Directory {
     pub fn new(
         modes: Modes,
         parties: Vec<Party>,
-        subjects: BTreeMap<Id, Subject>,
+        subjects: BTreeMap<Id, Arc<Subject>>,
         accounts: BTreeMap<(Id, Id), Credential>,
         arena: Arena,
     ) -> Self {
@@ -240,7 +245,7 @@ impl Directory {
                 .iter()
                 .find(|p| p.role == Role::Attacker)
                 .map(|p| p.id),
-            services_of_password: BTreeMap::new(),
+            services_of_password: Default::default(),
             by_login: BTreeMap::new(),
         };
         for ((user, service), credential) in &accounts {
@@ -252,9 +257,7 @@ impl Directory {
             if let Credential::Password { password, .. } = credential {
                 index
                     .services_of_password
-                    .entry(password.clone())
-                    .or_default()
-                    .push(*service);
+                    .insert((password.clone(), *service));
             }
         }
         Directory {
@@ -292,11 +295,13 @@ impl Directory {
     /// The services holding an account with `password` (for
     /// `password-stays-home`: a password is judged by its secret, whatever
     /// login it is sent with).
-    pub fn services_of_password(&self, password: &str) -> &[Id] {
+    pub fn services_of_password(&self, password: &str) -> Vec<Id> {
+        let key = |id: usize| (password.to_string(), Id::from(id));
         self.index
             .services_of_password
-            .get(password)
-            .map_or(&[], Vec::as_slice)
+            .range(key(0)..=key(usize::MAX))
+            .map(|(_, s)| *s)
+            .collect()
     }
 
     /// The services other than `at` that accept `credential`'s secret for

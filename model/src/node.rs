@@ -31,11 +31,14 @@ pub enum Node {
     Attacker(Attacker),
 }
 
+/// A service's state is boxed: it is four times a user's, and a system of a
+/// million users holds a million of these (a workload), so the enum stays
+/// the size of the small variants.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum NodeState {
     Ca(CaState),
-    Service(ServiceState),
-    PortalCa(ServiceState, CaState),
+    Service(Box<ServiceState>),
+    PortalCa(Box<ServiceState>, CaState),
     User(UserState),
     Attacker(AttackerState),
 }
@@ -132,7 +135,7 @@ impl Node {
                     },
                 );
                 s.offer_moves(me, &st, &mut fx);
-                NodeState::Service(st)
+                NodeState::Service(Box::new(st))
             }
             Node::PortalCa(s, ca) => {
                 let (d, c) = match storage {
@@ -141,7 +144,7 @@ impl Node {
                 };
                 let st = s.start(me, d);
                 s.offer_moves(me, &st, &mut fx);
-                NodeState::PortalCa(st, ca.start(c))
+                NodeState::PortalCa(Box::new(st), ca.start(c))
             }
             Node::User(u) => {
                 let (st, f) = u.start(

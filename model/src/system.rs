@@ -126,6 +126,19 @@ pub fn biometric_template(finger: &str) -> [u8; 16] {
 
 impl SystemSpec {
     pub fn build(&self) -> Result<System, BuildError> {
+        self.build_with(self.seed, self.memo, std::iter::empty())
+    }
+
+    /// Build with this `seed` and `memo` instead of the spec's, and with
+    /// `extra` users after the spec's own. The extra users are consumed one
+    /// at a time, so a generated population of a million (a workload) is
+    /// never held as a list of specs beside the system it becomes.
+    pub fn build_with(
+        &self,
+        seed: u64,
+        memo: Memo,
+        extra: impl IntoIterator<Item = UserSpec>,
+    ) -> Result<System, BuildError> {
         if self.services.is_empty() {
             return Err(BuildError::NoService);
         }
@@ -169,22 +182,15 @@ impl SystemSpec {
             };
             push(&s.name, role, &mut parties)?;
         }
-        let mut user_ids = Vec::new();
-        for u in &self.users {
-            user_ids.push(push(&u.name, Role::User, &mut parties)?);
-        }
-        if let Some(a) = &self.attacker {
-            push(a, Role::Attacker, &mut parties)?;
-        }
-        let service_ids: BTreeMap<&str, Id> = parties
+        let service_ids: BTreeMap<String, Id> = parties
             .iter()
             .filter(|p| matches!(p.role, Role::Service { .. } | Role::PortalCa { .. }))
-            .map(|p| (p.name.as_str(), p.id))
+            .map(|p| (p.name.clone(), p.id))
             .collect();
         let mut subjects = BTreeMap::new();
         let mut accounts = BTreeMap::new();
-        for (u, uid) in self.users.iter().zip(&user_ids) {
-            subjects.insert(*uid, u.subject.clone());
+        for u in self.users.iter().cloned().chain(extra) {
+            let uid = push(&u.name, Role::User, &mut parties)?;
             for (service, (login, password)) in &u.accounts {
                 // V2: the user's one finger (its id), whatever the account.
                 let secret = match self.modes.primary_auth {
@@ -198,15 +204,19 @@ impl SystemSpec {
                     }
                 })?;
                 accounts.insert(
-                    (*uid, sid),
+                    (uid, sid),
                     credential(self.modes.primary_auth, login, secret),
                 );
             }
+            subjects.insert(uid, Arc::new(u.subject));
+        }
+        if let Some(a) = &self.attacker {
+            push(a, Role::Attacker, &mut parties)?;
         }
         let authority =
-            CertificateAuthority::new(&key_seed(self.seed, KeyStream::Ca, 0), "commoncert CA")?;
+            CertificateAuthority::new(&key_seed(seed, KeyStream::Ca, 0), "commoncert CA")?;
         let anchor = authority.trust_anchor();
-        let arena = Arena::new(self.memo);
+        let arena = Arena::new(memo);
         // Adversaries' own genuine certificates: a malicious service's
         // operator's (registered with that service) and the network
         // attacker's (registered with the first service).
@@ -229,7 +239,7 @@ impl SystemSpec {
                 _ => continue,
             };
             let key = SigningKey::from_seed(&key_seed(
-                self.seed,
+                seed,
                 KeyStream::Attacker,
                 usize::from(p.id) as u64,
             ));
@@ -297,15 +307,18 @@ impl SystemSpec {
                 Role::Service { .. } => Node::Service(service(&p.name)),
                 Role::PortalCa { .. } => Node::PortalCa(service(&p.name), ca.clone()),
                 Role::User => {
-                    let key =
-                        SigningKey::from_seed(&key_seed(self.seed, KeyStream::User, user_index));
+                    let key = SigningKey::from_seed(&key_seed(seed, KeyStream::User, user_index));
                     user_index += 1;
                     let identity = Identity {
-                        subject: dir.subjects.get(&p.id).cloned().unwrap_or_else(|| Subject {
-                            name: p.name.clone(),
-                            address: String::new(),
-                            email: String::new(),
-                        }),
+                        subject: dir
+                            .subjects
+                            .get(&p.id)
+                            .map(|s| Subject::clone(s))
+                            .unwrap_or_else(|| Subject {
+                                name: p.name.clone(),
+                                address: String::new(),
+                                email: String::new(),
+                            }),
                         key,
                         accounts: dir
                             .accounts

@@ -343,7 +343,8 @@ pub struct UserRow {
     /// The user ID (login).
     pub login: String,
     pub verifier: Verifier,
-    pub subject: Subject,
+    /// Shared with the directory (`Directory::subjects`).
+    pub subject: Arc<Subject>,
     /// The serial of the linked common certificate; empty until one is linked.
     pub serial: Option<(Serial, Link)>,
 }
@@ -361,7 +362,7 @@ pub struct UserTable {
 }
 
 impl UserTable {
-    pub fn enrol(&mut self, credential: &Credential, subject: Subject) {
+    pub fn enrol(&mut self, credential: &Credential, subject: Arc<Subject>) {
         Arc::make_mut(&mut self.rows).insert(
             credential.login().to_string(),
             UserRow {
@@ -529,7 +530,7 @@ mod tests {
             password: "pw-a".into(),
         };
         let mut table = UserTable::default();
-        table.enrol(&pw, subject("taro"));
+        table.enrol(&pw, Arc::new(subject("taro")));
         assert!(table.authenticate(&pw).is_some());
         let wrong = Credential::Password {
             login: "taro".into(),
@@ -561,7 +562,7 @@ mod tests {
             password: "x".into(),
         };
         let mut table = UserTable::default();
-        table.enrol(&pw, subject("taro"));
+        table.enrol(&pw, Arc::new(subject("taro")));
         assert!(table.link("taro", 5, Link::Qualified));
         assert!(table.holds(5));
         assert!(table.unlink(5));

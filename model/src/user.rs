@@ -179,8 +179,9 @@ pub struct Identity {
     pub subject: Subject,
     /// The key the common certificate certifies, derived from the seed.
     pub key: SigningKey,
-    /// service -> the credential that service gave this user.
-    pub accounts: BTreeMap<Id, Credential>,
+    /// service -> the credential that service gave this user (a sorted
+    /// vector: a few entries each, for up to a million users).
+    pub accounts: SmallMap<Id, Credential>,
 }
 
 impl PartialEq for Identity {

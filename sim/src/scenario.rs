@@ -945,12 +945,15 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             accounts,
         });
     }
+    // The workload's users are claimed here, so that a clash with a
+    // declared party is refused with its place, but generated only when a
+    // run builds its system (`Workload::user_specs`): a million specs are
+    // not kept beside the scenario.
     if let Some(w) = &workload {
         let span = raw.workload.as_ref().map_or(0..0, Spanned::span);
-        users.reserve(w.users);
         for i in 0..w.users {
             let id = Workload::user_name(i);
-            if ids.insert(id.clone(), Kind::User).is_some() || !subject_names.insert(id.clone()) {
+            if ids.contains_key(&id) || subject_names.contains(&id) {
                 return Err(c.at(
                     span,
                     format!(
@@ -958,22 +961,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                     ),
                 ));
             }
-            let accounts = w
-                .services_of(i)
-                .map(|j| {
-                    let service = Workload::service_name(j);
-                    (service, (id.clone(), Workload::password(i, j)))
-                })
-                .collect();
-            users.push(UserSpec {
-                subject: Subject {
-                    name: id.clone(),
-                    address: String::new(),
-                    email: format!("{id}@example.org"),
-                },
-                name: id,
-                accounts,
-            });
+            ids.insert(id, Kind::User);
         }
     }
     let names_of = |kind: Kind| {

@@ -260,17 +260,16 @@ struct Engine<'a> {
 
 /// Run `sc` under `opts`.
 pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
-    let mut spec = sc.spec.clone();
     // A scripted file names messages by their text, certificate fingerprints
     // included, and has no latency or loss to draw: its keys come from the
     // file's own seed whatever `--seed` says.
-    spec.seed = if sc.schedule == crate::scenario::Schedule::Scripted {
+    let seed = if sc.schedule == crate::scenario::Schedule::Scripted {
         sc.seed
     } else {
         opts.seed
     };
-    spec.memo = opts.memo;
-    let system = spec.build()?;
+    let generated = sc.workload.iter().flat_map(|w| w.user_specs());
+    let system = sc.spec.build_with(seed, opts.memo, generated)?;
     let nodes = system.nodes.len();
     let profile = opts.swarm.then(|| FaultProfile::draw(opts.seed, nodes));
     let network = match &profile {

@@ -31,6 +31,8 @@
 
 use crate::clock::Time;
 use crate::network::{stream, unit};
+use commoncert_model::config::Subject;
+use commoncert_model::system::UserSpec;
 use commoncert_model::user::Using;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::Rng;
@@ -151,6 +153,34 @@ impl Workload {
     /// service learns a password another service accepts.
     pub fn password(i: usize, j: usize) -> String {
         format!("pw-{}-{}", i + 1, j + 1)
+    }
+}
+
+impl Workload {
+    /// The generated users' specs, in order: user `i` is `u<i+1>`, named so
+    /// in its certificate, with an account at each of its services whose
+    /// login is its id.
+    pub fn user_specs(&self) -> impl Iterator<Item = UserSpec> + '_ {
+        (0..self.users).map(move |i| {
+            let id = Workload::user_name(i);
+            UserSpec {
+                subject: Subject {
+                    name: id.clone(),
+                    address: String::new(),
+                    email: format!("{id}@example.org"),
+                },
+                accounts: self
+                    .services_of(i)
+                    .map(|j| {
+                        (
+                            Workload::service_name(j),
+                            (id.clone(), Workload::password(i, j)),
+                        )
+                    })
+                    .collect(),
+                name: id,
+            }
+        })
     }
 }
 

@@ -65,42 +65,50 @@ pub fn derive_key(seed: u64, stream: KeyStream, index: u64) -> SigningKey {
 /// (RFC 8032), which keeps every certificate and proof reproducible.
 ///
 /// Cheap to clone; `Debug` shows only the public key.
+///
+/// The key pair is expanded from the seed on first use: a workload of a
+/// million users holds a million keys, most of which never sign, and the
+/// expansion (a scalar multiplication) is the costly part.
 #[derive(Clone)]
 pub struct SigningKey(Arc<SigningKeyInner>);
 
 pub(super) struct SigningKeyInner {
     seed: [u8; 32],
-    pair: Ed25519KeyPair,
-    public: [u8; 32],
+    pair: std::sync::OnceLock<(Ed25519KeyPair, [u8; 32])>,
 }
 
 impl SigningKey {
     /// The key whose RFC 8032 private seed is `seed`.
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        // ring only rejects seeds of the wrong length, and the type fixes the
-        // length at 32; Ed25519 public keys are always 32 bytes. Neither
-        // branch can be taken, whatever the seed.
-        let Ok(pair) = Ed25519KeyPair::from_seed_unchecked(seed) else {
-            unreachable!("ring accepts every 32-byte Ed25519 seed")
-        };
-        let Ok(public) = <[u8; 32]>::try_from(pair.public_key().as_ref()) else {
-            unreachable!("Ed25519 public keys are 32 bytes")
-        };
         SigningKey(Arc::new(SigningKeyInner {
             seed: *seed,
-            pair,
-            public,
+            pair: std::sync::OnceLock::new(),
         }))
+    }
+
+    fn pair(&self) -> &(Ed25519KeyPair, [u8; 32]) {
+        self.0.pair.get_or_init(|| {
+            // ring only rejects seeds of the wrong length, and the type fixes
+            // the length at 32; Ed25519 public keys are always 32 bytes.
+            // Neither branch can be taken, whatever the seed.
+            let Ok(pair) = Ed25519KeyPair::from_seed_unchecked(&self.0.seed) else {
+                unreachable!("ring accepts every 32-byte Ed25519 seed")
+            };
+            let Ok(public) = <[u8; 32]>::try_from(pair.public_key().as_ref()) else {
+                unreachable!("Ed25519 public keys are 32 bytes")
+            };
+            (pair, public)
+        })
     }
 
     /// The raw 32-byte Ed25519 public key.
     pub fn public_key(&self) -> [u8; 32] {
-        self.0.public
+        self.pair().1
     }
 
     /// The 64-byte Ed25519 signature of `msg`.
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        self.0.pair.sign(msg).as_ref().to_vec()
+        self.pair().0.sign(msg).as_ref().to_vec()
     }
 
     /// The private key as RFC 8410 PKCS#8 v1 (`OneAsymmetricKey` without the
@@ -121,7 +129,7 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("public_key", &hex(self.0.public.iter()))
+            .field("public_key", &hex(self.pair().1.iter()))
             .field("secret", &"[elided]")
             .finish()
     }
@@ -129,7 +137,7 @@ impl fmt::Debug for SigningKey {
 
 impl rcgen::PublicKeyData for SigningKey {
     fn der_bytes(&self) -> &[u8] {
-        &self.0.public
+        &self.pair().1
     }
 
     fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
