@@ -99,17 +99,21 @@ pub enum Role {
 }
 
 /// A primary credential as a user holds it and a service's table checks it.
+///
+/// Its strings are shared (`Arc<str>`): the same login and password are held
+/// by the directory, the user and the service's table, and a workload has
+/// millions of accounts.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Credential {
     Password {
-        login: String,
-        password: String,
+        login: Arc<str>,
+        password: Arc<str>,
     },
     /// V2: a biometric sample; it matches a stored template within a small
     /// Hamming distance, as a real matcher tolerates noise.
     Biometric {
-        login: String,
+        login: Arc<str>,
         sample: [u8; 16],
     },
 }
@@ -125,11 +129,11 @@ impl Credential {
     pub fn with_login(&self, login: &str) -> Credential {
         match self {
             Credential::Password { password, .. } => Credential::Password {
-                login: login.to_string(),
+                login: login.into(),
                 password: password.clone(),
             },
             Credential::Biometric { sample, .. } => Credential::Biometric {
-                login: login.to_string(),
+                login: login.into(),
                 sample: *sample,
             },
         }
@@ -220,10 +224,10 @@ struct Index {
     /// password -> the services holding an account with it.
     /// (password, service): a set rather than a map of vectors, one entry
     /// per account and no allocation beyond the password's own.
-    services_of_password: std::collections::BTreeSet<(String, Id)>,
+    services_of_password: std::collections::BTreeSet<(Arc<str>, Id)>,
     /// login -> service -> the user with that login there (a sorted
     /// vector per login: a login is at a few services).
-    by_login: BTreeMap<String, crate::small_map::SmallMap<Id, Id>>,
+    by_login: BTreeMap<Arc<str>, crate::small_map::SmallMap<Id, Id>>,
 }
 
 impl Directory {
@@ -248,18 +252,30 @@ impl Directory {
             services_of_password: Default::default(),
             by_login: BTreeMap::new(),
         };
+        // Built from lists, so that the maps' nodes are packed full.
+        let mut logins: Vec<(Arc<str>, Id, Id)> = Vec::with_capacity(accounts.len());
+        let mut passwords = Vec::new();
         for ((user, service), credential) in &accounts {
-            index
-                .by_login
-                .entry(credential.login().to_string())
-                .or_default()
-                .insert(*service, *user);
+            let login = match credential {
+                Credential::Password { login, .. } | Credential::Biometric { login, .. } => login,
+            };
+            logins.push((login.clone(), *service, *user));
             if let Credential::Password { password, .. } = credential {
-                index
-                    .services_of_password
-                    .insert((password.clone(), *service));
+                passwords.push((password.clone(), *service));
             }
         }
+        logins.sort();
+        let mut by_login: Vec<(Arc<str>, crate::small_map::SmallMap<Id, Id>)> = Vec::new();
+        for (login, service, user) in logins {
+            match by_login.last_mut() {
+                Some((l, m)) if *l == login => {
+                    m.insert(service, user);
+                }
+                _ => by_login.push((login, [(service, user)].into_iter().collect())),
+            }
+        }
+        index.by_login = by_login.into_iter().collect();
+        index.services_of_password = passwords.into_iter().collect();
         Directory {
             arena,
             modes,
@@ -296,7 +312,8 @@ impl Directory {
     /// `password-stays-home`: a password is judged by its secret, whatever
     /// login it is sent with).
     pub fn services_of_password(&self, password: &str) -> Vec<Id> {
-        let key = |id: usize| (password.to_string(), Id::from(id));
+        let password: Arc<str> = password.into();
+        let key = |id: usize| (password.clone(), Id::from(id));
         self.index
             .services_of_password
             .range(key(0)..=key(usize::MAX))

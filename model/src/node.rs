@@ -46,9 +46,10 @@ pub enum NodeState {
 /// What a node keeps across a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Storage {
-    Ca(CaState),
+    /// Boxed, so that the per-node slot a driver keeps is a user's size.
+    Ca(Box<CaState>),
     Service(ServiceDurable),
-    PortalCa(ServiceDurable, CaState),
+    PortalCa(ServiceDurable, Box<CaState>),
     User(UserDurable),
 }
 
@@ -99,9 +100,11 @@ impl NodeState {
 
     fn durable(&self) -> Option<Storage> {
         match self {
-            NodeState::Ca(c) => Some(Storage::Ca(c.clone())),
+            NodeState::Ca(c) => Some(Storage::Ca(Box::new(c.clone()))),
             NodeState::Service(s) => Some(Storage::Service(s.durable.clone())),
-            NodeState::PortalCa(s, c) => Some(Storage::PortalCa(s.durable.clone(), c.clone())),
+            NodeState::PortalCa(s, c) => {
+                Some(Storage::PortalCa(s.durable.clone(), Box::new(c.clone())))
+            }
             NodeState::User(u) => Some(Storage::User(User::durable(u))),
             NodeState::Attacker(_) => None,
         }
@@ -123,7 +126,7 @@ impl Node {
         let mut fx = Effects::default();
         let state = match self {
             Node::Ca(ca) => NodeState::Ca(ca.start(match storage {
-                Some(Storage::Ca(c)) => Some(c),
+                Some(Storage::Ca(c)) => Some(&**c),
                 _ => None,
             })),
             Node::Service(s) => {
@@ -139,7 +142,7 @@ impl Node {
             }
             Node::PortalCa(s, ca) => {
                 let (d, c) = match storage {
-                    Some(Storage::PortalCa(d, c)) => (Some(d), Some(c)),
+                    Some(Storage::PortalCa(d, c)) => (Some(d), Some(&**c)),
                     _ => (None, None),
                 };
                 let st = s.start(me, d);

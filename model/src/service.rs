@@ -71,7 +71,7 @@ pub struct SessionState {
     pub serial: Option<Serial>,
     pub subject: Option<String>,
     /// The logged-in account, once S4/S16 said Yes.
-    pub login: Option<String>,
+    pub login: Option<Arc<str>>,
     /// How S13 found the serial linked (issued here: Fig. 4's A; qualified:
     /// B), so the answer is labelled P21/P22 or P23/P24 even if a
     /// concurrent S20-2 deletes the row meanwhile.
@@ -105,14 +105,15 @@ pub struct ServiceState {
 impl Service {
     pub fn start(&self, me: Id, storage: Option<&ServiceDurable>) -> ServiceState {
         let durable = storage.cloned().unwrap_or_else(|| {
-            let mut table = UserTable::default();
-            for ((user, service), credential) in &self.dir.accounts {
-                if *service == me
-                    && let Some(subject) = self.dir.subjects.get(user)
-                {
-                    table.enrol(credential, subject.clone());
-                }
-            }
+            let table = UserTable::enrolled(
+                self.dir
+                    .accounts
+                    .iter()
+                    .filter(|((_, service), _)| *service == me)
+                    .filter_map(|((user, _), credential)| {
+                        Some((credential, self.dir.subjects.get(user)?.clone()))
+                    }),
+            );
             ServiceDurable {
                 table,
                 next_nonce: 1,

@@ -108,6 +108,8 @@ impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
         for (k, v) in iter {
             m.insert(k, v);
         }
+        // Exactly as long as it needs: a system may hold a million of these.
+        m.0.shrink_to_fit();
         m
     }
 }

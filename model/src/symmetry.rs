@@ -215,7 +215,7 @@ impl Renaming {
                         Credential::Password { password: p, .. },
                         Credential::Password { password: q, .. },
                     ) => {
-                        strings.insert(p.clone(), q.clone());
+                        strings.insert(p.to_string(), q.to_string());
                     }
                     (
                         Credential::Biometric { sample: p, .. },
@@ -285,11 +285,11 @@ impl Rename<'_> {
     fn credential(&self, c: &Credential) -> Credential {
         match c {
             Credential::Password { login, password } => Credential::Password {
-                login: self.string(login),
-                password: self.string(password),
+                login: self.string(login).into(),
+                password: self.string(password).into(),
             },
             Credential::Biometric { login, sample } => Credential::Biometric {
-                login: self.string(login),
+                login: self.string(login).into(),
                 sample: self.r.samples.get(sample).copied().unwrap_or(*sample),
             },
         }
@@ -463,7 +463,7 @@ impl Rename<'_> {
     fn session_state(&self, s: &SessionState) -> SessionState {
         SessionState {
             subject: s.subject.as_deref().map(|x| self.string(x)),
-            login: s.login.as_deref().map(|x| self.string(x)),
+            login: s.login.as_deref().map(|x| self.string(x).into()),
             holder: s.holder.as_ref().map(|h| self.shown(h)),
             ..s.clone()
         }
@@ -579,9 +579,11 @@ impl Rename<'_> {
 
     fn storage(&self, s: &Storage) -> Storage {
         match s {
-            Storage::Ca(c) => Storage::Ca(self.ca(c)),
+            Storage::Ca(c) => Storage::Ca(Box::new(self.ca(c))),
             Storage::Service(d) => Storage::Service(self.service_durable(d)),
-            Storage::PortalCa(d, c) => Storage::PortalCa(self.service_durable(d), self.ca(c)),
+            Storage::PortalCa(d, c) => {
+                Storage::PortalCa(self.service_durable(d), Box::new(self.ca(c)))
+            }
             Storage::User(u) => Storage::User(UserDurable {
                 identity: self.identity(&u.identity),
                 certificate: u.certificate.map(|c| self.cert(c)),

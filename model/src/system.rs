@@ -95,14 +95,14 @@ pub enum BuildError {
 
 /// The credential a user presents for an account, by primary authentication.
 /// Under V2 `secret` names the finger (see `biometric_template`).
-pub fn credential(auth: PrimaryAuth, login: &str, secret: &str) -> Credential {
+pub fn credential(auth: PrimaryAuth, login: impl Into<Arc<str>>, secret: &str) -> Credential {
     match auth {
         PrimaryAuth::Password => Credential::Password {
-            login: login.to_string(),
-            password: secret.to_string(),
+            login: login.into(),
+            password: secret.into(),
         },
         PrimaryAuth::Biometric => Credential::Biometric {
-            login: login.to_string(),
+            login: login.into(),
             sample: biometric_template(secret),
         },
     }
@@ -146,7 +146,7 @@ impl SystemSpec {
         if ca_in_portal && !self.services.iter().any(|s| s.portal) {
             return Err(BuildError::NoPortal);
         }
-        let mut parties = Vec::new();
+        let mut parties = Vec::with_capacity(self.services.len() + self.users.len() + 2);
         let mut names: BTreeMap<String, Id> = BTreeMap::new();
         let mut next = 0usize;
         let mut push =
@@ -187,10 +187,14 @@ impl SystemSpec {
             .filter(|p| matches!(p.role, Role::Service { .. } | Role::PortalCa { .. }))
             .map(|p| (p.name.clone(), p.id))
             .collect();
-        let mut subjects = BTreeMap::new();
-        let mut accounts = BTreeMap::new();
+        // Collected as lists and built into maps at once: a map built from
+        // a sorted list packs its nodes full, one grown by inserts leaves
+        // them about half empty (it matters at millions of accounts).
+        let mut subjects = Vec::new();
+        let mut accounts = Vec::new();
         for u in self.users.iter().cloned().chain(extra) {
             let uid = push(&u.name, Role::User, &mut parties)?;
+            let mut logins: Vec<Arc<str>> = Vec::new();
             for (service, (login, password)) in &u.accounts {
                 // V2: the user's one finger (its id), whatever the account.
                 let secret = match self.modes.primary_auth {
@@ -203,12 +207,22 @@ impl SystemSpec {
                         service: service.clone(),
                     }
                 })?;
-                accounts.insert(
+                // One allocation per distinct login of a user, shared by
+                // its accounts (a workload's user has one login everywhere).
+                let login = match logins.iter().find(|l| ***l == **login) {
+                    Some(l) => Arc::clone(l),
+                    None => {
+                        let l: Arc<str> = login.as_str().into();
+                        logins.push(l.clone());
+                        l
+                    }
+                };
+                accounts.push((
                     (uid, sid),
                     credential(self.modes.primary_auth, login, secret),
-                );
+                ));
             }
-            subjects.insert(uid, Arc::new(u.subject));
+            subjects.push((uid, Arc::new(u.subject)));
         }
         if let Some(a) = &self.attacker {
             push(a, Role::Attacker, &mut parties)?;
@@ -271,7 +285,13 @@ impl SystemSpec {
             );
             own_keys.insert(p.id, key);
         }
-        let mut dir = Directory::new(self.modes, parties, subjects, accounts, arena);
+        let mut dir = Directory::new(
+            self.modes,
+            parties,
+            subjects.into_iter().collect(),
+            accounts.into_iter().collect(),
+            arena,
+        );
         dir.hardening = self.hardening;
         dir.own = own;
         let dir = Arc::new(dir);

@@ -340,8 +340,9 @@ pub fn password_digest(login: &str, password: &str) -> [u8; 32] {
 /// Fig. 7: one row per user account at a service.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserRow {
-    /// The user ID (login).
-    pub login: String,
+    /// The user ID (login), shared with the table's key and the account's
+    /// credential.
+    pub login: Arc<str>,
     pub verifier: Verifier,
     /// Shared with the directory (`Directory::subjects`).
     pub subject: Arc<Subject>,
@@ -349,29 +350,56 @@ pub struct UserRow {
     pub serial: Option<(Serial, Link)>,
 }
 
+impl UserRow {
+    /// S5/enrolment: the row of an account, holding no serial yet.
+    fn enrol(credential: &Credential, subject: Arc<Subject>) -> UserRow {
+        let login = match credential {
+            Credential::Password { login, .. } | Credential::Biometric { login, .. } => login,
+        };
+        UserRow {
+            login: login.clone(),
+            verifier: Verifier::enrol(credential),
+            subject,
+            serial: None,
+        }
+    }
+}
+
 /// Fig. 7: the user information management table, keyed by login.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UserTable {
     /// Shared between the checker's states until a row changes, and hashed
     /// once per change: most events at a service touch sessions, not rows.
-    pub rows: Arc<Hashed<BTreeMap<String, UserRow>>>,
+    pub rows: Arc<Hashed<BTreeMap<Arc<str>, UserRow>>>,
     /// serial -> the logins whose row holds it (an index over `rows`, so that
     /// S13 is a lookup, not a scan, at 100,000 rows).
     #[serde(skip)]
-    linked: BTreeMap<Serial, BTreeSet<String>>,
+    linked: BTreeMap<Serial, BTreeSet<Arc<str>>>,
 }
 
 impl UserTable {
     pub fn enrol(&mut self, credential: &Credential, subject: Arc<Subject>) {
-        Arc::make_mut(&mut self.rows).insert(
-            credential.login().to_string(),
-            UserRow {
-                login: credential.login().to_string(),
-                verifier: Verifier::enrol(credential),
-                subject,
-                serial: None,
-            },
-        );
+        let row = UserRow::enrol(credential, subject);
+        Arc::make_mut(&mut self.rows).insert(row.login.clone(), row);
+    }
+
+    /// A table of these accounts, none linked (as `enrol` one by one, a
+    /// later account replacing an earlier one with the same login), built
+    /// at once so that its nodes are packed full.
+    pub fn enrolled<'c>(
+        accounts: impl IntoIterator<Item = (&'c Credential, Arc<Subject>)>,
+    ) -> Self {
+        let rows = accounts
+            .into_iter()
+            .map(|(credential, subject)| {
+                let row = UserRow::enrol(credential, subject);
+                (row.login.clone(), row)
+            })
+            .collect();
+        UserTable {
+            rows: Arc::new(Hashed::new(rows)),
+            linked: BTreeMap::new(),
+        }
     }
 
     /// S4/S16: the row whose credential matches.
@@ -395,6 +423,7 @@ impl UserTable {
         let Some(row) = Arc::make_mut(&mut self.rows).get_mut(login) else {
             return false;
         };
+        let key = row.login.clone();
         if let Some((old, _)) = row.serial.replace((serial, how))
             && let Some(logins) = self.linked.get_mut(&old)
         {
@@ -403,10 +432,7 @@ impl UserTable {
                 self.linked.remove(&old);
             }
         }
-        self.linked
-            .entry(serial)
-            .or_default()
-            .insert(login.to_string());
+        self.linked.entry(serial).or_default().insert(key);
         true
     }
 
@@ -431,7 +457,7 @@ impl UserTable {
     pub fn renamed(&self, login: impl Fn(&str) -> String) -> Option<Self> {
         let mut rows = BTreeMap::new();
         for (name, row) in self.rows.iter() {
-            let to = login(name);
+            let to: Arc<str> = login(name).into();
             let mut moved = self.rows.get(&to)?.clone();
             moved.serial = row.serial;
             rows.insert(to, moved);
@@ -441,7 +467,7 @@ impl UserTable {
             linked: self
                 .linked
                 .iter()
-                .map(|(s, logins)| (*s, logins.iter().map(|l| login(l)).collect()))
+                .map(|(s, logins)| (*s, logins.iter().map(|l| login(l).into()).collect()))
                 .collect(),
         })
     }

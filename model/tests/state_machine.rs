@@ -868,7 +868,7 @@ impl Sut {
             (!right).then(|| {
                 credential(
                     self.primary_auth,
-                    &model.fig7[s][u].user_id,
+                    model.fig7[s][u].user_id.as_str(),
                     "not the password",
                 )
             })
@@ -1024,15 +1024,15 @@ impl<const SKIP_CA_CHECK: bool> StateMachineTest for Real<SKIP_CA_CHECK> {
                     .durable
                     .table
                     .rows
-                    .get(&want.user_id)
+                    .get(want.user_id.as_str())
                     .expect("every user has an account at every service");
-                assert_eq!(row.login, want.user_id, "{at}: user ID");
+                assert_eq!(&*row.login, want.user_id.as_str(), "{at}: user ID");
                 assert_eq!(row.subject.name, want.name, "{at}: name");
                 assert_eq!(row.subject.address, want.address, "{at}: address");
                 if sut.primary_auth == PrimaryAuth::Password {
                     let own = Credential::Password {
-                        login: want.user_id.clone(),
-                        password: want.password.clone(),
+                        login: want.user_id.as_str().into(),
+                        password: want.password.as_str().into(),
                     };
                     assert!(row.verifier.accepts(&own), "{at}: password");
                 }

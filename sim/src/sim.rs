@@ -1109,7 +1109,7 @@ impl Engine<'_> {
                     .find(|u| u.name == user)
                     .and_then(|u| u.accounts.get(service))
                     .map_or(user.to_string(), |(login, _)| login.clone());
-                credential(modes.primary_auth, &login, pw)
+                credential(modes.primary_auth, login, pw)
             })
         };
         match action {

@@ -74,7 +74,8 @@ pub struct SigningKey(Arc<SigningKeyInner>);
 
 pub(super) struct SigningKeyInner {
     seed: [u8; 32],
-    pair: std::sync::OnceLock<(Ed25519KeyPair, [u8; 32])>,
+    /// Boxed: an unexpanded key costs a pointer, not the pair's size.
+    pair: std::sync::OnceLock<Box<(Ed25519KeyPair, [u8; 32])>>,
 }
 
 impl SigningKey {
@@ -97,7 +98,7 @@ impl SigningKey {
             let Ok(public) = <[u8; 32]>::try_from(pair.public_key().as_ref()) else {
                 unreachable!("Ed25519 public keys are 32 bytes")
             };
-            (pair, public)
+            Box::new((pair, public))
         })
     }
 
