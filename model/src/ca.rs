@@ -15,7 +15,7 @@ use crate::tables::{CaTables, Serial};
 use crate::x509::{CertId, CertRequest, CertificateAuthority, TrustAnchor, challenge_bytes};
 use serde::Serialize;
 use stateright::actor::Id;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The CA's configuration (immutable; not part of the checked state).
@@ -39,11 +39,11 @@ pub struct CaState {
     pub next_serial: Serial,
     /// Every serial ever invalidated (the CA's record; a pushed CRL lists
     /// the one just invalidated, see `push_revocation`).
-    pub revoked: BTreeSet<Serial>,
+    pub revoked: imbl::OrdSet<Serial>,
     pub crl_number: u64,
     /// Issued certificates by the request that asked for them, so that a
     /// duplicated request gets the same certificate, not a second one.
-    pub issued: BTreeMap<(Id, Session), (Serial, CertId)>,
+    pub issued: imbl::OrdMap<(Id, Session), (Serial, CertId)>,
 }
 
 impl Ca {
@@ -58,9 +58,9 @@ impl Ca {
                 t
             })),
             next_serial: 1,
-            revoked: BTreeSet::new(),
+            revoked: imbl::OrdSet::new(),
             crl_number: 0,
-            issued: BTreeMap::new(),
+            issued: imbl::OrdMap::new(),
         })
     }
 

@@ -697,7 +697,7 @@ impl Service {
                     self.ca(),
                     Msg::IssueRequest {
                         session,
-                        subject: subject.into(),
+                        subject,
                         public_key,
                     },
                 );

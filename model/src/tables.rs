@@ -7,7 +7,7 @@ use crate::config::{Credential, Subject};
 use crate::hashed::Hashed;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A certificate serial number, unique per CA (RFC 5280: positive).
@@ -36,8 +36,8 @@ pub struct CaTables {
     pub kept: Kept,
     /// An index on the subject name (as a database would keep one): the
     /// serials registered per subject, and the subjects with more than one.
-    by_subject: BTreeMap<String, BTreeSet<Serial>>,
-    crowded: BTreeSet<String>,
+    by_subject: imbl::OrdMap<String, BTreeSet<Serial>>,
+    crowded: imbl::OrdSet<String>,
 }
 
 /// How the rows are kept: Fig. 5 and Fig. 6 apart, or (T1) as one table.
@@ -45,28 +45,28 @@ pub struct CaTables {
 pub enum Kept {
     Split {
         /// Fig. 5, keyed by serial.
-        certificates: BTreeMap<Serial, CertificateRow>,
+        certificates: imbl::OrdMap<Serial, CertificateRow>,
         /// Fig. 6: serial -> the services the certificate may be used for.
-        available: BTreeMap<Serial, BTreeSet<Id>>,
+        available: imbl::OrdMap<Serial, BTreeSet<Id>>,
     },
     /// Variant T1.
-    Merged(BTreeMap<Serial, MergedRow>),
+    Merged(imbl::OrdMap<Serial, MergedRow>),
 }
 
 impl CaTables {
     pub fn new(merged: bool) -> Self {
         let kept = if merged {
-            Kept::Merged(BTreeMap::new())
+            Kept::Merged(imbl::OrdMap::new())
         } else {
             Kept::Split {
-                certificates: BTreeMap::new(),
-                available: BTreeMap::new(),
+                certificates: imbl::OrdMap::new(),
+                available: imbl::OrdMap::new(),
             }
         };
         CaTables {
             kept,
-            by_subject: BTreeMap::new(),
-            crowded: BTreeSet::new(),
+            by_subject: imbl::OrdMap::new(),
+            crowded: imbl::OrdSet::new(),
         }
     }
 
@@ -126,7 +126,7 @@ impl CaTables {
     }
 
     /// Subjects with more than one registered certificate.
-    pub fn subjects_with_several_certificates(&self) -> &BTreeSet<String> {
+    pub fn subjects_with_several_certificates(&self) -> &imbl::OrdSet<String> {
         &self.crowded
     }
 
@@ -370,11 +370,11 @@ impl UserRow {
 pub struct UserTable {
     /// Shared between the checker's states until a row changes, and hashed
     /// once per change: most events at a service touch sessions, not rows.
-    pub rows: Arc<Hashed<BTreeMap<Arc<str>, UserRow>>>,
+    pub rows: Arc<Hashed<imbl::OrdMap<Arc<str>, UserRow>>>,
     /// serial -> the logins whose row holds it (an index over `rows`, so that
     /// S13 is a lookup, not a scan, at 100,000 rows).
     #[serde(skip)]
-    linked: BTreeMap<Serial, BTreeSet<Arc<str>>>,
+    linked: imbl::OrdMap<Serial, BTreeSet<Arc<str>>>,
 }
 
 impl UserTable {
@@ -398,7 +398,7 @@ impl UserTable {
             .collect();
         UserTable {
             rows: Arc::new(Hashed::new(rows)),
-            linked: BTreeMap::new(),
+            linked: imbl::OrdMap::new(),
         }
     }
 
@@ -455,7 +455,7 @@ impl UserTable {
     /// columns (the verifier, the subject) are that account's own. `None` if
     /// a renamed login has no row here (the accounts are not symmetric).
     pub fn renamed(&self, login: impl Fn(&str) -> String) -> Option<Self> {
-        let mut rows = BTreeMap::new();
+        let mut rows = imbl::OrdMap::new();
         for (name, row) in self.rows.iter() {
             let to: Arc<str> = login(name).into();
             let mut moved = self.rows.get(&to)?.clone();
@@ -467,7 +467,11 @@ impl UserTable {
             linked: self
                 .linked
                 .iter()
-                .map(|(s, logins)| (*s, logins.iter().map(|l| login(l).into()).collect()))
+                .map(|(s, logins)| {
+                    let renamed: BTreeSet<Arc<str>> =
+                        logins.iter().map(|l| login(l).into()).collect();
+                    (*s, renamed)
+                })
                 .collect(),
         })
     }

@@ -52,7 +52,7 @@ pub struct World {
     /// a subject only at issuance (a message naming it), so an event can
     /// change only the serials its input and output name; the property
     /// holds iff this set is empty. Debug builds check it against the full
-    /// scan after every event.
+    /// scan after every event of a small system.
     bad_links: std::collections::BTreeSet<u64>,
     /// The service nodes (the portal and a portal-CA included).
     services: Vec<Id>,
@@ -183,8 +183,14 @@ impl World {
         self.relink(serials);
     }
 
-    /// In debug builds: the incremental judgement agrees with the full scan.
+    /// In debug builds, for systems of up to 64 parties (every hand-written
+    /// scenario and property test): the incremental judgement agrees with
+    /// the full scan. Larger systems (workloads) skip it, since the scan is
+    /// what the incremental judgement exists to avoid.
     fn check_incremental(&self) {
+        if !cfg!(debug_assertions) || self.states.len() > 64 {
+            return;
+        }
         debug_assert_eq!(
             self.bad_links.is_empty(),
             holds(

@@ -4,6 +4,12 @@
 //! [--export-pki DIR] [--json]`. Every file is parsed and checked before
 //! anything runs; exit 0 when every run passes, 1 when one fails, 2 when
 //! input is refused (a bad file, a bad flag value, an unwritable output).
+//!
+//! `commoncert sim --compare A.toml B.toml [C.toml...] [--seed N] [--report
+//! DIR]` runs two or more workload scenarios (each with its own seed, or
+//! N), prints their figures side by side, and with `--report` also writes
+//! `DIR/compare.html` and `DIR/compare.md` with their charts overlaid. A
+//! file without `[workload]` has no figures to compare and is refused.
 
 use crate::report;
 use crate::scenario::{self, Refused, Scenario};
@@ -24,8 +30,9 @@ pub struct SimArgs {
     /// own randomised fault profile layered on the file's network.
     #[arg(long, value_name = "A..B")]
     pub seeds: Option<String>,
-    /// Write trace.json, report.md and report.html per scenario, plus
-    /// index.html, junit.xml and coverage.json, into this folder.
+    /// Write trace.json, report.md and report.html per scenario (and a
+    /// workload's charts), plus index.html, junit.xml and coverage.json,
+    /// into this folder; with --compare also compare.html and compare.md.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Write the run's CA certificate, user certificates and CRL as PEM.
@@ -34,6 +41,10 @@ pub struct SimArgs {
     /// Print one JSON document instead of the PASS/FAIL lines.
     #[arg(long)]
     pub json: bool,
+    /// Compare two or more workload scenarios: their figures side by side,
+    /// and with --report DIR also DIR/compare.html with overlaid charts.
+    #[arg(long, conflicts_with = "seeds")]
+    pub compare: bool,
 }
 
 /// Print to stdout, ignoring a closed pipe (`| head`) instead of panicking.
@@ -197,8 +208,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The PASS/FAIL line of a run, and for a failure what differed and how to replay it.
+/// The PASS/FAIL line of a run, for a failure what differed and how to
+/// replay it, and a workload's figures.
 pub fn run_lines(run: &Run) -> String {
+    let mut s = verdict_lines(run);
+    if let Some(m) = &run.metrics {
+        s.push_str(&metrics_lines(m));
+    }
+    s
+}
+
+/// The PASS/FAIL line of a run, and for a failure what differed and how to replay it.
+pub fn verdict_lines(run: &Run) -> String {
     let mut s = format!(
         "{} {} seed={} events={} trace={}\n",
         if run.pass { "PASS" } else { "FAIL" },
@@ -216,10 +237,83 @@ pub fn run_lines(run: &Run) -> String {
         }
         s.push_str(&format!("  replay: {}\n", run.replay_command()));
     }
-    if let Some(m) = &run.metrics {
-        s.push_str(&metrics_lines(m));
-    }
     s
+}
+
+/// The key figures of workload runs side by side, one row per figure and
+/// a column per run (virtual time), for `--compare`.
+pub fn compare_lines(runs: &[Run]) -> String {
+    let columns: Vec<(&str, Vec<(&str, String)>)> = runs
+        .iter()
+        .filter_map(|r| {
+            r.metrics
+                .as_ref()
+                .map(|m| (r.name.as_str(), report::key_figures(m)))
+        })
+        .collect();
+    let Some((_, first)) = columns.first() else {
+        return String::new();
+    };
+    let label_w = first
+        .iter()
+        .map(|(f, _)| f.chars().count())
+        .max()
+        .unwrap_or(0);
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|(name, figures)| {
+            figures
+                .iter()
+                .map(|(_, v)| v.chars().count())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut lines = Vec::new();
+    let mut head = format!("{:<label_w$}", "");
+    for ((name, _), w) in columns.iter().zip(&widths) {
+        head.push_str(&format!("  {name:<w$}"));
+    }
+    lines.push(head);
+    for (i, (figure, _)) in first.iter().enumerate() {
+        let mut line = format!("{figure:<label_w$}");
+        for ((_, figures), w) in columns.iter().zip(&widths) {
+            let value = figures.get(i).map_or("-", |(_, v)| v.as_str());
+            line.push_str(&format!("  {value:<w$}"));
+        }
+        lines.push(line);
+    }
+    lines
+        .iter()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
+
+/// `--compare` needs two or more scenarios, each with a `[workload]`: the
+/// refusals, naming the files.
+pub fn check_comparable(scenarios: &[Scenario]) -> Result<(), Vec<String>> {
+    let mut errors: Vec<String> = scenarios
+        .iter()
+        .filter(|sc| sc.workload.is_none())
+        .map(|sc| {
+            format!(
+                "{}: no [workload] table: --compare compares the figures of workload runs (see scenarios/README.md, \"Studies and comparisons\")",
+                sc.file.display()
+            )
+        })
+        .collect();
+    if scenarios.len() < 2 {
+        errors.push(format!(
+            "--compare needs at least two workload scenario files, got {}",
+            scenarios.len()
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// A workload's figures in a few lines (virtual time).
@@ -265,6 +359,9 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
         None => None,
     };
     let scenarios = load_all(&args.paths)?;
+    if args.compare {
+        check_comparable(&scenarios)?;
+    }
     let swarm = seeds.is_some();
     let total = scenarios.len() as u64 * seeds.as_ref().map_or(1, |r| r.end - r.start);
     let bar = if swarm && !args.json && std::io::stderr().is_terminal() {
@@ -302,7 +399,11 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
             }
             bar.inc(1);
         }
-        if !args.json {
+        if args.compare && !args.json {
+            for r in &scenario_runs {
+                out!("{}", verdict_lines(r));
+            }
+        } else if !args.json {
             bar.suspend(|| print_scenario(&scenario_runs, seeds.as_ref()));
         }
         runs.extend(scenario_runs);
@@ -320,6 +421,9 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
             }
         }
     }
+    if args.compare && !args.json {
+        out!("{}", compare_lines(&runs));
+    }
     if args.json {
         let doc = serde_json::json!({
             "pass": runs.iter().all(|r| r.pass),
@@ -332,7 +436,11 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
     }
     let mut out_errors = Vec::new();
     if let Some(dir) = &args.report
-        && let Err(e) = report::write_all(dir, &runs)
+        && let Err(e) = if args.compare {
+            report::write_compare(dir, &runs)
+        } else {
+            report::write_all(dir, &runs)
+        }
     {
         out_errors.push(format!("{}: cannot write the report: {e}", dir.display()));
     }

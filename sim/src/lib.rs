@@ -20,6 +20,7 @@
 //! clock, iterates a hash map or depends on thread scheduling; the same file
 //! and seed give the same trace, byte for byte.
 
+pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod concretise;

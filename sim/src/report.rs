@@ -1,8 +1,16 @@
 //! Reports of a set of runs: per run `trace.json`, `report.md` (outcome
-//! table and a Mermaid sequence diagram) and `report.html` (self-contained,
-//! with an SVG sequence diagram drawn here); over all runs `index.html`,
-//! `junit.xml` and `coverage.json` (which step labels were realised, how
-//! often, never-realised first).
+//! table and a Mermaid sequence diagram) and `report.html` (with an SVG
+//! sequence diagram drawn here); over all runs `index.html`, `junit.xml` and
+//! `coverage.json` (which step labels were realised, how often,
+//! never-realised first).
+//!
+//! A workload run (one with [`crate::metrics::Summary`]) also gets its
+//! figures as tables and its charts ([`crate::charts`]) as SVG files in
+//! `charts/` beside its report, which both reports link (files rather than
+//! inline SVG, so that each chart can be opened, linked and checked on its
+//! own). Its trace keeps only its first events (`keep_events`), and the
+//! sequence diagram says so. [`write_compare`] adds `compare.html` and
+//! `compare.md`: several workload runs side by side, their charts overlaid.
 //!
 //! Everything put into HTML or XML goes through [`escape`].
 //!
@@ -13,6 +21,8 @@
 //! the event that broke each property. Times are virtual milliseconds
 //! ([`crate::clock::Time`]) and every `t=` says so.
 
+use crate::charts::{self, Labelled};
+use crate::metrics::{Percentiles, Summary};
 use crate::sim::{Run, Violation};
 use crate::trace::{Event, Kind};
 use commoncert_model::step::Step as Label;
@@ -101,31 +111,67 @@ pub enum Verdict {
     /// reproduced. Not a plain PASS, so nobody reads it as "all properties
     /// held".
     Expected(Vec<String>),
+    /// Every expectation met, and the properties named were violated after a
+    /// fault, as the file's `[expect] under_faults` allows (a swarm run, or
+    /// a workload on a lossy network): the run passes, but not with every
+    /// property held, so it is not a plain PASS either.
+    Tolerated(Vec<String>),
     /// An expectation not met, or a violation the file does not expect.
     Fail,
 }
 
+/// Whether the run tolerated `v`: a finding its file declares under
+/// `[expect] under_faults`, shown after a fault. The engine then lists it
+/// under `tolerated`, in the words it would have used for a failure.
+fn tolerated(run: &Run, v: &Violation) -> bool {
+    let prefix = format!("invariant {} violated at event {} ", v.property, v.event);
+    !v.expected && run.tolerated.iter().any(|f| f.message.starts_with(&prefix))
+}
+
+/// How the run judged violation `v`: `expected`, `tolerated` or `UNEXPECTED`.
+fn judgement(run: &Run, v: &Violation) -> &'static str {
+    if v.expected {
+        "expected"
+    } else if tolerated(run, v) {
+        "tolerated"
+    } else {
+        "UNEXPECTED"
+    }
+}
+
 impl Verdict {
-    /// The verdict of `run`. An unexpected violation is a failure even if
-    /// the run's own verdict were to say otherwise.
+    /// The verdict of `run`. A violation neither expected nor tolerated is
+    /// a failure even if the run's own verdict were to say otherwise.
     pub fn of(run: &Run) -> Verdict {
-        if !run.pass || run.violations.iter().any(|v| !v.expected) {
+        if !run.pass
+            || run
+                .violations
+                .iter()
+                .any(|v| judgement(run, v) == "UNEXPECTED")
+        {
             return Verdict::Fail;
         }
-        let mut names: Vec<String> = Vec::new();
-        for v in &run.violations {
-            if !names.contains(&v.property) {
-                names.push(v.property.clone());
+        let names = |expected: bool| {
+            let mut names: Vec<String> = Vec::new();
+            for v in run.violations.iter().filter(|v| v.expected == expected) {
+                if !names.contains(&v.property) {
+                    names.push(v.property.clone());
+                }
             }
-        }
-        if names.is_empty() {
-            Verdict::Pass
+            names
+        };
+        let (expected, tolerated) = (names(true), names(false));
+        if !expected.is_empty() {
+            Verdict::Expected(expected)
+        } else if !tolerated.is_empty() {
+            Verdict::Tolerated(tolerated)
         } else {
-            Verdict::Expected(names)
+            Verdict::Pass
         }
     }
 
-    /// The badge's text: `PASS`, `FAIL`, or `expected violation: a, b`.
+    /// The badge's text: `PASS`, `FAIL`, `expected violation: a, b` or
+    /// `PASS, tolerated after faults: a`.
     pub fn text(&self) -> String {
         match self {
             Verdict::Pass => "PASS".to_string(),
@@ -135,6 +181,9 @@ impl Verdict {
                 if names.len() > 1 { "s" } else { "" },
                 names.join(", ")
             ),
+            Verdict::Tolerated(names) => {
+                format!("PASS, tolerated after faults: {}", names.join(", "))
+            }
         }
     }
 
@@ -144,6 +193,7 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Expected(_) => "expected",
+            Verdict::Tolerated(_) => "tolerated",
         }
     }
 
@@ -159,6 +209,56 @@ impl Verdict {
 
 /// Write every report for `runs` into `dir` (created if missing).
 pub fn write_all(dir: &Path, runs: &[Run]) -> std::io::Result<()> {
+    write_reports(dir, runs, false)
+}
+
+/// Write every report for `runs` into `dir`, as [`write_all`], plus
+/// `compare.html` and `compare.md`: the workload runs' key figures side by
+/// side and their charts overlaid (in `dir/charts/`), one colour per run.
+pub fn write_compare(dir: &Path, runs: &[Run]) -> std::io::Result<()> {
+    write_reports(dir, runs, true)?;
+    let dirs = run_dirs(runs);
+    let labelled: Vec<Labelled<'_>> = runs
+        .iter()
+        .filter_map(|r| {
+            r.metrics.as_ref().map(|m| Labelled {
+                label: &r.name,
+                summary: m,
+            })
+        })
+        .collect();
+    write_charts(&dir.join(CHARTS_DIR), &charts::charts(&labelled))?;
+    std::fs::write(dir.join("compare.html"), compare_html(runs, &dirs))?;
+    std::fs::write(dir.join("compare.md"), compare_markdown(runs, &dirs))?;
+    Ok(())
+}
+
+/// The folder, beside a report, that holds its charts.
+pub const CHARTS_DIR: &str = "charts";
+
+fn write_charts(dir: &Path, drawn: &[charts::Chart]) -> std::io::Result<()> {
+    if drawn.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    for c in drawn {
+        std::fs::write(dir.join(c.file), &c.svg)?;
+    }
+    Ok(())
+}
+
+/// The charts of one run: none without workload figures.
+pub fn run_charts(run: &Run) -> Vec<charts::Chart> {
+    match &run.metrics {
+        Some(m) => charts::charts(&[Labelled {
+            label: &run.name,
+            summary: m,
+        }]),
+        None => Vec::new(),
+    }
+}
+
+fn write_reports(dir: &Path, runs: &[Run], compare: bool) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let dirs = run_dirs(runs);
     for (run, sub) in runs.iter().zip(&dirs) {
@@ -170,6 +270,7 @@ pub fn write_all(dir: &Path, runs: &[Run]) -> std::io::Result<()> {
             "seed": run.seed,
             "profile": run.profile,
             "trace_hash": run.trace_hash,
+            "events_total": run.events,
             "events": run.trace.events,
         });
         std::fs::write(
@@ -178,13 +279,17 @@ pub fn write_all(dir: &Path, runs: &[Run]) -> std::io::Result<()> {
         )?;
         std::fs::write(d.join("report.md"), markdown(run))?;
         std::fs::write(d.join("report.html"), html(run))?;
+        write_charts(&d.join(CHARTS_DIR), &run_charts(run))?;
     }
     let cov = coverage(runs);
     std::fs::write(
         dir.join("coverage.json"),
         serde_json::to_string_pretty(&cov).map_err(std::io::Error::other)?,
     )?;
-    std::fs::write(dir.join("index.html"), index(runs, &dirs, &cov))?;
+    std::fs::write(
+        dir.join("index.html"),
+        index_page(runs, &dirs, &cov, compare),
+    )?;
     std::fs::write(dir.join("junit.xml"), junit(runs))?;
     Ok(())
 }
@@ -260,7 +365,10 @@ pub fn markdown(run: &Run) -> String {
         }
     }
     if !run.tolerated.is_empty() {
-        let _ = writeln!(m, "\n## Tolerated under swarm (fault-dependent)\n");
+        let _ = writeln!(
+            m,
+            "\n## Tolerated after faults (swarm, or a workload's own losses)\n"
+        );
         for f in &run.tolerated {
             let _ = writeln!(m, "- {}", f.message);
         }
@@ -270,29 +378,33 @@ pub fn markdown(run: &Run) -> String {
         for v in &run.violations {
             let _ = writeln!(
                 m,
-                "- `{}` at event {} (t={} ms){}",
+                "- `{}` at event {} (t={} ms), {}",
                 v.property,
                 v.event,
                 v.time,
-                if v.expected {
-                    ", expected"
-                } else {
-                    ", UNEXPECTED"
-                }
+                judgement(run, v)
             );
         }
     }
-    let _ = writeln!(m, "\n## Sequence\n\n```mermaid\nsequenceDiagram");
-    for (i, p) in run.parties.iter().enumerate() {
+    if let Some(metrics) = &run.metrics {
+        m.push_str(&figures_markdown(metrics));
+    }
+    let _ = writeln!(m, "\n## Sequence\n");
+    if let Some(note) = partial_trace_note(run) {
+        let _ = writeln!(m, "{note}\n");
+    }
+    let _ = writeln!(m, "```mermaid\nsequenceDiagram");
+    let parties = drawn_parties(run);
+    for (i, p) in parties.iter().enumerate() {
         let _ = writeln!(m, "    participant p{i} as {}", mermaid_text(p));
     }
     let alias = |name: &str| {
-        run.parties
+        parties
             .iter()
             .position(|p| p == name)
             .map(|i| format!("p{i}"))
     };
-    let everyone = format!("p0,p{}", run.parties.len().saturating_sub(1));
+    let everyone = format!("p0,p{}", parties.len().saturating_sub(1));
     let hot = violations_by_event(run);
     for e in &run.trace.events {
         let labels = if e.steps.is_empty() {
@@ -327,7 +439,7 @@ pub fn markdown(run: &Run) -> String {
                 let _ = writeln!(
                     m,
                     "    rect rgb(255, 221, 221)\n    {line}\n    Note over {everyone}: {}\n    end",
-                    mermaid_text(&violation_marker(vs))
+                    mermaid_text(&violation_marker(run, vs))
                 );
             }
             None => {
@@ -337,6 +449,27 @@ pub fn markdown(run: &Run) -> String {
     }
     let _ = writeln!(m, "```");
     m
+}
+
+/// The parties a sequence diagram draws a lane for: all of them, in node
+/// order, except for a workload (a thousand users would make a diagram
+/// hundreds of thousands of pixels wide), which gets only the parties its
+/// kept events name, still in node order.
+fn drawn_parties(run: &Run) -> Vec<String> {
+    if run.metrics.is_none() && run.trace.is_complete() {
+        return run.parties.clone();
+    }
+    let named: std::collections::BTreeSet<&str> = run
+        .trace
+        .events
+        .iter()
+        .flat_map(|e| [e.from.as_str(), e.to.as_str()])
+        .collect();
+    run.parties
+        .iter()
+        .filter(|p| named.contains(p.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn cause(e: &Event) -> String {
@@ -354,16 +487,10 @@ fn violations_by_event(run: &Run) -> BTreeMap<usize, Vec<&Violation>> {
 
 /// What a violating event broke, for the diagram's marker:
 /// `violates no-impersonation (expected), no-relay (UNEXPECTED)`.
-fn violation_marker(vs: &[&Violation]) -> String {
+fn violation_marker(run: &Run, vs: &[&Violation]) -> String {
     let names: Vec<String> = vs
         .iter()
-        .map(|v| {
-            format!(
-                "{} ({})",
-                v.property,
-                if v.expected { "expected" } else { "UNEXPECTED" }
-            )
-        })
+        .map(|v| format!("{} ({})", v.property, judgement(run, v)))
         .collect();
     format!("violates {}", names.join(", "))
 }
@@ -381,6 +508,7 @@ const CSS: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}\
 .pass{color:#080;font-weight:bold}.fail{color:#b00;font-weight:bold}\
 .expected{color:#7a4500;background:#ffe9c7;font-weight:bold}\
+.tolerated{color:#444;background:#eeeeee;font-weight:bold}\
 .badge{display:inline-block;padding:.1em .5em;border-radius:.3em;border:1px solid currentColor;font-size:.8em;vertical-align:middle}\
 code{background:#f4f4f4}svg text{font-family:ui-monospace,monospace;font-size:11px}";
 
@@ -502,8 +630,8 @@ enum Shape {
 }
 
 /// An event's shape and the text beside it (unescaped).
-fn shape(run: &Run, e: &Event) -> (Shape, String) {
-    let lane = |name: &str| run.parties.iter().position(|p| p == name);
+fn shape(parties: &[String], e: &Event) -> (Shape, String) {
+    let lane = |name: &str| parties.iter().position(|p| p == name);
     let labels = if e.steps.is_empty() {
         String::new()
     } else {
@@ -589,10 +717,16 @@ impl Ink {
 /// expects them), inside a group whose id is its anchor (`#event-<index>`),
 /// which the report's list of violations links to.
 pub fn svg(run: &Run) -> String {
-    let mut lanes = Lanes::new(&run.parties);
-    let n = run.parties.len().max(1) as i64;
+    let parties = drawn_parties(run);
+    let mut lanes = Lanes::new(&parties);
+    let n = parties.len().max(1) as i64;
     let hot = violations_by_event(run);
-    let rows: Vec<(Shape, String)> = run.trace.events.iter().map(|e| shape(run, e)).collect();
+    let rows: Vec<(Shape, String)> = run
+        .trace
+        .events
+        .iter()
+        .map(|e| shape(&parties, e))
+        .collect();
     // Move every lane right until no text starts left of the margin.
     let spans: Vec<(i64, i64)> = rows
         .iter()
@@ -605,9 +739,9 @@ pub fn svg(run: &Run) -> String {
         .map(|(sh, t)| lanes.span(*sh, text_w(t)).1)
         .chain(
             hot.values()
-                .map(|vs| MARGIN / 2 + text_w(&violation_marker(vs))),
+                .map(|vs| MARGIN / 2 + text_w(&violation_marker(run, vs))),
         )
-        .chain([lanes.x(run.parties.len().saturating_sub(1)) + lanes.box_w / 2])
+        .chain([lanes.x(parties.len().saturating_sub(1)) + lanes.box_w / 2])
         .max()
         .unwrap_or(0);
     let width = widest + MARGIN;
@@ -621,7 +755,7 @@ pub fn svg(run: &Run) -> String {
 <marker id=\"arrow-hot\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"5\" markerHeight=\"5\" orient=\"auto-start-reverse\">\
 <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#d00\"/></marker></defs>"
     );
-    for (i, (p, label)) in run.parties.iter().zip(&lanes.labels).enumerate() {
+    for (i, (p, label)) in parties.iter().zip(&lanes.labels).enumerate() {
         let px = lanes.x(i);
         let _ = write!(
             s,
@@ -645,8 +779,8 @@ pub fn svg(run: &Run) -> String {
             Ink::PLAIN
         };
         if let Some(vs) = broke {
-            let marker = violation_marker(vs);
-            let band = if vs.iter().all(|v| v.expected) {
+            let marker = violation_marker(run, vs);
+            let band = if vs.iter().all(|v| judgement(run, v) != "UNEXPECTED") {
                 "#ffe9c7"
             } else {
                 "#ffd0d0"
@@ -807,7 +941,10 @@ pub fn html(run: &Run) -> String {
     h.push_str("</table>");
     for (title, list) in [
         ("What differed", &run.failures),
-        ("Tolerated under swarm", &run.tolerated),
+        (
+            "Tolerated after faults (swarm, or a workload's own losses)",
+            &run.tolerated,
+        ),
     ] {
         if !list.is_empty() {
             let _ = write!(h, "<h2>{title}</h2><ul>");
@@ -841,23 +978,23 @@ pub fn html(run: &Run) -> String {
                 "<li><code>{}</code> at {at} (t={} ms): {}</li>",
                 escape(&v.property),
                 v.time,
-                if v.expected {
-                    "<span class=\"badge expected\">expected</span>"
-                } else {
-                    "<span class=\"badge fail\">UNEXPECTED</span>"
+                match judgement(run, v) {
+                    "expected" => "<span class=\"badge expected\">expected</span>",
+                    "tolerated" => {
+                        "<span class=\"badge tolerated\">tolerated after a fault</span>"
+                    }
+                    _ => "<span class=\"badge fail\">UNEXPECTED</span>",
                 }
             );
         }
         h.push_str("</ul>");
     }
-    h.push_str("<h2>Sequence</h2>");
-    if run.trace.events.len() < run.events {
-        let _ = write!(
-            h,
-            "<p>The first {} of {} events.</p>",
-            run.trace.events.len(),
-            run.events
-        );
+    if let Some(m) = &run.metrics {
+        h.push_str(&figures_html(m));
+    }
+    h.push_str("<h2 id=\"sequence\">Sequence</h2>");
+    if let Some(note) = partial_trace_note(run) {
+        let _ = write!(h, "<p class=\"partial\">{}</p>", escape(&note));
     }
     h.push_str(&svg(run));
     h.push_str("</body></html>\n");
@@ -866,11 +1003,21 @@ pub fn html(run: &Run) -> String {
 
 /// The index over all runs, with step coverage.
 pub fn index(runs: &[Run], dirs: &[String], cov: &[CoverageLine]) -> String {
+    index_page(runs, dirs, cov, false)
+}
+
+/// The index; with the key figures of the workload runs, and with a link to
+/// `compare.html` when `compare` (written by [`write_compare`]).
+fn index_page(runs: &[Run], dirs: &[String], cov: &[CoverageLine], compare: bool) -> String {
     let verdicts: Vec<Verdict> = runs.iter().map(Verdict::of).collect();
     let passed = verdicts.iter().filter(|v| **v != Verdict::Fail).count();
     let expected = verdicts
         .iter()
         .filter(|v| matches!(v, Verdict::Expected(_)))
+        .count();
+    let tolerated = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Tolerated(_)))
         .count();
     let mut h = String::new();
     let _ = write!(
@@ -882,13 +1029,17 @@ pub fn index(runs: &[Run], dirs: &[String], cov: &[CoverageLine]) -> String {
             format!("; {expected} of them show the violations their file expects")
         } else {
             String::new()
+        } + &if tolerated > 0 {
+            format!("; {tolerated} of them show violations tolerated after faults")
+        } else {
+            String::new()
         }
     );
     for ((r, d), v) in runs.iter().zip(dirs).zip(&verdicts) {
         let d = escape(d);
         // An expected violation links straight to the report's list of them.
         let result = match v {
-            Verdict::Expected(_) => {
+            Verdict::Expected(_) | Verdict::Tolerated(_) => {
                 format!("<a href=\"{d}/report.html#violations\">{}</a>", v.badge())
             }
             _ => v.badge(),
@@ -902,10 +1053,12 @@ pub fn index(runs: &[Run], dirs: &[String], cov: &[CoverageLine]) -> String {
             escape(&r.trace_hash),
         );
     }
+    h.push_str("</table>");
+    h.push_str(&workload_index(runs, dirs, compare));
     let never = cov.iter().filter(|c| c.count == 0).count();
     let _ = write!(
         h,
-        "</table><h2>Step coverage</h2><p>{} of {} labels realised; never realised first.</p><table><tr><th>label</th><th>count</th><th>step</th></tr>",
+        "<h2>Step coverage</h2><p>{} of {} labels realised; never realised first.</p><table><tr><th>label</th><th>count</th><th>step</th></tr>",
         cov.len() - never,
         cov.len()
     );
@@ -921,6 +1074,443 @@ pub fn index(runs: &[Run], dirs: &[String], cov: &[CoverageLine]) -> String {
     }
     h.push_str("</table></body></html>\n");
     h
+}
+
+// ---------------------------------------------------------------------------
+// Workload figures
+// ---------------------------------------------------------------------------
+
+/// What the revocation figures measure, for the reader of a report: the
+/// words of `metrics.rs`, short.
+const DEFINITIONS: [(&str, &str); 3] = [
+    (
+        "Staleness",
+        "per invalidated serial, from the CA's deletion of its row to the last grant of that serial by any service (0 if none). It is observed only when someone presents the revoked certificate, and only up to the run's end.",
+    ),
+    (
+        "Exposure",
+        "per invalidated serial, from the deletion to the delivery of the last V1 push notification (a CRL) to a service that links the serial. A lost notification is never sent again, so that service would accept the serial until the certificate expires: such a window is measured to the run's end, a lower bound. Online checking asks the CA at every use and pushes nothing: exposure 0.",
+    ),
+    (
+        "Time",
+        "all times are virtual milliseconds of the simulation, not wall-clock time.",
+    ),
+];
+
+/// A table of text cells, written as HTML (every cell escaped) or Markdown.
+struct Table {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(head: &[&str]) -> Table {
+        Table {
+            head: head.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn html(&self) -> String {
+        let mut h = String::from("<table><tr>");
+        for c in &self.head {
+            let _ = write!(h, "<th>{}</th>", escape(c));
+        }
+        h.push_str("</tr>");
+        for r in &self.rows {
+            h.push_str("<tr>");
+            for c in r {
+                let _ = write!(h, "<td>{}</td>", escape(c));
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>");
+        h
+    }
+
+    fn markdown(&self) -> String {
+        let cell = |c: &String| c.replace('|', "\\|").replace('\n', " ");
+        let mut m = format!(
+            "| {} |\n|{}\n",
+            self.head.iter().map(cell).collect::<Vec<_>>().join(" | "),
+            "---|".repeat(self.head.len())
+        );
+        for r in &self.rows {
+            let _ = writeln!(
+                m,
+                "| {} |",
+                r.iter().map(cell).collect::<Vec<_>>().join(" | ")
+            );
+        }
+        m
+    }
+}
+
+fn ms(v: u64) -> String {
+    format!("{v} ms")
+}
+
+/// `p50 / p90 / p99 / max` of a distribution, in ms.
+fn spread(p: &Percentiles) -> String {
+    format!("{} / {} / {} / {} ms", p.p50, p.p90, p.p99, p.max)
+}
+
+/// A workload's figures as titled tables: operations, latency, revocation,
+/// CA load, and revoked serials accepted per service.
+fn figure_tables(m: &Summary) -> Vec<(&'static str, Table)> {
+    let mut ops = Table::new(&["operations", "count"]);
+    ops.row(vec!["started".into(), m.ops.started.to_string()]);
+    ops.row(vec!["ended".into(), m.ops.ended.to_string()]);
+    ops.row(vec![
+        "skipped: the user was busy".into(),
+        m.ops.busy.to_string(),
+    ]);
+    ops.row(vec![
+        "skipped: the user was down".into(),
+        m.ops.down.to_string(),
+    ]);
+    ops.row(vec!["virtual duration".into(), ms(m.duration_ms)]);
+    for (kind, outcomes) in &m.outcomes {
+        let list: Vec<String> = outcomes.iter().map(|(o, n)| format!("{o} {n}")).collect();
+        ops.row(vec![format!("{kind}: outcomes"), list.join(", ")]);
+    }
+
+    let mut latency = Table::new(&["kind", "n", "p50", "p90", "p99", "max"]);
+    for p in &m.latency {
+        latency.row(vec![
+            p.what.clone(),
+            p.count.to_string(),
+            ms(p.p50),
+            ms(p.p90),
+            ms(p.p99),
+            ms(p.max),
+        ]);
+    }
+
+    let st = &m.staleness;
+    let mut revocation = Table::new(&["revocation", "value"]);
+    revocation.row(vec![
+        "serials invalidated".into(),
+        st.invalidated.to_string(),
+    ]);
+    revocation.row(vec![
+        "serials granted after their deletion (grants)".into(),
+        format!("{} ({})", st.accepted_after, st.grants_after),
+    ]);
+    revocation.row(vec![
+        "staleness p50 / p90 / p99 / max".into(),
+        spread(&st.percentiles),
+    ]);
+    revocation.row(vec![
+        "notifications pushed / lost".into(),
+        format!("{} / {}", st.notifications, st.notifications_lost),
+    ]);
+    revocation.row(vec![
+        "exposure p50 / p90 / p99 / max".into(),
+        spread(&st.exposure),
+    ]);
+    revocation.row(vec![
+        "run went on after the last invalidation".into(),
+        st.observed_after_last_ms.map_or_else(|| "-".into(), ms),
+    ]);
+
+    let mut ca = Table::new(&["CA load", "value"]);
+    ca.row(vec![
+        "messages received".into(),
+        m.ca_load.messages.to_string(),
+    ]);
+    ca.row(vec![
+        "mean per virtual second".into(),
+        format!("{:.1}", m.ca_load.mean_per_s),
+    ]);
+    ca.row(vec![
+        "peak per virtual second".into(),
+        m.ca_load.peak_per_s.to_string(),
+    ]);
+
+    let mut by_service = Table::new(&["service", "grants of serials the CA had deleted"]);
+    for (service, n) in &m.revoked_accepted_by_service {
+        by_service.row(vec![service.clone(), n.to_string()]);
+    }
+    if m.revoked_accepted_by_service.is_empty() {
+        by_service.row(vec!["(none)".into(), "0".into()]);
+    }
+    vec![
+        ("Operations", ops),
+        ("Latency (virtual ms)", latency),
+        ("Revocation staleness and exposure", revocation),
+        ("CA load", ca),
+        ("Revoked serials accepted, per service", by_service),
+    ]
+}
+
+/// The figures compared across runs, one line each: (figure, value).
+pub fn key_figures(m: &Summary) -> Vec<(&'static str, String)> {
+    let st = &m.staleness;
+    let all = m.latency.first();
+    vec![
+        (
+            "ops started / ended",
+            format!("{} / {}", m.ops.started, m.ops.ended),
+        ),
+        (
+            "latency (all) p50 / p99 / max",
+            all.map_or_else(
+                || "-".into(),
+                |p| format!("{} / {} / {} ms", p.p50, p.p99, p.max),
+            ),
+        ),
+        ("serials invalidated", st.invalidated.to_string()),
+        (
+            "granted after deletion: serials (grants)",
+            format!("{} ({})", st.accepted_after, st.grants_after),
+        ),
+        (
+            "staleness p50 / p99 / max",
+            format!(
+                "{} / {} / {} ms",
+                st.percentiles.p50, st.percentiles.p99, st.percentiles.max
+            ),
+        ),
+        (
+            "notifications pushed / lost",
+            format!("{} / {}", st.notifications, st.notifications_lost),
+        ),
+        (
+            "exposure p50 / p99 / max",
+            format!(
+                "{} / {} / {} ms",
+                st.exposure.p50, st.exposure.p99, st.exposure.max
+            ),
+        ),
+        (
+            "CA messages: total, mean / peak per s",
+            format!(
+                "{}, {:.1} / {}",
+                m.ca_load.messages, m.ca_load.mean_per_s, m.ca_load.peak_per_s
+            ),
+        ),
+        (
+            "revoked serials accepted, by service",
+            if m.revoked_accepted_by_service.is_empty() {
+                "none".into()
+            } else {
+                m.revoked_accepted_by_service
+                    .iter()
+                    .map(|(s, n)| format!("{s}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        ),
+        ("virtual duration", ms(m.duration_ms)),
+    ]
+}
+
+/// The definitions as an HTML list.
+fn definitions_html() -> String {
+    let mut h = String::from("<ul>");
+    for (term, text) in DEFINITIONS {
+        let _ = write!(h, "<li><b>{}</b>: {}</li>", escape(term), escape(text));
+    }
+    h.push_str("</ul>");
+    h
+}
+
+fn definitions_markdown() -> String {
+    DEFINITIONS
+        .iter()
+        .map(|(term, text)| format!("- **{term}**: {text}\n"))
+        .collect()
+}
+
+/// Each chart of [`charts::CATALOGUE`] as a figure: an `<img>` of
+/// `charts/file`, its title as caption.
+fn charts_html() -> String {
+    let mut h = String::new();
+    for (file, title) in charts::CATALOGUE {
+        let src = escape(&format!("{CHARTS_DIR}/{file}"));
+        let _ = write!(
+            h,
+            "<figure><a href=\"{src}\"><img src=\"{src}\" alt=\"{}\" style=\"max-width:100%\"></a><figcaption>{}</figcaption></figure>",
+            escape(title),
+            escape(title)
+        );
+    }
+    h
+}
+
+fn charts_markdown() -> String {
+    charts::CATALOGUE
+        .iter()
+        .map(|(file, title)| format!("![{title}]({CHARTS_DIR}/{file})\n\n"))
+        .collect()
+}
+
+/// The HTML section of one run's workload figures: definitions, tables, charts.
+fn figures_html(m: &Summary) -> String {
+    let mut h = String::from("<h2 id=\"figures\">Workload figures</h2>");
+    h.push_str(&definitions_html());
+    for (title, table) in figure_tables(m) {
+        let _ = write!(h, "<h3>{}</h3>{}", escape(title), table.html());
+    }
+    h.push_str("<h3>Charts</h3>");
+    h.push_str(&charts_html());
+    h
+}
+
+fn figures_markdown(m: &Summary) -> String {
+    let mut md = format!("\n## Workload figures\n\n{}", definitions_markdown());
+    for (title, table) in figure_tables(m) {
+        let _ = write!(md, "\n### {title}\n\n{}", table.markdown());
+    }
+    let _ = write!(md, "\n### Charts\n\n{}", charts_markdown());
+    md
+}
+
+/// The sentence under "Sequence" when the trace kept only its first events.
+fn partial_trace_note(run: &Run) -> Option<String> {
+    (!run.trace.is_complete()).then(|| {
+        format!(
+            "The diagram shows only the first {} of {} events: a workload's trace keeps its first keep_events events for the report (the trace hash and the step coverage cover every event).",
+            run.trace.events.len(),
+            run.events
+        )
+    })
+}
+
+/// The key figures of `runs` side by side: a row per figure, a column per
+/// run (runs without figures left out).
+fn compare_table(runs: &[&Run]) -> Table {
+    let mut head = vec!["figure"];
+    head.extend(runs.iter().map(|r| r.name.as_str()));
+    let mut t = Table::new(&head);
+    let columns: Vec<Vec<(&str, String)>> = runs
+        .iter()
+        .filter_map(|r| r.metrics.as_ref().map(key_figures))
+        .collect();
+    let Some(first) = columns.first() else {
+        return t;
+    };
+    for (i, (figure, _)) in first.iter().enumerate() {
+        let mut row = vec![figure.to_string()];
+        row.extend(
+            columns
+                .iter()
+                .map(|c| c.get(i).map_or_else(|| "-".to_string(), |(_, v)| v.clone())),
+        );
+        t.row(row);
+    }
+    t
+}
+
+/// The index's section on workload runs: their key figures, a row each.
+fn workload_index(runs: &[Run], dirs: &[String], compare: bool) -> String {
+    let shown = workloads(runs, dirs);
+    if shown.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from("<h2 id=\"workloads\">Workload figures</h2>");
+    if compare {
+        h.push_str("<p><a href=\"compare.html\">These runs compared</a>: key figures side by side, charts overlaid.</p>");
+    }
+    h.push_str("<p>Virtual time. Staleness: CA deletion to the last grant of the serial; exposure: deletion to the last notification, a lost one open to the run's end.</p><table><tr><th>scenario</th>");
+    let Some(names) = shown
+        .first()
+        .and_then(|(r, _)| r.metrics.as_ref())
+        .map(key_figures)
+    else {
+        return String::new();
+    };
+    for (figure, _) in &names {
+        let _ = write!(h, "<th>{}</th>", escape(figure));
+    }
+    h.push_str("</tr>");
+    for (r, d) in &shown {
+        let _ = write!(
+            h,
+            "<tr><td><a href=\"{}/report.html#figures\">{}</a></td>",
+            escape(d),
+            escape(&r.name)
+        );
+        for (_, value) in r.metrics.as_ref().map(key_figures).unwrap_or_default() {
+            let _ = write!(h, "<td>{}</td>", escape(&value));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    h
+}
+
+/// The runs that have workload figures, with their report folders.
+fn workloads<'a>(runs: &'a [Run], dirs: &'a [String]) -> Vec<(&'a Run, &'a String)> {
+    runs.iter()
+        .zip(dirs)
+        .filter(|(r, _)| r.metrics.is_some())
+        .collect()
+}
+
+/// `compare.html`: key figures side by side, then the overlaid charts.
+fn compare_html(runs: &[Run], dirs: &[String]) -> String {
+    let shown = workloads(runs, dirs);
+    let names: Vec<&str> = shown.iter().map(|(r, _)| r.name.as_str()).collect();
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Comparison: {}</title><style>{CSS}</style></head><body>\
+<h1>Comparison of {} workload runs</h1><p>{}. Each run with the seed shown; the verdicts and step coverage are in <a href=\"index.html\">the index</a>.</p>",
+        escape(&names.join(", ")),
+        shown.len(),
+        escape(&names.join(", "))
+    );
+    h.push_str(&definitions_html());
+    h.push_str("<h2 id=\"figures\">Key figures</h2><table><tr><th>figure</th>");
+    for (r, d) in &shown {
+        let _ = write!(
+            h,
+            "<th><a href=\"{}/report.html\">{}</a><br>seed {} {}</th>",
+            escape(d),
+            escape(&r.name),
+            r.seed,
+            Verdict::of(r).badge()
+        );
+    }
+    h.push_str("</tr>");
+    let table = compare_table(&shown.iter().map(|(r, _)| *r).collect::<Vec<_>>());
+    for row in &table.rows {
+        h.push_str("<tr>");
+        for c in row {
+            let _ = write!(h, "<td>{}</td>", escape(c));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table><h2 id=\"charts\">Charts</h2>");
+    h.push_str(&charts_html());
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// `compare.md`: the same as [`compare_html`], for reading in a repository.
+fn compare_markdown(runs: &[Run], dirs: &[String]) -> String {
+    let shown = workloads(runs, dirs);
+    let mut m = format!("# Comparison of {} workload runs\n\n", shown.len());
+    for (r, d) in &shown {
+        let _ = writeln!(
+            m,
+            "- [{}]({d}/report.md): seed {}, {}; replay `{}`",
+            r.name,
+            r.seed,
+            Verdict::of(r).text(),
+            r.replay_command()
+        );
+    }
+    let _ = write!(m, "\n{}\n## Key figures\n\n", definitions_markdown());
+    m.push_str(&compare_table(&shown.iter().map(|(r, _)| *r).collect::<Vec<_>>()).markdown());
+    let _ = write!(m, "\n## Charts\n\n{}", charts_markdown());
+    m
 }
 
 /// JUnit XML: one testcase per run (scenario and seed).
@@ -955,7 +1545,7 @@ pub fn junit(runs: &[Run]) -> String {
                 escape(&body.join("\n"))
             );
         }
-        if let v @ Verdict::Expected(_) = Verdict::of(r) {
+        if let v @ (Verdict::Expected(_) | Verdict::Tolerated(_)) = Verdict::of(r) {
             let _ = write!(x, "<system-out>{}</system-out>", escape(&v.text()));
         }
         let _ = writeln!(x, "</testcase>");
@@ -1057,6 +1647,40 @@ mod tests {
     }
 
     #[test]
+    fn a_violation_tolerated_after_a_fault_passes_with_its_own_badge() {
+        let mut run = bearer();
+        run.violations.truncate(1);
+        let v = run.violations[0].clone();
+        run.violations[0].expected = false;
+        // Not listed as tolerated: a failure.
+        assert_eq!(Verdict::of(&run), Verdict::Fail);
+        run.tolerated.push(crate::sim::Failure {
+            step: None,
+            line: None,
+            message: format!(
+                "invariant {} violated at event {} (t={}ms), not expected",
+                v.property, v.event, v.time
+            ),
+        });
+        let verdict = Verdict::of(&run);
+        assert_eq!(verdict, Verdict::Tolerated(vec![v.property.clone()]));
+        let text = format!("PASS, tolerated after faults: {}", v.property);
+        assert_eq!(verdict.text(), text);
+        let page = html(&run);
+        assert!(page.contains(&format!("<span class=\"badge tolerated\">{text}</span>")));
+        assert!(page.contains("tolerated after a fault"));
+        assert!(!page.contains("UNEXPECTED"));
+        assert!(markdown(&run).contains(&format!("`{}` at event {}", v.property, v.event)));
+        assert!(svg(&run).contains(&format!("{} (tolerated)", v.property)));
+        let idx = index(
+            std::slice::from_ref(&run),
+            &["b".to_string()],
+            &coverage(&[]),
+        );
+        assert!(idx.contains("1 of 1 runs passed; 1 of them show violations tolerated"));
+    }
+
+    #[test]
     fn the_violating_event_is_highlighted_and_linked() {
         let run = bearer();
         let page = html(&run);
@@ -1067,7 +1691,7 @@ mod tests {
             let anchor = format!("<g id=\"event-{event}\" class=\"violation\">");
             assert_eq!(diagram.matches(&anchor).count(), 1, "{anchor}");
             assert!(page.contains(&format!("<a href=\"#event-{event}\">event {event}</a>")));
-            let marker = violation_marker(vs);
+            let marker = violation_marker(&run, vs);
             for v in vs {
                 assert!(marker.contains(&format!("{} (expected)", v.property)));
             }

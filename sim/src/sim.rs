@@ -110,6 +110,27 @@ pub struct FinalResult {
     pub pass: bool,
 }
 
+/// Where a run's wall time went (not part of any trace or report: wall
+/// time differs between runs of the same seed).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Building the system and starting every node.
+    pub setup: std::time::Duration,
+    /// The event loop and the verdict.
+    pub events: std::time::Duration,
+    /// Of `events`, inside the model (`World`), cryptography included.
+    pub model: std::time::Duration,
+    /// Of `model`, in cryptography and X.509 encoding and parsing.
+    pub crypto: std::time::Duration,
+}
+
+impl Timing {
+    /// The simulator's own share: the event loop outside the model.
+    pub fn simulator(&self) -> std::time::Duration {
+        self.events.saturating_sub(self.model)
+    }
+}
+
 /// The run's PKI, for `--export-pki`.
 #[derive(Clone, Debug)]
 pub struct Pki {
@@ -144,6 +165,8 @@ pub struct Run {
     pub pki: Option<Pki>,
     /// A workload's figures: staleness, latency, CA load (issue 13).
     pub metrics: Option<Summary>,
+    #[serde(skip)]
+    pub timing: Timing,
 }
 
 impl Run {
@@ -256,10 +279,14 @@ struct Engine<'a> {
     load: Option<Load<'a>>,
     metrics: Metrics,
     ca: Option<Id>,
+    /// Wall time inside the model's `World` (handlers, invariants, history,
+    /// and the cryptography they call): the benchmark's cost split.
+    world_time: std::time::Duration,
 }
 
 /// Run `sc` under `opts`.
 pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
+    let started = std::time::Instant::now();
     // A scripted file names messages by their text, certificate fingerprints
     // included, and has no latency or loss to draw: its keys come from the
     // file's own seed whatever `--seed` says.
@@ -347,12 +374,18 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         load,
         metrics: Metrics::default(),
         ca,
+        world_time: std::time::Duration::ZERO,
     };
     for (id, out) in starts {
         e.process(id, out, None);
     }
     e.schedule_next();
     e.schedule_arrival();
+    let setup = started.elapsed();
+    let arena = e.world.system.dir.arena.clone();
+    let crypto_before = arena.crypto_time();
+    e.world_time = std::time::Duration::ZERO;
+    let looping = std::time::Instant::now();
     let mut runaway = None;
     while let Some(t) = e.agenda.peek_time() {
         if t > horizon {
@@ -375,7 +408,15 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
     if let Some(bar) = e.load.as_ref().and_then(|l| l.progress.as_ref()) {
         bar.finish_and_clear();
     }
-    Ok(e.finish(opts, profile, runaway))
+    let timing = Timing {
+        setup,
+        events: looping.elapsed(),
+        model: e.world_time,
+        crypto: arena.crypto_time().saturating_sub(crypto_before),
+    };
+    let mut run = e.finish(opts, profile, runaway);
+    run.timing = timing;
+    Ok(run)
 }
 
 /// A virtual time by which any run of `sc` has settled: every delay and
@@ -409,6 +450,15 @@ fn horizon(sc: &Scenario, latency_hi: Time, profile: Option<&FaultProfile>) -> T
 impl Engine<'_> {
     fn now(&self) -> Time {
         self.agenda.now()
+    }
+
+    /// Call into the model, adding the wall time to `world_time` (read by
+    /// the benchmark only, never by anything that affects the trace).
+    fn in_world<T>(&mut self, f: impl FnOnce(&mut World) -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = f(&mut self.world);
+        self.world_time += started.elapsed();
+        out
     }
 
     fn name(&self, id: Id) -> String {
@@ -650,7 +700,7 @@ impl Engine<'_> {
                 }
                 self.metrics.delivered(usize::from(to), &msg, now);
                 let what = msg.to_string();
-                let out = self.world.deliver(from, to, msg);
+                let out = self.in_world(|w| w.deliver(from, to, msg));
                 let kind = if copy {
                     if self.first_duplicate.is_none() {
                         self.first_duplicate = Some(now);
@@ -669,7 +719,7 @@ impl Engine<'_> {
                 self.timers.remove(&(node, timer.clone()));
                 let Timer::Timeout(op) = &timer;
                 let what = format!("timeout of op {op}");
-                let out = self.world.fire(node, &timer);
+                let out = self.in_world(|w| w.fire(node, &timer));
                 self.record(Kind::Timer, None, node, node, what, cause, Some(&out));
                 self.process(node, out, cause);
             }
@@ -1076,7 +1126,7 @@ impl Engine<'_> {
                 credential: None,
             },
         };
-        let (out, op) = self.world.choose(uid, &Choice::User(command));
+        let (out, op) = self.in_world(|w| w.choose(uid, &Choice::User(command)));
         let Some(op) = op else {
             self.metrics.down();
             return;
@@ -1137,7 +1187,7 @@ impl Engine<'_> {
     }
 
     fn begin(&mut self, i: usize, who: Id, service: Id, choice: &Choice, what: String) {
-        let (out, op) = self.world.choose(who, choice);
+        let (out, op) = self.in_world(|w| w.choose(who, choice));
         let Some(op) = op else {
             self.record(
                 Kind::Start,
@@ -1481,6 +1531,7 @@ impl Engine<'_> {
             trace,
             pki,
             metrics,
+            timing: Timing::default(),
         }
     }
 }

@@ -70,6 +70,8 @@ pub struct Trace {
     len: usize,
     digest: ring::digest::Context,
     coverage: BTreeMap<String, usize>,
+    /// One event's JSON, reused from event to event.
+    buffer: Vec<u8>,
 }
 
 impl Default for Trace {
@@ -106,6 +108,7 @@ impl Trace {
             len: 0,
             digest,
             coverage: BTreeMap::new(),
+            buffer: Vec::new(),
         }
     }
 
@@ -116,8 +119,9 @@ impl Trace {
             self.digest.update(b",");
         }
         // Serialising plain structs, strings and numbers cannot fail.
-        if let Ok(bytes) = serde_json::to_vec(&event) {
-            self.digest.update(&bytes);
+        self.buffer.clear();
+        if serde_json::to_writer(&mut self.buffer, &event).is_ok() {
+            self.digest.update(&self.buffer);
         }
         for s in &event.steps {
             match self.coverage.get_mut(s) {

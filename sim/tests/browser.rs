@@ -28,14 +28,20 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Shipped scenarios the report is made of: a finding whose file expects
-/// `no-impersonation` and `no-relay`, a plain figure, a crash, and a lossy
-/// push race (also a finding).
+/// `no-impersonation` and `no-relay`, a plain figure, a crash, a lossy
+/// push race (also a finding), and a workload of the push-against-online
+/// study, whose report has charts (and, written with `write_compare`, a
+/// comparison page).
 const SCENARIOS: &[&str] = &[
     "bearer-impersonation.toml",
     "fig3a-issue-and-qualify.toml",
     "ca-crash-restart.toml",
     "push-stale-acceptance.toml",
+    WORKLOAD,
 ];
+
+/// The workload among [`SCENARIOS`].
+const WORKLOAD: &str = "studies/study-push-loss-0.10.toml";
 
 /// Longest one page may take in the browser before the test gives up on it.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -65,7 +71,7 @@ fn write_report(name: &str) -> (PathBuf, Vec<Run>) {
         })
         .collect();
     let out = dir.join("report");
-    report::write_all(&out, &runs).expect("the report is written");
+    report::write_compare(&out, &runs).expect("the report is written");
     (out, runs)
 }
 
@@ -473,6 +479,10 @@ fn the_report_renders_in_headless_chromium() {
             "figure".into(),
             dir.join("fig3a-issue-and-qualify/report.html"),
         ),
+        (
+            "workload".into(),
+            dir.join("study-push-loss-0.10/report.html"),
+        ),
     ];
     // Any chart page or standalone SVG the report holds.
     for p in files(&dir, &["html", "svg"]) {
@@ -517,6 +527,11 @@ fn the_report_renders_in_headless_chromium() {
             "finding" => {
                 assert!(v.dom.contains("<svg"));
                 assert!(v.dom.contains(&format!("id=\"event-{first_violation}\"")));
+            }
+            "workload" => {
+                assert!(v.dom.contains("Workload figures"), "{url}");
+                assert!(v.dom.contains("<img src=\"charts/staleness.svg\""), "{url}");
+                assert!(v.dom.contains("The diagram shows only the first"), "{url}");
             }
             _ => {}
         }

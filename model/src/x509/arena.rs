@@ -144,6 +144,66 @@ impl<K: Eq + Hash, V: Clone> Table<K, V> {
     }
 }
 
+/// A bounded cache of verdicts, least recently used first out, in two
+/// generations: lookups read the young map, then the old one (promoting a
+/// hit); when the young map is full it becomes the old one and the old one
+/// is dropped. Memory stays at most two generations whatever the run's
+/// length, a verdict used in the last generation survives, and a forgotten
+/// one is simply computed again (every check is deterministic), so
+/// eviction changes no verdict. It replaces a cache that cleared itself
+/// wholesale at 4,096 entries.
+struct Cache<K, V> {
+    generations: RwLock<(HashMap<K, V>, HashMap<K, V>)>,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+    fn new(capacity: usize) -> Self {
+        Cache {
+            generations: RwLock::new((HashMap::new(), HashMap::new())),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        let promote = {
+            let g = self
+                .generations
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(v) = g.0.get(k) {
+                return Some(v.clone());
+            }
+            g.1.get(k).cloned()?
+        };
+        self.insert(k.clone(), promote.clone());
+        Some(promote)
+    }
+
+    fn insert(&self, k: K, v: V) {
+        let mut g = self
+            .generations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        g.0.insert(k, v);
+        if g.0.len() >= self.capacity {
+            g.1 = std::mem::take(&mut g.0);
+        }
+    }
+
+    fn len(&self) -> usize {
+        let g = self
+            .generations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        g.0.len() + g.1.len()
+    }
+}
+
+/// Entries per generation of each verdict cache: a checker's few hundred
+/// certificates never reach it; a million-user workload's do.
+const CACHE_GENERATION: usize = 1 << 18;
+
 /// A proof's verdict is remembered per (key, challenge, signature).
 type ProofKey = ([u8; 32], Vec<u8>, SigId);
 
@@ -162,11 +222,16 @@ struct Inner {
     /// Who signed what, for the same reason.
     signers: Table<SigId, ([u8; 32], Vec<u8>)>,
     crls: Table<(u64, u64, Vec<u64>, VirtualTime), CrlId>,
-    signed: Table<([u8; 32], Vec<u8>), SigId>,
-    checked: Table<(CertId, u64), Result<Checked, Rejection>>,
+    signed: Cache<([u8; 32], Vec<u8>), SigId>,
+    checked: Cache<(CertId, u64), Result<Checked, Rejection>>,
+    /// The deliberate defect's memory: never evicted, so the defect shows.
     stale: Table<(CertId, u64), Result<CertInfo, Rejection>>,
-    crl_verdicts: Table<(CrlId, u64), Result<CrlInfo, Rejection>>,
-    proofs: Table<ProofKey, Result<(), Rejection>>,
+    crl_verdicts: Cache<(CrlId, u64), Result<CrlInfo, Rejection>>,
+    proofs: Cache<ProofKey, Result<(), Rejection>>,
+    /// Time spent in cryptography and X.509 encoding and parsing (rcgen,
+    /// x509-parser, ring), in ns: the benchmark's split of a run's cost.
+    /// Never read by anything that affects a trace.
+    crypto_ns: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Arena {
@@ -209,12 +274,30 @@ impl Arena {
             origins: Table::new(),
             signers: Table::new(),
             crls: Table::new(),
-            signed: Table::new(),
-            checked: Table::new(),
+            signed: Cache::new(CACHE_GENERATION),
+            checked: Cache::new(CACHE_GENERATION),
             stale: Table::new(),
-            crl_verdicts: Table::new(),
-            proofs: Table::new(),
+            crl_verdicts: Cache::new(CACHE_GENERATION),
+            proofs: Cache::new(CACHE_GENERATION),
+            crypto_ns: std::sync::atomic::AtomicU64::new(0),
         }))
+    }
+
+    /// Run `f`, a piece of cryptography, adding its time to the tally.
+    fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = f();
+        let ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0
+            .crypto_ns
+            .fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+        out
+    }
+
+    /// Wall time spent so far in cryptography and X.509 encoding and
+    /// parsing (issuing, signing, verifying), for the simulator's cost split.
+    pub fn crypto_time(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.0.crypto_ns.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn memo(&self) -> Memo {
@@ -279,7 +362,7 @@ impl Arena {
         {
             return Ok(id);
         }
-        let id = CertId(self.keep(ca.issue(req)?)?);
+        let id = CertId(self.keep(self.timed(|| ca.issue(req))?)?);
         if self.remembers() {
             self.0.issued.insert(key, id);
         }
@@ -301,7 +384,7 @@ impl Arena {
         {
             return Ok(id);
         }
-        let id = CrlId(self.keep(ca.crl(crl_number, revoked, at)?)?);
+        let id = CrlId(self.keep(self.timed(|| ca.crl(crl_number, revoked, at))?)?);
         if self.remembers() {
             self.0.crls.insert(key, id);
         }
@@ -316,7 +399,7 @@ impl Arena {
         {
             return Ok(id);
         }
-        let id = SigId(self.keep(Der::from(key.sign(msg)))?);
+        let id = SigId(self.keep(Der::from(self.timed(|| key.sign(msg))))?);
         if self.remembers() {
             self.0.signed.insert(k.clone(), id);
         }
@@ -337,14 +420,14 @@ impl Arena {
         match self.0.memo {
             Memo::Off => {
                 let der = self.der(cert.0).ok_or(Rejection::Malformed)?;
-                anchor.verify_certificate(der.as_bytes(), now)
+                self.timed(|| anchor.verify_certificate(der.as_bytes(), now))
             }
             Memo::On => {
                 let checked = match self.0.checked.get(&key) {
                     Some(c) => c,
                     None => {
                         let der = self.der(cert.0).ok_or(Rejection::Malformed)?;
-                        let c = anchor.check(der.as_bytes());
+                        let c = self.timed(|| anchor.check(der.as_bytes()));
                         self.0.checked.insert(key, c.clone());
                         c
                     }
@@ -356,7 +439,7 @@ impl Arena {
                     return verdict;
                 }
                 let der = self.der(cert.0).ok_or(Rejection::Malformed)?;
-                let verdict = anchor.verify_certificate(der.as_bytes(), now);
+                let verdict = self.timed(|| anchor.verify_certificate(der.as_bytes(), now));
                 self.0.stale.insert(key, verdict.clone());
                 verdict
             }
@@ -372,7 +455,7 @@ impl Arena {
             return v;
         }
         let der = self.der(crl.0).ok_or(Rejection::CrlMalformed)?;
-        let verdict = anchor.verify_crl_info(der.as_bytes());
+        let verdict = self.timed(|| anchor.verify_crl_info(der.as_bytes()));
         if self.remembers() {
             self.0.crl_verdicts.insert(key, verdict.clone());
         }
@@ -393,7 +476,7 @@ impl Arena {
             return v;
         }
         let bytes = self.der(sig.0).ok_or(Rejection::BadProof)?;
-        let verdict = verify_proof(public_key, message, bytes.as_bytes());
+        let verdict = self.timed(|| verify_proof(public_key, message, bytes.as_bytes()));
         if self.remembers() {
             self.0.proofs.insert(key, verdict);
         }
@@ -414,17 +497,21 @@ impl Arena {
     /// decision (for reports, labels and the label checks).
     pub fn serial_of(&self, cert: CertId) -> Option<u64> {
         let der = self.der(cert.0)?;
-        let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
-        serial_from_integer_content(c.raw_serial())
+        self.timed(|| {
+            let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
+            serial_from_integer_content(c.raw_serial())
+        })
     }
 
     /// The subject common name of the certificate behind `cert`, read
     /// without a trust decision (it is public: an eavesdropper reads it too).
     pub fn subject_of(&self, cert: CertId) -> Option<String> {
         let der = self.der(cert.0)?;
-        let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
-        let cn = c.subject().iter_common_name().next()?;
-        cn.as_str().ok().map(str::to_string)
+        self.timed(|| {
+            let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
+            let cn = c.subject().iter_common_name().next()?;
+            cn.as_str().ok().map(str::to_string)
+        })
     }
 
     /// A certificate as a reader names it: `cert#serial(subject)`.
@@ -441,6 +528,30 @@ impl Arena {
 mod tests {
     use super::*;
     use crate::x509::forge;
+
+    #[test]
+    fn the_verdict_cache_keeps_what_was_used_last_and_stays_bounded() {
+        let c: Cache<u32, u32> = Cache::new(2);
+        c.insert(1, 10);
+        c.insert(2, 20); // young full: it becomes the old generation
+        assert_eq!(c.get(&1), Some(10)); // promoted into the young one
+        c.insert(3, 30); // young full again: 2 is forgotten
+        assert_eq!(c.get(&2), None);
+        assert_eq!((c.get(&1), c.get(&3)), (Some(10), Some(30)));
+        for k in 0..100 {
+            c.insert(k, k);
+        }
+        assert!(c.len() <= 4, "{}", c.len());
+    }
+
+    #[test]
+    fn crypto_time_is_counted() {
+        let arena = Arena::new(Memo::Off);
+        let key = derive_key(1, KeyStream::User, 0);
+        let before = arena.crypto_time();
+        arena.sign(&key, b"x").expect("signs");
+        assert!(arena.crypto_time() > before);
+    }
     use crate::x509::keys::{KeyStream, derive_key, key_seed};
     use crate::x509::proof::challenge_bytes;
     use crate::x509::time::DAY;

@@ -48,5 +48,6 @@ pub fn args(paths: &[&Path]) -> commoncert_sim::cli::SimArgs {
         report: None,
         export_pki: None,
         json: false,
+        compare: false,
     }
 }
