@@ -5,7 +5,8 @@
 //! - parties: [`user`], [`ca`], [`service`] (also the portal), [`attacker`],
 //!   wrapped in one actor type, [`node::Node`], that implements stateright's
 //!   `Actor`;
-//! - what they exchange: [`msg`]; what they keep: [`tables`] (Fig. 5-7);
+//! - what they exchange: [`msg`]; what they keep: [`tables`] (Fig. 5-7),
+//!   a Fig. 7 table's rows in [`rows`];
 //! - real X.509: [`x509`], and why a presentation is refused: [`rejection`];
 //! - the patent's step labels: [`step`]; the modes and parties: [`config`];
 //! - the properties, shared by checker and simulator: [`properties`];
@@ -29,6 +30,7 @@ pub mod msg;
 pub mod node;
 pub mod properties;
 pub mod rejection;
+pub mod rows;
 pub mod service;
 pub mod small_map;
 pub mod step;

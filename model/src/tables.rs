@@ -370,7 +370,7 @@ impl UserRow {
 pub struct UserTable {
     /// Shared between the checker's states until a row changes, and hashed
     /// once per change: most events at a service touch sessions, not rows.
-    pub rows: Arc<Hashed<imbl::OrdMap<Arc<str>, UserRow>>>,
+    pub rows: Arc<Hashed<crate::rows::Rows<Arc<str>, UserRow>>>,
     /// serial -> the logins whose row holds it (an index over `rows`, so that
     /// S13 is a lookup, not a scan, at 100,000 rows).
     #[serde(skip)]
@@ -455,15 +455,15 @@ impl UserTable {
     /// columns (the verifier, the subject) are that account's own. `None` if
     /// a renamed login has no row here (the accounts are not symmetric).
     pub fn renamed(&self, login: impl Fn(&str) -> String) -> Option<Self> {
-        let mut rows = imbl::OrdMap::new();
+        let mut rows = Vec::new();
         for (name, row) in self.rows.iter() {
             let to: Arc<str> = login(name).into();
             let mut moved = self.rows.get(&to)?.clone();
             moved.serial = row.serial;
-            rows.insert(to, moved);
+            rows.push((to, moved));
         }
         Some(UserTable {
-            rows: Arc::new(Hashed::new(rows)),
+            rows: Arc::new(Hashed::new(rows.into_iter().collect())),
             linked: self
                 .linked
                 .iter()
