@@ -28,7 +28,9 @@ enum Command {
     /// Check the standard matrix against `verification/expectations.toml`.
     Verify(VerifyArgs),
     /// Replay scenario files in the deterministic simulator.
-    Sim(commoncert_sim::cli::SimArgs),
+    Sim(commoncert_sim::cli::SimCommand),
+    /// Merge the shard files of a sharded `sim --seeds --shard --out` run.
+    Merge(commoncert_sim::merge::MergeArgs),
     /// Write a CA certificate, user certificates and a CRL as PEM.
     Pki(PkiArgs),
 }
@@ -318,7 +320,8 @@ pub fn main() -> i32 {
             }
             crate::verify::run(&args.expectations, &reports)
         }
-        Some(Command::Sim(args)) => commoncert_sim::cli::run(&args),
+        Some(Command::Sim(args)) => commoncert_sim::cli::run_command(&args),
+        Some(Command::Merge(args)) => commoncert_sim::merge::run(&args),
         Some(Command::Pki(args)) => run_pki(&args),
         None => run_default(),
     }

@@ -266,3 +266,62 @@ fn explore_serves_the_explorer_on_loopback() {
     assert!(first.contains("STEPS: [S1]"), "{first}");
     assert!(!first.contains("Id("), "{first}");
 }
+
+/// Sharding through the real binary: the index from a Kubernetes Indexed
+/// Job's `JOB_COMPLETION_INDEX`, a merge that names a shard never run, and
+/// an index out of range refused naming the variable. (Here rather than in
+/// `sim/tests/shards.rs`: only the root package's tests get a binary Cargo
+/// has just built.)
+#[test]
+fn sim_shards_take_the_index_from_kubernetes_and_merge_names_a_missing_shard() {
+    let root = std::env::temp_dir().join(format!("commoncert-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let out = root.join("out");
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let files = [
+        format!("{dir}/scenarios/fig3a-issue-and-qualify.toml"),
+        format!("{dir}/scenarios/push-stale-acceptance.toml"),
+    ];
+    for i in 0..3 {
+        let run = commoncert()
+            .arg("sim")
+            .args(&files)
+            .args(["--seeds", "0..6", "--shards", "3", "--out"])
+            .arg(&out)
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env("JOB_COMPLETION_INDEX", i.to_string())
+            .output()
+            .expect("the binary runs");
+        assert_eq!(run.status.code(), Some(0), "{run:?}");
+        assert!(out.join(format!("shard-{i}.jsonl")).is_file());
+    }
+    let merged = commoncert()
+        .arg("merge")
+        .arg(&out)
+        .args(["--expect-shards", "3"])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&merged.stdout);
+    assert_eq!(merged.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("12 runs"), "{stdout}");
+    let missing = commoncert()
+        .arg("merge")
+        .arg(&out)
+        .args(["--expect-shards", "4"])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("shard 3 of 4: missing"), "{stdout}");
+    let refused = commoncert()
+        .arg("sim")
+        .args(&files)
+        .args(["--seeds", "0..6", "--shards", "3"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env("JOB_COMPLETION_INDEX", "3")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("JOB_COMPLETION_INDEX"));
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -5,6 +5,11 @@
 //! anything runs; exit 0 when every run passes, 1 when one fails, 2 when
 //! input is refused (a bad file, a bad flag value, an unwritable output).
 //!
+//! `commoncert sim FILES... --seeds A..B --shard I/N [--out DIR]` (or
+//! `--shards N` with the index from Slurm or Kubernetes) runs one shard of
+//! the swarm and writes `DIR/shard-I.jsonl` for `commoncert merge`
+//! ([`crate::shard`], [`crate::merge`]).
+//!
 //! `commoncert sim --compare A.toml B.toml [C.toml...] [--seed N] [--report
 //! DIR]` runs two or more workload scenarios (each with its own seed, or
 //! N), prints their figures side by side, and with `--report` also writes
@@ -13,6 +18,7 @@
 
 use crate::report;
 use crate::scenario::{self, Refused, Scenario};
+use crate::shard::{self, Header, RunRecord, Shard, ShardArgs};
 use crate::sim::{self, Options, Run};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -47,6 +53,16 @@ pub struct SimArgs {
     pub compare: bool,
 }
 
+/// `commoncert sim` with its sharding flags. [`SimArgs`] stays as it was,
+/// so that code building it (the tests' helpers) need not change.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimCommand {
+    #[command(flatten)]
+    pub sim: SimArgs,
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
 /// Print to stdout, ignoring a closed pipe (`| head`) instead of panicking.
 macro_rules! out {
     ($($t:tt)*) => {{
@@ -66,7 +82,23 @@ pub const EXIT_REFUSED: i32 = 2;
 
 /// Run the command; the process exit code (0 pass, 1 a scenario failed, 2 input refused).
 pub fn run(args: &SimArgs) -> i32 {
-    match execute(args) {
+    run_sharded(args, &ShardArgs::default(), &|_| None)
+}
+
+/// Run `commoncert sim` with its sharding flags, the shard index looked up
+/// in the process's environment when `--shards` asks for it.
+pub fn run_command(cmd: &SimCommand) -> i32 {
+    run_sharded(&cmd.sim, &cmd.shard, &|k| std::env::var(k).ok())
+}
+
+/// Run the command with sharding; `env` looks up an environment variable
+/// (passed in so that tests can give Slurm's or Kubernetes's).
+pub fn run_sharded(
+    args: &SimArgs,
+    shard_args: &ShardArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> i32 {
+    match execute(args, shard_args, env) {
         Ok(true) => EXIT_PASS,
         Ok(false) => EXIT_FAIL,
         Err(errors) => {
@@ -353,17 +385,47 @@ pub fn metrics_lines(m: &crate::metrics::Summary) -> String {
     s
 }
 
-fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
+fn execute(
+    args: &SimArgs,
+    shard_args: &ShardArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<bool, Vec<String>> {
     let seeds = match &args.seeds {
         Some(s) => Some(parse_seed_range(s).map_err(|e| vec![e])?),
         None => None,
     };
+    let sharded = shard::resolve(shard_args, env).map_err(|e| vec![e])?;
+    if sharded.is_some() && seeds.is_none() {
+        let flag = if shard_args.shard.is_some() {
+            "--shard"
+        } else {
+            "--shards"
+        };
+        return Err(vec![format!(
+            "{flag} needs --seeds A..B: shards split a swarm's (scenario, seed) pairs"
+        )]);
+    }
+    if args.compare && shard_args.out.is_some() {
+        return Err(vec!["--out does not apply to --compare".to_string()]);
+    }
+    let this_shard = sharded.unwrap_or(Shard::ALL);
     let scenarios = load_all(&args.paths)?;
     if args.compare {
         check_comparable(&scenarios)?;
     }
     let swarm = seeds.is_some();
-    let total = scenarios.len() as u64 * seeds.as_ref().map_or(1, |r| r.end - r.start);
+    let per_scenario = seeds.as_ref().map_or(1, |r| r.end - r.start);
+    // Positions run scenarios in load order x seeds ascending; this shard
+    // takes every N-th (see `shard`).
+    let positions = (scenarios.len() as u64)
+        .checked_mul(per_scenario)
+        .ok_or_else(|| {
+            vec![format!(
+                "--seeds: too many (scenario, seed) pairs to number"
+            )]
+        })?;
+    let total =
+        positions / this_shard.count + u64::from(this_shard.index < positions % this_shard.count);
     let bar = if swarm && !args.json && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
         if let Ok(style) =
@@ -377,24 +439,39 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
     };
     let started = std::time::Instant::now();
     let mut runs: Vec<Run> = Vec::new();
+    let mut records: Vec<RunRecord> = Vec::new();
     let mut errors = Vec::new();
-    for sc in &scenarios {
+    for (index, sc) in scenarios.iter().enumerate() {
         let seed_list: Vec<u64> = match &seeds {
-            Some(r) => r.clone().collect(),
+            Some(r) => r
+                .clone()
+                .filter(|s| this_shard.takes(index as u64 * per_scenario + (s - r.start)))
+                .collect(),
             None => vec![args.seed.unwrap_or(sc.seed)],
         };
         let mut scenario_runs = Vec::new();
         for seed in seed_list {
             bar.set_message(sc.name.clone());
+            let run_started = std::time::Instant::now();
             match sim::run(
                 sc,
                 Options {
                     seed,
                     swarm,
+                    // A workload's own bar (virtual time) when one run is
+                    // long; a swarm has its bar over runs instead.
+                    progress: !swarm && !args.json && std::io::stderr().is_terminal(),
                     ..Options::default()
                 },
             ) {
-                Ok(r) => scenario_runs.push(r),
+                Ok(r) => {
+                    if shard_args.out.is_some() {
+                        let ms =
+                            u64::try_from(run_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        records.push(RunRecord::of(&r, ms));
+                    }
+                    scenario_runs.push(r);
+                }
                 Err(e) => errors.push(format!("{}:1:1: {e}", sc.file.display())),
             }
             bar.inc(1);
@@ -435,6 +512,24 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
         }
     }
     let mut out_errors = Vec::new();
+    if let Some(dir) = &shard_args.out {
+        let header = Header {
+            shard: this_shard.index,
+            shards: this_shard.count,
+            seeds: seeds.as_ref().map(|r| format!("{}..{}", r.start, r.end)),
+            scenarios: scenarios
+                .iter()
+                .map(|sc| sc.file.display().to_string())
+                .collect(),
+            runs: records.len(),
+        };
+        if let Err(e) = shard::write_shard(dir, &header, &records) {
+            out_errors.push(format!(
+                "{}: cannot write the shard file: {e}",
+                dir.join(this_shard.file_name()).display()
+            ));
+        }
+    }
     if let Some(dir) = &args.report
         && let Err(e) = if args.compare {
             report::write_compare(dir, &runs)
@@ -469,10 +564,11 @@ fn execute(args: &SimArgs) -> Result<bool, Vec<String>> {
         let failed = runs.iter().filter(|r| !r.pass).count();
         let tolerated = runs.iter().filter(|r| !r.tolerated.is_empty()).count();
         outln!(
-            "sim: {} passed, {failed} failed ({} scenarios, {} runs, {tolerated} with tolerated fault effects, {:.2} s)",
+            "sim: {} passed, {failed} failed ({} scenarios, {} runs, {tolerated} with tolerated fault effects{}, {:.2} s)",
             runs.len() - failed,
             scenarios.len(),
             runs.len(),
+            sharded.map_or(String::new(), |s| format!(", shard {s}")),
             started.elapsed().as_secs_f64()
         );
     }

@@ -14,6 +14,8 @@
 //! - [`metrics`]: a run's staleness, latency and CA-load figures (HDR histograms);
 //! - [`charts`]: those figures drawn as SVG (plotters);
 //! - [`report`]: Markdown, HTML/SVG, JUnit and coverage reports;
+//! - [`shard`]: one shard of a swarm's (scenario, seed) pairs, and its shard file;
+//! - [`merge`]: shard files merged into one summary and report (`commoncert merge`);
 //! - [`cli`]: `commoncert sim`.
 //!
 //! Invariant kept throughout: nothing that affects a trace reads the wall
@@ -26,10 +28,12 @@ pub mod clock;
 pub mod concretise;
 pub mod emit;
 pub mod faults;
+pub mod merge;
 pub mod metrics;
 pub mod network;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod sim;
 pub mod trace;
 pub mod workload;

@@ -600,6 +600,9 @@ impl Engine<'_> {
             {
                 load.busy[user] = false;
                 self.metrics.ended(kind, from, now, done.outcome.name());
+                if done.outcome == OpOutcome::Timeout {
+                    self.fault(None);
+                }
                 continue;
             }
             let Some(i) = self.ops.remove(&(actor, done.op)) else {
