@@ -564,15 +564,24 @@ pub fn holds<'a>(
                 return true;
             };
             states.iter().filter_map(|s| s.service()).all(|service| {
-                service.durable.table.linked_rows().all(|(serial, row)| {
-                    ca.tables
-                        .subject_of(serial)
-                        .is_none_or(|subject| subject.name == row.subject.name)
-                })
+                service
+                    .durable
+                    .table
+                    .linked_rows()
+                    .all(|(serial, row)| link_matches(ca, serial, row))
             })
         }
         p => !history.violated.contains(&p),
     }
+}
+
+/// `link-matches-subject` for one linked row: the CA's Fig. 5 subject for
+/// `serial`, if the CA knows the serial, is the row's. The full scan above
+/// and `World`'s incremental judgement both ask this.
+pub fn link_matches(ca: &crate::ca::CaState, serial: u64, row: &crate::tables::UserRow) -> bool {
+    ca.tables
+        .subject_of(serial)
+        .is_none_or(|subject| subject.name == row.subject.name)
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ impl World {
     /// The properties broken now, judged at a cost independent of the
     /// population: the history, the CA's state (its subject index), and
     /// `link-matches-subject` from the incrementally kept `bad_links`.
-    fn violated_at(&self, _id: Id) -> Vec<Property> {
+    fn violated_now(&self) -> Vec<Property> {
         let ca = self.ca_node_state();
         Property::ALL
             .iter()
@@ -139,11 +139,7 @@ impl World {
     /// Whether every service's rows that hold `serial` name the subject the
     /// CA's Fig. 5 gives it (or the CA does not know it).
     fn link_ok(&self, serial: u64) -> bool {
-        let Some(subject) = self
-            .ca_node_state()
-            .and_then(NodeState::ca)
-            .and_then(|ca| ca.tables.subject_of(serial))
-        else {
+        let Some(ca) = self.ca_node_state().and_then(NodeState::ca) else {
             return true;
         };
         self.services
@@ -154,8 +150,15 @@ impl World {
                     .durable
                     .table
                     .rows_linked_to(serial)
-                    .all(|row| row.subject.name == subject.name)
+                    .all(|row| crate::properties::link_matches(ca, serial, row))
             })
+    }
+
+    /// Whether `id`'s crash or restart can change a link or a subject: only
+    /// a service's table or the CA's can (a user's cannot, and a million
+    /// users restart at start-up).
+    fn holds_links(&self, id: Id) -> bool {
+        self.services.contains(&id) || self.system.dir.ca() == Some(id)
     }
 
     /// Re-judge the links of `serials` after an event that named them.
@@ -212,7 +215,7 @@ impl World {
         input: Option<(Id, &Msg)>,
         f: impl FnOnce(&Node, Id, &mut NodeState) -> Effects,
     ) -> Outcome {
-        let before = self.violated_at(id);
+        let before = self.violated_now();
         let i = usize::from(id);
         let (Some(node), Some(Some(state))) = (self.system.nodes.get(i), self.states.get_mut(i))
         else {
@@ -259,7 +262,7 @@ impl World {
             self.history.observe(&self.system.dir, id, *dst, msg);
         }
         let new_violations = self
-            .violated_at(id)
+            .violated_now()
             .into_iter()
             .filter(|p| !before.contains(p))
             .collect();
@@ -302,7 +305,9 @@ impl World {
         let Some(state) = self.states.get_mut(i).and_then(Option::take) else {
             return;
         };
-        self.relink_all();
+        if self.holds_links(id) {
+            self.relink_all();
+        }
         self.check_incremental();
         if !self.durable_snapshots {
             // No snapshots were kept (the driver promised no crash): the live
@@ -321,7 +326,7 @@ impl World {
 
     /// The node (re)starts from its storage.
     pub fn restart(&mut self, id: Id) -> Outcome {
-        let before = self.violated_at(id);
+        let before = self.violated_now();
         let i = usize::from(id);
         let Some(node) = self.system.nodes.get(i) else {
             return Outcome::default();
@@ -333,7 +338,9 @@ impl World {
             self.storage[i] = Node::storage_of(&state);
         }
         self.states[i] = Some(state);
-        self.relink_all();
+        if self.holds_links(id) {
+            self.relink_all();
+        }
         self.check_incremental();
         self.finish(id, fx, &before)
     }

@@ -1159,6 +1159,11 @@ fn spread(p: &Percentiles) -> String {
     format!("{} / {} / {} / {} ms", p.p50, p.p90, p.p99, p.max)
 }
 
+/// `p50 / p99 / max` of a distribution, in ms (the compared key figures).
+fn p50_p99_max(p: &Percentiles) -> String {
+    format!("{} / {} / {} ms", p.p50, p.p99, p.max)
+}
+
 /// A workload's figures as titled tables: operations, latency, revocation,
 /// CA load, and revoked serials accepted per service.
 fn figure_tables(m: &Summary) -> Vec<(&'static str, Table)> {
@@ -1259,34 +1264,19 @@ pub fn key_figures(m: &Summary) -> Vec<(&'static str, String)> {
         ),
         (
             "latency (all) p50 / p99 / max",
-            all.map_or_else(
-                || "-".into(),
-                |p| format!("{} / {} / {} ms", p.p50, p.p99, p.max),
-            ),
+            all.map_or_else(|| "-".into(), p50_p99_max),
         ),
         ("serials invalidated", st.invalidated.to_string()),
         (
             "granted after deletion: serials (grants)",
             format!("{} ({})", st.accepted_after, st.grants_after),
         ),
-        (
-            "staleness p50 / p99 / max",
-            format!(
-                "{} / {} / {} ms",
-                st.percentiles.p50, st.percentiles.p99, st.percentiles.max
-            ),
-        ),
+        ("staleness p50 / p99 / max", p50_p99_max(&st.percentiles)),
         (
             "notifications pushed / lost",
             format!("{} / {}", st.notifications, st.notifications_lost),
         ),
-        (
-            "exposure p50 / p99 / max",
-            format!(
-                "{} / {} / {} ms",
-                st.exposure.p50, st.exposure.p99, st.exposure.max
-            ),
-        ),
+        ("exposure p50 / p99 / max", p50_p99_max(&st.exposure)),
         (
             "CA messages: total, mean / peak per s",
             format!(
