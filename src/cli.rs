@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use commoncert_model::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
 use commoncert_model::config::{Defects, Hardening, Presentation, Revocation};
+use commoncert_model::explore::Ended;
 use commoncert_model::step::Step;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -267,6 +268,8 @@ struct CheckArgs {
     /// `commoncert sim` replays to the same violation.
     #[arg(long, value_name = "DIR")]
     emit_scenarios: Option<PathBuf>,
+    #[command(flatten)]
+    swarm: crate::swarm::SwarmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +385,15 @@ fn run_check(args: &CheckArgs) -> i32 {
             known.join(", ")
         );
         return 2;
+    }
+    if args.swarm.swarm {
+        return crate::swarm::run(
+            &config,
+            &args.swarm,
+            args.json,
+            &args.expect_violated,
+            args.emit_scenarios.as_deref(),
+        );
     }
     let bar = progress_bar(!args.json);
     // Not a terminal, or --json (stdout is the document): plain lines on stderr.
@@ -578,8 +590,17 @@ pub fn report_text(r: &CheckReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "unique states {}  transitions {}  max depth {}  {:.2}s  {:.0} states/s",
-        r.unique_states, r.total_states, r.max_depth, r.seconds, r.states_per_second,
+        "{} {}  transitions {}  max depth {}  {:.2}s  {:.0} states/s",
+        if r.ended == Ended::Swarm {
+            "states (summed over members, which overlap)"
+        } else {
+            "unique states"
+        },
+        r.unique_states,
+        r.total_states,
+        r.max_depth,
+        r.seconds,
+        r.states_per_second,
     );
     let _ = writeln!(out, "search: {}", r.bound);
     out.push('\n');
@@ -592,6 +613,14 @@ pub fn report_text(r: &CheckReport) -> String {
         .filter(|p| p.kind != "sometimes" && p.verdict == Verdict::Violated)
     {
         match p.loop_from {
+            None if r.ended == Ended::Swarm => {
+                let _ = writeln!(
+                    out,
+                    "\ncounterexample for {} ({} steps, the shortest the swarm found, 1-minimal; a shorter one may exist):",
+                    p.name,
+                    p.counterexample.len()
+                );
+            }
             None => {
                 let _ = writeln!(
                     out,

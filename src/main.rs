@@ -5,6 +5,7 @@
 //! `commoncert-sim` (the simulator and scenarios).
 
 mod cli;
+mod swarm;
 mod verify;
 
 fn main() {

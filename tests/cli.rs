@@ -325,3 +325,99 @@ fn sim_shards_take_the_index_from_kubernetes_and_merge_names_a_missing_shard() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("JOB_COMPLETION_INDEX"));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `check --swarm` end to end: two shards from Slurm's variables, their
+/// union equal to one unsharded swarm, a merge that reports the distinct
+/// failure with its shortest counterexample's scenario file, and that file
+/// replayed by the simulator to the same violation.
+#[test]
+fn swarm_shards_merge_into_one_failure_whose_scenario_replays() {
+    let root = std::env::temp_dir().join(format!("commoncert-swarm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let swarm = |out: &std::path::Path, extra: &[&str], env: Option<(&str, &str)>| {
+        let mut cmd = commoncert();
+        cmd.args([
+            "check",
+            "--attacker",
+            "--defect",
+            "skip-proof-check",
+            "--expect-violated",
+            "one-certificate-per-user",
+            "--swarm",
+            "--swarm-seeds",
+            "0..6",
+            "--swarm-depth",
+            "6..30",
+            "--max-states",
+            "2000",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("SLURM_ARRAY_TASK_COUNT")
+        .env_remove("JOB_COMPLETION_INDEX");
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("the binary runs")
+    };
+    let whole = swarm(&root.join("whole"), &[], None);
+    let stdout = String::from_utf8_lossy(&whole.stdout);
+    // The defect is found: exit 1, and the verdict says only what it can.
+    assert_eq!(whole.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("no-impersonation               VIOLATED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("none found (which proves nothing)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the shortest the swarm found"), "{stdout}");
+    for i in ["0", "1"] {
+        let run = swarm(
+            &root.join("sharded"),
+            &["--shards", "2"],
+            Some(("SLURM_ARRAY_TASK_ID", i)),
+        );
+        assert_eq!(run.status.code(), Some(1), "{run:?}");
+    }
+    let merge = |dir: &str, report: Option<&std::path::Path>| {
+        let mut cmd = commoncert();
+        cmd.arg("merge").arg(root.join(dir));
+        if let Some(r) = report {
+            cmd.arg("--report").arg(r);
+        }
+        cmd.output().expect("the binary runs")
+    };
+    let report = root.join("report");
+    let sharded = merge("sharded", Some(&report));
+    let whole = merge("whole", None);
+    let text = String::from_utf8_lossy(&sharded.stdout);
+    assert_eq!(sharded.status.code(), Some(1), "{text}");
+    assert_eq!(
+        text,
+        String::from_utf8_lossy(&whole.stdout).replace("1 shard files", "2 shard files")
+    );
+    assert!(text.contains("6 runs"), "{text}");
+    assert!(text.contains("no-impersonation violated"), "{text}");
+    assert!(text.contains("shortest counterexample found"), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report.join("summary.json")).expect("written"),
+    )
+    .expect("JSON");
+    let failure = &summary["failures"][0];
+    let file = failure["scenario_file"].as_str().expect("a scenario file");
+    let replay = failure["replay"].as_str().expect("a replay");
+    assert!(replay.contains("--swarm-seeds"), "{replay}");
+    let sim = commoncert()
+        .arg("sim")
+        .arg(report.join(file))
+        .output()
+        .expect("the binary runs");
+    let out = String::from_utf8_lossy(&sim.stdout);
+    assert_eq!(sim.status.code(), Some(0), "{out}");
+    assert!(out.contains("PASS swarm-no-impersonation-seed-"), "{out}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -158,8 +158,13 @@ impl Coverage {
     }
 
     /// Stop counting (path reconstruction re-runs transitions).
-    fn freeze(&self) {
+    pub(crate) fn freeze(&self) {
         self.frozen.store(true, Ordering::Relaxed);
+    }
+
+    /// Count again (a swarm member's shrinking is done).
+    pub(crate) fn thaw(&self) {
+        self.frozen.store(false, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> BTreeMap<Step, u64> {
@@ -577,6 +582,15 @@ impl CheckReport {
     /// A verdict in words: `holds (complete for ...)`, `VIOLATED`, `unknown
     /// (why)`; for `sometimes`, `found` / `NOT FOUND`.
     pub fn verdict_text(&self, p: &PropertyResult) -> String {
+        if self.ended == Ended::Swarm {
+            // A swarm's bound is printed once, above the verdicts.
+            return match (p.kind, p.verdict) {
+                ("sometimes", Verdict::Holds) => "found".into(),
+                ("sometimes", _) => "not reached (which proves nothing)".into(),
+                (_, Verdict::Violated) => "VIOLATED".into(),
+                (_, _) => "none found (which proves nothing)".into(),
+            };
+        }
         match (p.kind, p.verdict) {
             ("sometimes", Verdict::Holds) => "found".into(),
             ("sometimes", Verdict::Violated) => format!("NOT FOUND ({})", self.bound),
@@ -872,6 +886,8 @@ fn report(
             "stopped at --max-memory {} MiB before the search was complete",
             config.max_memory.unwrap_or(0) >> 20
         ),
+        // `swarm.rs` writes its own bound.
+        Ended::Swarm => "a swarm: not exhaustive".to_string(),
     };
     CheckReport {
         config: config.clone(),
@@ -895,7 +911,7 @@ fn report(
 }
 
 /// Every safety property broken in `s`, by name.
-fn violated_in(s: &CcState) -> Vec<String> {
+pub(crate) fn violated_in(s: &CcState) -> Vec<String> {
     Property::ALL
         .iter()
         .filter(|q| !holds(**q, &s.history, states(s)))

@@ -45,6 +45,9 @@ pub enum Ended {
     MaxMemory,
     /// Every target was found and the caller asked to stop then.
     AllFound,
+    /// A swarm (`swarm.rs`): many bounded randomised searches, never
+    /// exhaustive.
+    Swarm,
 }
 
 impl Ended {

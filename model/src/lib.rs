@@ -35,6 +35,7 @@ pub mod service;
 pub mod small_map;
 pub mod step;
 pub mod step_effects;
+pub mod swarm;
 pub mod symmetry;
 pub mod system;
 pub mod tables;

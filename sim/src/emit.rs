@@ -52,17 +52,57 @@ pub fn counterexample_scenario(
     name: &str,
     result: &PropertyResult,
 ) -> String {
+    scenario(
+        config,
+        dir,
+        name,
+        result,
+        &format!(
+            "The checker's shortest counterexample for `{}` in `commoncert check {}`,\nreplayed step for step: every delivery, loss and timeout of the path is a\nstep below. Written by `commoncert check --emit-scenarios`.",
+            result.name,
+            config.flags()
+        ),
+    )
+}
+
+/// The scenario file for a counterexample a swarm found (`check --swarm`):
+/// the shortest found, not necessarily a shortest path; `replay` is the
+/// command that re-runs the member that found it.
+pub fn swarm_counterexample_scenario(
+    config: &CheckConfig,
+    dir: &Directory,
+    name: &str,
+    result: &PropertyResult,
+    replay: &str,
+) -> String {
+    scenario(
+        config,
+        dir,
+        name,
+        result,
+        &format!(
+            "A counterexample for `{}` that a swarm member found in `commoncert check {}`\n(1-minimal after shrinking: no single step can be dropped; not necessarily\na shortest path), replayed step for step. The member:\n  {replay}",
+            result.name,
+            config.flags()
+        ),
+    )
+}
+
+/// A counterexample's scenario file; `description` says where a path (not
+/// a lasso, which says so itself) came from.
+fn scenario(
+    config: &CheckConfig,
+    dir: &Directory,
+    name: &str,
+    result: &PropertyResult,
+    description: &str,
+) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "name = {}", quote(name));
     let actions = lasso_actions(result);
     match result.loop_from {
         None => {
-            let _ = writeln!(
-                t,
-                "description = \"\"\"\nThe checker's shortest counterexample for `{}` in `commoncert check {}`,\nreplayed step for step: every delivery, loss and timeout of the path is a\nstep below. Written by `commoncert check --emit-scenarios`.\n\"\"\"",
-                result.name,
-                config.flags()
-            );
+            let _ = writeln!(t, "description = \"\"\"\n{description}\n\"\"\"");
         }
         Some(stem) => {
             let looped = result.actions.len().saturating_sub(stem);

@@ -66,6 +66,16 @@ pub struct DistinctFailure {
     pub runs: usize,
     pub seeds: Vec<u64>,
     pub replay: String,
+    /// For a swarm's failure: the events on the shortest counterexample any
+    /// of its runs found (the lowest seed among equals; `replay` is then
+    /// that run's), and the scenario file written for it under the report
+    /// folder (`failures/`), which `commoncert sim` replays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario_file: Option<String>,
+    #[serde(skip)]
+    pub scenario_text: Option<String>,
 }
 
 /// What the shards say together.
@@ -331,7 +341,8 @@ fn summarise(
         }
     }
     // Runs are in (scenario, seed) order, so the first of a group is the
-    // lowest seed and its replay the minimal one.
+    // lowest seed and its replay the minimal one; for a swarm, the run with
+    // the shortest counterexample (the first such) replaces it.
     let mut groups: BTreeMap<(String, String), DistinctFailure> = BTreeMap::new();
     for r in runs.values().filter(|r| !r.pass) {
         let message = r
@@ -339,7 +350,7 @@ fn summarise(
             .first()
             .cloned()
             .unwrap_or_else(|| "failed".into());
-        groups
+        let group = groups
             .entry((r.scenario.clone(), message.clone()))
             .or_insert_with(|| DistinctFailure {
                 scenario: r.scenario.clone(),
@@ -347,14 +358,27 @@ fn summarise(
                 runs: 0,
                 seeds: Vec::new(),
                 replay: r.replay.clone(),
-            })
-            .seeds
-            .push(r.seed);
+                steps: None,
+                scenario_file: None,
+                scenario_text: None,
+            });
+        group.seeds.push(r.seed);
+        if let Some(cx) = r.counterexamples.first()
+            && group.steps.is_none_or(|s| cx.steps < s)
+        {
+            group.steps = Some(cx.steps);
+            group.replay = r.replay.clone();
+            group.scenario_text = Some(cx.scenario.clone());
+        }
     }
     let failures: Vec<DistinctFailure> = groups
         .into_values()
-        .map(|mut f| {
+        .enumerate()
+        .map(|(i, mut f)| {
             f.runs = f.seeds.len();
+            if f.scenario_text.is_some() {
+                f.scenario_file = Some(format!("failures/failure-{}.toml", i + 1));
+            }
             f
         })
         .collect();
@@ -418,6 +442,16 @@ impl Merged {
                     f.seeds.first().copied().unwrap_or_default(),
                     f.replay
                 );
+                if let Some(steps) = f.steps {
+                    let _ = writeln!(
+                        t,
+                        "    shortest counterexample found: {steps} events{}",
+                        f.scenario_file
+                            .as_ref()
+                            .map(|file| format!(" (scenario: REPORT/{file}, with --report)"))
+                            .unwrap_or_default()
+                    );
+                }
             }
         }
         for p in &s.shards.partial {
@@ -499,11 +533,22 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.fail{color:#b00}.
         }
         let _ = write!(h, "<h2>Distinct failures ({})</h2>", s.failures.len());
         if !s.failures.is_empty() {
-            h.push_str("<table><tr><th>scenario</th><th>failure</th><th>runs</th><th>replay (lowest seed)</th></tr>");
+            h.push_str("<table><tr><th>scenario</th><th>failure</th><th>runs</th><th>replay (lowest seed; for a swarm, the shortest counterexample)</th></tr>");
             for f in &s.failures {
+                let file = f
+                    .scenario_file
+                    .as_ref()
+                    .map(|file| {
+                        format!(
+                            "<br><a href=\"{}\">scenario file</a> ({} events)",
+                            escape(file),
+                            f.steps.unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td class=\"fail\">{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                    "<tr><td>{}</td><td class=\"fail\">{}</td><td>{}</td><td><code>{}</code>{file}</td></tr>",
                     escape(&f.scenario),
                     escape(&f.message),
                     f.runs,
@@ -536,6 +581,15 @@ td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}.fail{color:#b00}.
         std::fs::write(dir.join("summary.json"), json)?;
         std::fs::write(dir.join("junit.xml"), self.junit())?;
         std::fs::write(dir.join("index.html"), self.index_html())?;
+        for f in &self.summary.failures {
+            if let (Some(file), Some(text)) = (&f.scenario_file, &f.scenario_text) {
+                let path = dir.join(file);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(path, text)?;
+            }
+        }
         Ok(())
     }
 }

@@ -178,6 +178,23 @@ pub struct RunRecord {
     pub duration_ms: u64,
     pub failures: Vec<String>,
     pub replay: String,
+    /// A swarm member's counterexamples (`check --swarm --out`), one per
+    /// failure and in the same order, each with the scenario file that
+    /// replays it; empty (and absent from the line) for a scenario run,
+    /// whose file is its own replay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counterexamples: Vec<CounterexampleRecord>,
+}
+
+/// A counterexample a swarm member found, shrunk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterexampleRecord {
+    pub property: String,
+    /// Events on the path (after shrinking).
+    pub steps: usize,
+    /// The scenario file (TOML) that `commoncert sim` replays to the same
+    /// violation.
+    pub scenario: String,
 }
 
 impl RunRecord {
@@ -193,6 +210,7 @@ impl RunRecord {
             duration_ms,
             failures: run.failures.iter().map(|f| f.message.clone()).collect(),
             replay: run.replay_command(),
+            counterexamples: Vec::new(),
         }
     }
 }

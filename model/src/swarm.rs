@@ -1,0 +1,1038 @@
+//! Swarm checking (issue 14): many small, bounded, randomised depth-first
+//! searches instead of one exhaustive one, after Holzmann, Joshi and Groce,
+//! "Swarm Verification Techniques" (IEEE TSE 37(6), 2011).
+//!
+//! A configuration beyond exhaustive reach (four users, five services,
+//! crashes) has more states than memory holds, but its violations usually
+//! lie on many paths. A swarm runs *members*: each has its own seed, which
+//! fixes its search order (the actions of every state shuffled by a ChaCha
+//! stream) and its depth bound (drawn from a range), and a budget of unique
+//! states. Different orders reach different corners of the graph, so many
+//! members with small budgets cover far more ground than one search with
+//! their sum. Members are independent and deterministic (a member's seed
+//! alone fixes what it visits and finds), so they shard across processes
+//! and machines, and any one of them can be re-run on its own.
+//!
+//! **A swarm finds violations; it never proves their absence.** Its
+//! verdicts are `violated` (with a path) or `unknown`, never `holds`; a
+//! `sometimes` it did not reach is `unknown`, not `NOT FOUND`.
+//!
+//! A depth-first path is rarely short. Each violation a member finds is
+//! shrunk before it is reported ([`shrink`]: delta debugging over the
+//! path's actions, replayed in the model, keeping a candidate only when
+//! every action is enabled where it is taken and the violation still
+//! happens), and the swarm keeps, per property, the shortest path any
+//! member found. That is the *shortest found*, 1-minimal (no single action
+//! can be dropped), not the shortest there is: only the breadth-first
+//! `check` gives that.
+
+use crate::checker::{
+    CcAction, CcModel, CheckConfig, CheckError, CheckReport, Coverage, PropertyResult, Verdict,
+    violated_in,
+};
+use crate::counterexample::explain;
+use crate::explore::{Ended, Path, Target, fingerprint, property_targets};
+use crate::step::Step;
+use crate::symmetry::Symmetry;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use serde::Serialize;
+use stateright::{Expectation, Model};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How one member searches, fixed by its seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Plan {
+    pub seed: u64,
+    /// States at this depth are not expanded.
+    pub depth_bound: usize,
+    /// The member stops after this many unique states.
+    pub max_states: usize,
+}
+
+impl Plan {
+    /// The plan of member `seed`: its depth bound drawn uniformly from
+    /// `depths` (inclusive), from the same ChaCha stream that then orders
+    /// its search. Returns that stream too.
+    pub fn of(seed: u64, depths: (usize, usize), max_states: usize) -> (Plan, ChaCha20Rng) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let (lo, hi) = (depths.0.min(depths.1), depths.0.max(depths.1));
+        let span = (hi - lo) as u64 + 1;
+        // Rejection-free modulo: the bias over a span of a few hundred
+        // depths is below 2^-50, and the draw must not depend on rand's
+        // version to keep members reproducible.
+        let depth_bound = lo + (rng.next_u64() % span) as usize;
+        (
+            Plan {
+                seed,
+                depth_bound,
+                max_states,
+            },
+            rng,
+        )
+    }
+}
+
+/// Why a member ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberEnded {
+    /// Every state within its depth bound that its order reaches was visited.
+    Exhausted,
+    /// Its budget of unique states ran out.
+    StateBudget,
+    /// It found every target.
+    AllFound,
+}
+
+/// What one member did and found.
+pub struct Member<M: Model> {
+    pub plan: Plan,
+    pub unique_states: usize,
+    pub transitions: usize,
+    pub max_depth: usize,
+    pub ended: MemberEnded,
+    /// Per target: the depth-first path to the first state where it hit,
+    /// as found (not yet shrunk).
+    pub found: BTreeMap<&'static str, Path<M>>,
+}
+
+/// One level of the depth-first stack: a state, its actions in this
+/// member's order, the next one to try, and the one taken to the child.
+struct Frame<M: Model> {
+    state: M::State,
+    actions: Vec<M::Action>,
+    next: usize,
+    taken: Option<M::Action>,
+}
+
+/// How often (in transitions) a member looks at the clock.
+const DEADLINE_EVERY: usize = 256;
+
+/// Run one member: a depth-first search from the initial states in the
+/// order its seed gives, bounded by its plan. `representative` maps a state
+/// to its symmetry class before fingerprinting. Returns `None` when the
+/// `deadline` passed first: a member cut short is not reported at all, so
+/// that every member reported is the whole of what its seed determines.
+///
+/// A state is searched again when it is reached at a smaller depth than
+/// before (Spin's fix for depth-bounded search), so that a state first
+/// met near the bound does not hide what lies below it on a shorter path.
+pub fn run_member<M>(
+    model: &M,
+    targets: &[Target<M>],
+    plan: Plan,
+    mut rng: ChaCha20Rng,
+    representative: impl Fn(&M::State) -> M::State,
+    deadline: Option<Instant>,
+) -> Option<Member<M>>
+where
+    M: Model,
+    M::State: Hash + Clone,
+    M::Action: Clone,
+{
+    let key = |s: &M::State| fingerprint(&representative(s));
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    let mut found: BTreeMap<&'static str, Path<M>> = BTreeMap::new();
+    let mut member = Member {
+        plan,
+        unique_states: 0,
+        transitions: 0,
+        max_depth: 0,
+        ended: MemberEnded::Exhausted,
+        found: BTreeMap::new(),
+    };
+    let mut stack: Vec<Frame<M>> = Vec::new();
+    let expand = |state: &M::State, rng: &mut ChaCha20Rng| {
+        let mut actions = Vec::new();
+        model.actions(state, &mut actions);
+        actions.shuffle(rng);
+        actions
+    };
+    // Targets hit at `state`, reached by the stack's path.
+    let visit =
+        |state: &M::State, stack: &[Frame<M>], found: &mut BTreeMap<&'static str, Path<M>>| {
+            for t in targets {
+                if !found.contains_key(t.name) && (t.hit)(model, state) {
+                    let mut path: Path<M> = stack
+                        .iter()
+                        .map(|f| (f.state.clone(), f.taken.clone()))
+                        .collect();
+                    path.push((state.clone(), None));
+                    found.insert(t.name, path);
+                }
+            }
+        };
+    let mut inits = model.init_states();
+    inits.shuffle(&mut rng);
+    'members: for init in inits {
+        let fp = key(&init);
+        if seen.contains_key(&fp) {
+            continue;
+        }
+        seen.insert(fp, 0);
+        member.unique_states += 1;
+        visit(&init, &stack, &mut found);
+        if !targets.is_empty() && found.len() == targets.len() {
+            member.ended = MemberEnded::AllFound;
+            break;
+        }
+        let actions = if plan.depth_bound > 0 {
+            expand(&init, &mut rng)
+        } else {
+            Vec::new()
+        };
+        stack.push(Frame {
+            state: init,
+            actions,
+            next: 0,
+            taken: None,
+        });
+        loop {
+            // The child's depth: the initial state is at depth 0.
+            let depth = stack.len();
+            let Some(top) = stack.last_mut() else { break };
+            let Some(action) = top.actions.get(top.next).cloned() else {
+                stack.pop();
+                continue;
+            };
+            top.next += 1;
+            let Some(next) = model.next_state(&top.state, action.clone()) else {
+                continue;
+            };
+            member.transitions += 1;
+            if member.transitions.is_multiple_of(DEADLINE_EVERY)
+                && deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                return None;
+            }
+            if !model.within_boundary(&next) {
+                continue;
+            }
+            let fp = key(&next);
+            match seen.get_mut(&fp) {
+                Some(d) if *d <= depth => continue,
+                Some(d) => *d = depth,
+                None => {
+                    if member.unique_states >= plan.max_states {
+                        member.ended = MemberEnded::StateBudget;
+                        break 'members;
+                    }
+                    seen.insert(fp, depth);
+                    member.unique_states += 1;
+                }
+            }
+            member.max_depth = member.max_depth.max(depth);
+            top.taken = Some(action);
+            visit(&next, &stack, &mut found);
+            if !targets.is_empty() && found.len() == targets.len() {
+                member.ended = MemberEnded::AllFound;
+                break 'members;
+            }
+            if depth < plan.depth_bound {
+                let actions = expand(&next, &mut rng);
+                stack.push(Frame {
+                    state: next,
+                    actions,
+                    next: 0,
+                    taken: None,
+                });
+            }
+        }
+    }
+    member.found = found;
+    Some(member)
+}
+
+/// Follow `actions` from `init`, each of which must be enabled (listed by
+/// `Model::actions`) where it is taken, and stop at the first state where
+/// `target` hits. `None` when an action is not enabled or the target never
+/// hits.
+pub fn replay<M>(
+    model: &M,
+    target: &Target<M>,
+    init: &M::State,
+    actions: &[M::Action],
+) -> Option<Path<M>>
+where
+    M: Model,
+    M::State: Clone,
+    M::Action: Clone + PartialEq,
+{
+    let mut state = init.clone();
+    let mut path: Path<M> = Vec::with_capacity(actions.len() + 1);
+    let mut enabled = Vec::new();
+    for a in actions {
+        if (target.hit)(model, &state) {
+            break;
+        }
+        enabled.clear();
+        model.actions(&state, &mut enabled);
+        if !enabled.contains(a) {
+            return None;
+        }
+        let next = model.next_state(&state, a.clone())?;
+        if !model.within_boundary(&next) {
+            return None;
+        }
+        path.push((std::mem::replace(&mut state, next), Some(a.clone())));
+    }
+    let hit = (target.hit)(model, &state);
+    path.push((state, None));
+    hit.then_some(path)
+}
+
+/// Shrink a path to a `target` hit by delta debugging (Zeller's ddmin,
+/// complement removal): drop chunks of actions, halving the chunk size when
+/// none can go, and keep a candidate when [`replay`] still reaches the
+/// target. The result is 1-minimal: no single action can be removed. A
+/// path that does not replay (it should always) is returned as it was.
+pub fn shrink<M>(model: &M, target: &Target<M>, path: Path<M>) -> Path<M>
+where
+    M: Model,
+    M::State: Clone,
+    M::Action: Clone + PartialEq,
+{
+    let Some((init, _)) = path.first() else {
+        return path;
+    };
+    let init = init.clone();
+    let mut actions: Vec<M::Action> = path.iter().filter_map(|(_, a)| a.clone()).collect();
+    let Some(mut best) = replay(model, target, &init, &actions) else {
+        return path;
+    };
+    actions = best.iter().filter_map(|(_, a)| a.clone()).collect();
+    let mut parts = 2usize;
+    while !actions.is_empty() {
+        let chunk = actions.len().div_ceil(parts.min(actions.len()));
+        let mut reduced = false;
+        let mut start = 0;
+        while start < actions.len() {
+            let end = (start + chunk).min(actions.len());
+            let candidate: Vec<M::Action> = actions[..start]
+                .iter()
+                .chain(&actions[end..])
+                .cloned()
+                .collect();
+            if let Some(p) = replay(model, target, &init, &candidate) {
+                actions = p.iter().filter_map(|(_, a)| a.clone()).collect();
+                best = p;
+                reduced = true;
+                break;
+            }
+            start = end;
+        }
+        if reduced {
+            parts = parts.saturating_sub(1).max(2);
+        } else if chunk == 1 {
+            break;
+        } else {
+            parts = (parts * 2).min(actions.len());
+        }
+    }
+    best
+}
+
+// ---------------------------------------------------------------------------
+// The common-certificate model's swarm: `commoncert check --swarm`
+// ---------------------------------------------------------------------------
+
+/// The seeds of a swarm's members: `start..end`, or from `start` on while
+/// the budget lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seeds {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+impl std::fmt::Display for Seeds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.end {
+            Some(end) => write!(f, "{}..{end}", self.start),
+            None => write!(f, "{}..", self.start),
+        }
+    }
+}
+
+/// How a swarm runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmOptions {
+    pub seeds: Seeds,
+    /// This process runs the members whose seed is `index` modulo `count`
+    /// (counted from `seeds.start`): shard `index` of `count`.
+    pub shard: (u64, u64),
+    /// Start no member after this much wall time, and abandon (and do not
+    /// report) the members under way when it runs out.
+    pub budget: Option<Duration>,
+    /// Each member's depth bound is drawn from this inclusive range.
+    pub depths: (usize, usize),
+    /// Unique states per member.
+    pub max_states: usize,
+    /// Members run at once, each on its own copy of the model.
+    pub threads: usize,
+}
+
+impl SwarmOptions {
+    /// The `check` flags that select these members' plans (not the seeds
+    /// or the shard), for a replay command.
+    pub fn flags(&self) -> String {
+        format!(
+            "--swarm --swarm-depth {}..{} --max-states {}",
+            self.depths.0, self.depths.1, self.max_states
+        )
+    }
+
+    /// The seed of this shard's `k`-th member, if there is one.
+    fn seed(&self, k: u64) -> Option<u64> {
+        let (index, count) = self.shard;
+        let seed = k
+            .checked_mul(count)?
+            .checked_add(index)?
+            .checked_add(self.seeds.start)?;
+        match self.seeds.end {
+            Some(end) if seed >= end => None,
+            _ => Some(seed),
+        }
+    }
+}
+
+/// A violation (or a `sometimes` example) one member found, shrunk.
+#[derive(Clone, Debug, Serialize)]
+pub struct Found {
+    pub property: String,
+    pub kind: &'static str,
+    /// Actions on the path after shrinking.
+    pub steps: usize,
+    /// Actions on the depth-first path as the member found it.
+    pub found_steps: usize,
+    /// The shrunk path's actions, from the initial state.
+    #[serde(skip)]
+    pub actions: Vec<CcAction>,
+}
+
+/// What one member did, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberReport {
+    pub plan: Plan,
+    pub unique_states: usize,
+    pub transitions: usize,
+    pub max_depth: usize,
+    pub ended: MemberEnded,
+    pub found: Vec<Found>,
+    /// Transitions that realised each step label, in this member alone.
+    pub coverage: BTreeMap<Step, u64>,
+    /// Wall time; it reaches no verdict.
+    pub seconds: f64,
+    /// A digest of everything above but the wall time: the same seed and
+    /// options give the same digest on any machine.
+    pub digest: String,
+}
+
+impl MemberReport {
+    /// The `always` properties this member found violated.
+    pub fn violated(&self) -> impl Iterator<Item = &Found> {
+        self.found.iter().filter(|f| f.kind == "always")
+    }
+}
+
+/// A swarm's result: a [`CheckReport`] over all members (its verdicts
+/// `violated`, `found` or `unknown`, its counterexamples the shortest found)
+/// and each member's own report, in seed order.
+pub struct SwarmReport {
+    pub report: CheckReport,
+    /// The copy of the model the counterexamples were explained on.
+    pub model: CcModel,
+    pub members: Vec<MemberReport>,
+    /// Whether the budget ended the swarm (rather than the seeds running out).
+    pub budget_ran_out: bool,
+}
+
+/// Progress of a swarm, for a progress line.
+#[derive(Clone, Copy, Debug)]
+pub struct SwarmProgress {
+    pub members: usize,
+    pub states: usize,
+    pub violations: usize,
+    pub elapsed: Duration,
+}
+
+/// Run a swarm over `config`'s model. The configuration's own search
+/// limits (`depth`, `max_states`, `max_memory`, `liveness`, `threads`) do
+/// not apply: `options` bounds each member.
+pub fn swarm(
+    config: &CheckConfig,
+    options: &SwarmOptions,
+    mut progress: impl FnMut(&SwarmProgress),
+) -> Result<SwarmReport, CheckError> {
+    if config.services < 2 {
+        return Err(CheckError::TooFewServices(config.services));
+    }
+    if config.users == 0 {
+        return Err(CheckError::NoUsers);
+    }
+    let start = Instant::now();
+    let deadline = options.budget.map(|b| start + b);
+    let next = AtomicU64::new(0);
+    let done = AtomicUsize::new(0);
+    let states = AtomicUsize::new(0);
+    let violations = AtomicUsize::new(0);
+    let out_of_time = AtomicBool::new(false);
+    let threads = options.threads.max(1);
+    let results: Vec<Result<Vec<MemberReport>, CheckError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut members = Vec::new();
+                    let (model, coverage) = config.into_model()?;
+                    let symmetry = if config.symmetry {
+                        Some(Symmetry::of(&model.cfg.system).ok_or(CheckError::NotSymmetric)?)
+                    } else {
+                        None
+                    };
+                    let targets = property_targets(&model);
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(seed) = options.seed(k) else { break };
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            out_of_time.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        let Some(m) = one_member(
+                            &model,
+                            &coverage,
+                            &targets,
+                            symmetry.as_ref(),
+                            options,
+                            seed,
+                            deadline,
+                        ) else {
+                            out_of_time.store(true, Ordering::Relaxed);
+                            break;
+                        };
+                        done.fetch_add(1, Ordering::Relaxed);
+                        states.fetch_add(m.unique_states, Ordering::Relaxed);
+                        violations.fetch_add(m.violated().count(), Ordering::Relaxed);
+                        members.push(m);
+                    }
+                    Ok(members)
+                })
+            })
+            .collect();
+        let mut last = Instant::now();
+        while !workers.iter().all(|w| w.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+            if last.elapsed() >= crate::explore::PROGRESS_EVERY {
+                last = Instant::now();
+                progress(&SwarmProgress {
+                    members: done.load(Ordering::Relaxed),
+                    states: states.load(Ordering::Relaxed),
+                    violations: violations.load(Ordering::Relaxed),
+                    elapsed: start.elapsed(),
+                });
+            }
+        }
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut members = Vec::new();
+    for r in results {
+        members.extend(r?);
+    }
+    members.sort_by_key(|m| m.plan.seed);
+    let (report, model) = combine(config, options, &members, start.elapsed())?;
+    Ok(SwarmReport {
+        report,
+        model,
+        members,
+        budget_ran_out: out_of_time.load(Ordering::Relaxed),
+    })
+}
+
+/// Run member `seed` on this worker's model, shrink what it found, and
+/// report it; `None` when the deadline passed first.
+fn one_member(
+    model: &CcModel,
+    coverage: &Coverage,
+    targets: &[Target<CcModel>],
+    symmetry: Option<&Symmetry>,
+    options: &SwarmOptions,
+    seed: u64,
+    deadline: Option<Instant>,
+) -> Option<MemberReport> {
+    let began = Instant::now();
+    let (plan, rng) = Plan::of(seed, options.depths, options.max_states);
+    let before = coverage.snapshot();
+    let member = match symmetry {
+        Some(sym) => run_member(
+            model,
+            targets,
+            plan,
+            rng,
+            |s| sym.representative(s),
+            deadline,
+        ),
+        None => run_member(model, targets, plan, rng, Clone::clone, deadline),
+    }?;
+    let after = coverage.snapshot();
+    // Shrinking replays transitions: they are not the member's coverage.
+    coverage.freeze();
+    let kinds: BTreeMap<&str, &'static str> = model
+        .properties()
+        .iter()
+        .map(|p| {
+            (
+                p.name,
+                match p.expectation {
+                    Expectation::Always => "always",
+                    Expectation::Sometimes => "sometimes",
+                    Expectation::Eventually => "eventually",
+                },
+            )
+        })
+        .collect();
+    let found: Vec<Found> = member
+        .found
+        .into_iter()
+        .filter_map(|(name, path)| {
+            let target = targets.iter().find(|t| t.name == name)?;
+            let found_steps = path.len().saturating_sub(1);
+            let kind = kinds.get(name).copied().unwrap_or("always");
+            // An example of a `sometimes` is coverage, not a finding: it is
+            // not shrunk (it costs replays and says nothing new).
+            let path = if kind == "always" {
+                shrink(model, target, path)
+            } else {
+                path
+            };
+            Some(Found {
+                property: name.to_string(),
+                kind,
+                steps: path.len().saturating_sub(1),
+                found_steps,
+                actions: path.into_iter().filter_map(|(_, a)| a).collect(),
+            })
+        })
+        .collect();
+    coverage.thaw();
+    let member_coverage: BTreeMap<Step, u64> = after
+        .iter()
+        .map(|(s, n)| (*s, n - before.get(s).copied().unwrap_or(0)))
+        .collect();
+    let digest = digest(
+        &plan,
+        (member.unique_states, member.transitions, member.max_depth),
+        member.ended,
+        &found,
+        &member_coverage,
+    );
+    Some(MemberReport {
+        plan,
+        unique_states: member.unique_states,
+        transitions: member.transitions,
+        max_depth: member.max_depth,
+        ended: member.ended,
+        found,
+        coverage: member_coverage,
+        seconds: began.elapsed().as_secs_f64(),
+        digest,
+    })
+}
+
+/// SHA-256 over a member's deterministic report (its plan, counts, ending,
+/// findings with their actions, coverage), the first 16 bytes in hex: the
+/// "trace hash" of a member, compared by `commoncert merge` across re-runs.
+fn digest(
+    plan: &Plan,
+    counts: (usize, usize, usize),
+    ended: MemberEnded,
+    found: &[Found],
+    coverage: &BTreeMap<Step, u64>,
+) -> String {
+    let found: Vec<(String, usize, usize, Vec<String>)> = found
+        .iter()
+        .map(|f| {
+            (
+                f.property.clone(),
+                f.steps,
+                f.found_steps,
+                f.actions.iter().map(|a| format!("{a:?}")).collect(),
+            )
+        })
+        .collect();
+    let coverage: BTreeMap<&str, u64> = coverage.iter().map(|(s, n)| (s.label(), *n)).collect();
+    let text = serde_json::json!({
+        "plan": plan, "counts": counts, "ended": ended, "found": found, "coverage": coverage,
+    })
+    .to_string();
+    let d = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    d.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `found` (a finding of property `name`) as a [`PropertyResult`]: its
+/// actions replayed on `model` (a copy of the model that found it: actions
+/// name certificates by deterministic handles, so any copy replays them)
+/// and explained.
+fn result_for(
+    model: &CcModel,
+    name: &str,
+    kind: &'static str,
+    verdict: Verdict,
+    found: Option<&Found>,
+) -> PropertyResult {
+    let targets = property_targets(model);
+    let path = found.and_then(|f| {
+        let target = targets.iter().find(|t| t.name == name)?;
+        model
+            .init_states()
+            .iter()
+            .find_map(|init| replay(model, target, init, &f.actions))
+    });
+    let always = kind == "always";
+    let explained = match (&path, always) {
+        (Some(path), true) => explain(model, path.clone()),
+        _ => Default::default(),
+    };
+    PropertyResult {
+        name: name.to_string(),
+        kind,
+        verdict,
+        counterexample: explained.lines,
+        in_flight: explained.in_flight,
+        actions: found.map(|f| f.actions.clone()).unwrap_or_default(),
+        violated_at_end: path
+            .as_ref()
+            .and_then(|p| p.last())
+            .map(|(last, _)| violated_in(last))
+            .unwrap_or_default(),
+        loop_from: None,
+    }
+}
+
+impl SwarmReport {
+    /// One member's finding, explained as `check` explains a
+    /// counterexample (for its scenario file).
+    pub fn explained(&self, found: &Found) -> PropertyResult {
+        let verdict = if found.kind == "always" {
+            Verdict::Violated
+        } else {
+            Verdict::Holds
+        };
+        result_for(
+            &self.model,
+            &found.property,
+            found.kind,
+            verdict,
+            Some(found),
+        )
+    }
+}
+
+/// The swarm's verdicts and counterexamples over all its members: per
+/// property the shortest path any member found (the lowest seed among
+/// equals), replayed on a fresh copy of the model to explain it. Returns
+/// that copy too.
+fn combine(
+    config: &CheckConfig,
+    options: &SwarmOptions,
+    members: &[MemberReport],
+    elapsed: Duration,
+) -> Result<(CheckReport, CcModel), CheckError> {
+    let (model, coverage) = config.into_model()?;
+    coverage.freeze();
+    let mut properties = Vec::new();
+    for p in model.properties() {
+        let kind = match p.expectation {
+            Expectation::Always => "always",
+            Expectation::Sometimes => "sometimes",
+            Expectation::Eventually => "eventually",
+        };
+        let best = members
+            .iter()
+            .flat_map(|m| m.found.iter().map(move |f| (f.steps, m.plan.seed, f)))
+            .filter(|(_, _, f)| f.property == p.name)
+            .min_by_key(|(steps, seed, _)| (*steps, *seed))
+            .map(|(_, _, f)| f);
+        let verdict = match (kind, best) {
+            ("always", Some(_)) => Verdict::Violated,
+            ("sometimes", Some(_)) => Verdict::Holds,
+            _ => Verdict::Unknown,
+        };
+        properties.push(result_for(&model, p.name, kind, verdict, best));
+    }
+    let mut total = BTreeMap::new();
+    for m in members {
+        for (s, n) in &m.coverage {
+            *total.entry(*s).or_insert(0) += n;
+        }
+    }
+    let unique: usize = members.iter().map(|m| m.unique_states).sum();
+    let seconds = elapsed.as_secs_f64();
+    let seeds = match (members.first(), members.last()) {
+        (Some(a), Some(b)) => format!("seeds {}..={}", a.plan.seed, b.plan.seed),
+        _ => "no seeds".to_string(),
+    };
+    let shard = if options.shard.1 > 1 {
+        format!(" (shard {}/{})", options.shard.0, options.shard.1)
+    } else {
+        String::new()
+    };
+    let report = CheckReport {
+        config: config.clone(),
+        unique_states: unique,
+        total_states: members.iter().map(|m| m.transitions).sum(),
+        max_depth: members.iter().map(|m| m.max_depth).max().unwrap_or(0),
+        seconds,
+        states_per_second: if seconds > 0.0 {
+            unique as f64 / seconds
+        } else {
+            0.0
+        },
+        properties,
+        coverage: total,
+        complete: false,
+        ended: Ended::Swarm,
+        bound: format!(
+            "a swarm of {} members, {seeds}{shard}, depth bounds {}..={}, <= {} states each; it finds violations and never proves their absence",
+            members.len(),
+            options.depths.0,
+            options.depths.1,
+            options.max_states
+        ),
+        dir: model.cfg.system.dir.clone(),
+        liveness: None,
+    };
+    Ok((report, model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateright::Property;
+
+    /// A grid walk: from (0, 0), step right, up, or wander (a loop that
+    /// goes nowhere new); the violation is reaching (3, 3). The shortest
+    /// path is six steps; a depth-first search in a random order takes
+    /// detours through the wandering moves.
+    struct Grid;
+    impl Model for Grid {
+        type State = (u8, u8, u8);
+        type Action = u8;
+        fn init_states(&self) -> Vec<Self::State> {
+            vec![(0, 0, 0)]
+        }
+        fn actions(&self, s: &Self::State, a: &mut Vec<u8>) {
+            if s.0 < 5 {
+                a.push(0);
+            }
+            if s.1 < 5 {
+                a.push(1);
+            }
+            if s.2 < 6 {
+                a.push(2);
+            }
+        }
+        fn next_state(&self, s: &Self::State, a: u8) -> Option<Self::State> {
+            Some(match a {
+                0 => (s.0 + 1, s.1, s.2),
+                1 => (s.0, s.1 + 1, s.2),
+                _ => (s.0, s.1, s.2 + 1),
+            })
+        }
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![
+                Property::always("not at 3,3", |_, s: &(u8, u8, u8)| !(s.0 == 3 && s.1 == 3)),
+                Property::sometimes("wandered", |_, s: &(u8, u8, u8)| s.2 == 6),
+            ]
+        }
+    }
+
+    fn member(seed: u64, depths: (usize, usize), max_states: usize) -> Member<Grid> {
+        let targets = property_targets(&Grid);
+        let (plan, rng) = Plan::of(seed, depths, max_states);
+        run_member(&Grid, &targets, plan, rng, |s| *s, None)
+            .unwrap_or_else(|| panic!("no deadline was given"))
+    }
+
+    #[test]
+    fn a_member_is_fixed_by_its_seed() {
+        for seed in 0..20 {
+            let a = member(seed, (4, 20), 1000);
+            let b = member(seed, (4, 20), 1000);
+            assert_eq!(a.plan, b.plan);
+            assert_eq!(
+                (a.unique_states, a.transitions, a.max_depth, a.ended),
+                (b.unique_states, b.transitions, b.max_depth, b.ended)
+            );
+            let paths = |m: &Member<Grid>| -> Vec<Vec<(u8, u8, u8)>> {
+                m.found
+                    .values()
+                    .map(|p| p.iter().map(|(s, _)| *s).collect())
+                    .collect()
+            };
+            assert_eq!(paths(&a), paths(&b));
+            assert!((4..=20).contains(&a.plan.depth_bound));
+        }
+        // Different seeds search in different orders.
+        let orders: std::collections::BTreeSet<usize> = (0..20)
+            .map(|s| member(s, (18, 18), 1000).found["not at 3,3"].len())
+            .collect();
+        assert!(orders.len() > 1, "every seed found the same path length");
+    }
+
+    #[test]
+    fn a_depth_bound_below_the_violation_finds_nothing() {
+        let m = member(7, (5, 5), 10_000);
+        assert!(!m.found.contains_key("not at 3,3"));
+        assert_eq!(m.ended, MemberEnded::Exhausted);
+        assert!(m.max_depth <= 5);
+    }
+
+    #[test]
+    fn the_state_budget_stops_a_member() {
+        let m = member(3, (30, 30), 10);
+        assert_eq!(m.ended, MemberEnded::StateBudget);
+        assert_eq!(m.unique_states, 10);
+    }
+
+    #[test]
+    fn a_passed_deadline_reports_no_member() {
+        // A member that needs more transitions than one clock reading's
+        // worth, with a deadline already passed, is abandoned whole.
+        let (plan, rng) = Plan::of(1, (30, 30), 1_000_000);
+        let full = run_member(&Grid, &[], plan, rng.clone(), |s| *s, None);
+        assert!(full.is_some_and(|m| m.transitions > DEADLINE_EVERY));
+        let cut = run_member(&Grid, &[], plan, rng, |s| *s, Some(Instant::now()));
+        assert!(cut.is_none());
+    }
+
+    fn config(f: impl FnOnce(&mut CheckConfig)) -> CheckConfig {
+        let mut c = CheckConfig::default();
+        f(&mut c);
+        c
+    }
+
+    fn options(seeds: std::ops::Range<u64>, shard: (u64, u64), threads: usize) -> SwarmOptions {
+        SwarmOptions {
+            seeds: Seeds {
+                start: seeds.start,
+                end: Some(seeds.end),
+            },
+            shard,
+            budget: None,
+            depths: (6, 40),
+            max_states: 3_000,
+            threads,
+        }
+    }
+
+    fn run_swarm(cfg: &CheckConfig, o: &SwarmOptions) -> SwarmReport {
+        swarm(cfg, o, |_| {}).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Soundness against the exhaustive search: a swarm reports only
+    /// violations the breadth-first check also finds, never shorter than
+    /// its shortest, never says `holds`; and it does find the deliberate
+    /// defect's violation (the proof of possession not checked).
+    #[test]
+    fn a_swarm_finds_the_defect_and_nothing_the_exhaustive_check_does_not() {
+        for defect in [false, true] {
+            let cfg = config(|c| {
+                c.attacker = true;
+                c.defects.skip_proof_check = defect;
+            });
+            let bfs = crate::checker::check(&cfg, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+            let sw = run_swarm(&cfg, &options(0..12, (0, 1), 1));
+            assert_eq!(sw.members.len(), 12);
+            for p in &sw.report.properties {
+                assert_ne!(
+                    (p.kind, p.verdict),
+                    ("always", Verdict::Holds),
+                    "{}: a swarm never proves",
+                    p.name
+                );
+                if p.verdict == Verdict::Violated && p.kind == "always" {
+                    assert_eq!(bfs.verdict(&p.name), Some(Verdict::Violated), "{}", p.name);
+                    let shortest = bfs
+                        .properties
+                        .iter()
+                        .find(|q| q.name == p.name)
+                        .map_or(0, |q| q.counterexample.len());
+                    assert!(p.counterexample.len() >= shortest, "{}", p.name);
+                    assert_eq!(p.actions.len(), p.counterexample.len());
+                    assert!(p.violated_at_end.contains(&p.name));
+                }
+            }
+            assert_eq!(
+                sw.report.verdict("no-impersonation"),
+                Some(if defect {
+                    Verdict::Violated
+                } else {
+                    Verdict::Unknown
+                })
+            );
+        }
+    }
+
+    /// Members are fixed by their seeds: the same digests whatever the
+    /// number of threads, and shards that together run every member.
+    #[test]
+    fn members_are_the_same_across_threads_and_shards() {
+        let cfg = config(|c| {
+            c.services = 3;
+            c.users = 2;
+            c.crashes = 1;
+        });
+        let digests = |r: &SwarmReport| -> Vec<(u64, String)> {
+            r.members
+                .iter()
+                .map(|m| (m.plan.seed, m.digest.clone()))
+                .collect()
+        };
+        let one = digests(&run_swarm(&cfg, &options(0..6, (0, 1), 1)));
+        let two = digests(&run_swarm(&cfg, &options(0..6, (0, 1), 2)));
+        assert_eq!(one, two);
+        let mut sharded = digests(&run_swarm(&cfg, &options(0..6, (0, 2), 1)));
+        sharded.extend(digests(&run_swarm(&cfg, &options(0..6, (1, 2), 1))));
+        sharded.sort();
+        assert_eq!(one, sharded);
+        assert_eq!(one.len(), 6);
+        let distinct: std::collections::BTreeSet<&String> = one.iter().map(|(_, d)| d).collect();
+        assert_eq!(distinct.len(), 6, "members differ");
+    }
+
+    #[test]
+    fn shrinking_gives_a_one_minimal_path_that_still_violates() {
+        let targets = property_targets(&Grid);
+        let t = &targets[0];
+        for seed in 0..20 {
+            let m = member(seed, (18, 18), 1000);
+            let path = m.found["not at 3,3"].clone();
+            let shrunk = shrink(&Grid, t, path.clone());
+            assert!(shrunk.len() <= path.len());
+            // Right three times and up three times: the wandering is gone.
+            assert_eq!(shrunk.len(), 7, "seed {seed}: {shrunk:?}");
+            assert_eq!(shrunk.last().map(|(s, _)| (s.0, s.1)), Some((3, 3)));
+        }
+    }
+
+    #[test]
+    fn replay_refuses_an_action_that_is_not_enabled() {
+        let targets = property_targets(&Grid);
+        // 5 is no action of the grid; 0 six times walks off the grid's edge
+        // (s.0 < 5) at the sixth.
+        assert!(replay(&Grid, &targets[0], &(0, 0, 0), &[5]).is_none());
+        assert!(replay(&Grid, &targets[0], &(0, 0, 0), &[0; 6]).is_none());
+        let p = replay(&Grid, &targets[0], &(0, 0, 0), &[0, 0, 0, 1, 1, 1, 2]);
+        // It stops at the hit and drops the rest.
+        assert_eq!(p.map(|p| p.len()), Some(7));
+    }
+}
