@@ -12,6 +12,7 @@ use std::process::Command;
 const MANIFEST: &str = "deploy/k8s/sweep-job.yaml";
 const SWEEP: &str = "deploy/slurm/sweep.sbatch";
 const MERGE: &str = "deploy/slurm/merge.sbatch";
+const SWARM: &str = "deploy/slurm/swarm.sbatch";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -550,7 +551,7 @@ fn kubectl_client_dry_run_accepts_the_manifest() {
 
 #[test]
 fn the_slurm_scripts_are_well_formed() {
-    for script in [SWEEP, MERGE] {
+    for script in [SWEEP, MERGE, SWARM] {
         let st = Command::new("bash")
             .args(["-n", script])
             .current_dir(root())
@@ -605,9 +606,22 @@ fn the_slurm_scripts_are_well_formed() {
         "merge: 4 shards as the array"
     );
 
+    let swarm = read(SWARM);
+    assert!(swarm.contains("\n#SBATCH --array=0-3\n"), "swarm: --array");
+    for flag in [
+        "--swarm",
+        "--budget \"$BUDGET\"",
+        "--swarm-seeds \"$SEEDS\"",
+        "--shards \"$SLURM_ARRAY_TASK_COUNT\"",
+        "--out \"$OUT\"",
+    ] {
+        assert!(swarm.contains(flag), "swarm: {flag}");
+    }
+    assert!(swarm.contains("merge.sbatch"), "swarm: documents the merge");
+
     if on_path("shellcheck") {
         let out = Command::new("shellcheck")
-            .args([SWEEP, MERGE])
+            .args([SWEEP, MERGE, SWARM])
             .current_dir(root())
             .output()
             .expect("shellcheck runs");
@@ -637,6 +651,12 @@ fn run_script(script: &str, cwd: &Path, env: &[(&str, &str)]) -> std::process::O
         "SHARDS",
         "REPORT",
         "SWEEP_JOB_ID",
+        "CHECK",
+        "EXPECT",
+        "BUDGET",
+        "DEPTH",
+        "STATES",
+        "SLURM_CPUS_PER_TASK",
     ] {
         cmd.env_remove(var);
     }
@@ -716,4 +736,54 @@ fn the_slurm_scripts_run_as_an_array_and_merge_locally() {
     let out = run_script(SWEEP, &dir, &[("SCENARIOS", scenario)]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("SLURM_ARRAY_TASK_COUNT"));
+}
+
+/// The swarm script without Slurm: two array tasks over members 0..6 of a
+/// configuration with a deliberate defect, then the merge: it reports the
+/// one distinct failure with the scenario file of its shortest
+/// counterexample, and exits 1.
+#[test]
+fn the_swarm_script_runs_as_an_array_and_merges_locally() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deploy-swarm-local");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for id in ["0", "1"] {
+        let out = run_script(
+            SWARM,
+            &dir,
+            &[
+                ("SLURM_ARRAY_TASK_ID", id),
+                ("SLURM_ARRAY_TASK_COUNT", "2"),
+                ("SLURM_ARRAY_JOB_ID", "88"),
+                ("CHECK", "--services 2 --attacker --defect skip-proof-check"),
+                ("SEEDS", "0..6"),
+                ("STATES", "2000"),
+                ("DEPTH", "6..30"),
+                ("BUDGET", "5m"),
+            ],
+        );
+        // The defect is found: exit 1, with a complete shard file.
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "task {id}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(dir.join(format!("results/88/shard-{id}.jsonl")).is_file());
+    }
+    let merged = run_script(
+        MERGE,
+        &dir,
+        &[("SLURM_JOB_DEPENDENCY", "afterany:88"), ("SHARDS", "2")],
+    );
+    let said = String::from_utf8_lossy(&merged.stdout);
+    assert_eq!(merged.status.code(), Some(1), "{said}");
+    assert!(said.contains("6 runs"), "{said}");
+    assert!(said.contains("no-impersonation violated"), "{said}");
+    let summary = std::fs::read_to_string(dir.join("results/88/merged/summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["failures"].as_array().map(Vec::len), Some(1));
+    let file = summary["failures"][0]["scenario_file"].as_str().unwrap();
+    assert!(dir.join("results/88/merged").join(file).is_file(), "{file}");
 }

@@ -39,7 +39,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Serialize;
 use stateright::{Expectation, Model};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -50,26 +50,45 @@ pub struct Plan {
     pub seed: u64,
     /// States at this depth are not expanded.
     pub depth_bound: usize,
+    /// How many of each state's successors (in this member's order) are
+    /// searched: all (`None`: one depth-first search), or the first k, in
+    /// rounds from the initial state until the budget is spent (k = 1 is a
+    /// random walk per round).
+    pub branching: Option<usize>,
     /// The member stops after this many unique states.
     pub max_states: usize,
 }
 
+/// The branching caps a member draws from, with equal chances: a quarter of
+/// the members search exhaustively below their root (deep in one corner),
+/// the rest sample narrow trees from the root again and again (wide and
+/// shallow coverage).
+const BRANCHING: [Option<usize>; 4] = [None, Some(1), Some(2), Some(3)];
+
+/// A capped member's rounds stop after this many transitions per unique
+/// state of its budget, so that a member whose rounds keep revisiting the
+/// same states still ends.
+const TRANSITIONS_PER_STATE: usize = 8;
+
 impl Plan {
     /// The plan of member `seed`: its depth bound drawn uniformly from
-    /// `depths` (inclusive), from the same ChaCha stream that then orders
-    /// its search. Returns that stream too.
+    /// `depths` (inclusive) and its branching cap from [`BRANCHING`], from
+    /// the same ChaCha stream that then orders its search. Returns that
+    /// stream too.
     pub fn of(seed: u64, depths: (usize, usize), max_states: usize) -> (Plan, ChaCha20Rng) {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let (lo, hi) = (depths.0.min(depths.1), depths.0.max(depths.1));
         let span = (hi - lo) as u64 + 1;
-        // Rejection-free modulo: the bias over a span of a few hundred
-        // depths is below 2^-50, and the draw must not depend on rand's
-        // version to keep members reproducible.
+        // Modulo, not rand's ranges: the bias over a few hundred values is
+        // below 2^-50, and the draw must not change with rand's version, to
+        // keep members reproducible.
         let depth_bound = lo + (rng.next_u64() % span) as usize;
+        let branching = BRANCHING[(rng.next_u64() % BRANCHING.len() as u64) as usize];
         (
             Plan {
                 seed,
                 depth_bound,
+                branching,
                 max_states,
             },
             rng,
@@ -85,6 +104,8 @@ pub enum MemberEnded {
     Exhausted,
     /// Its budget of unique states ran out.
     StateBudget,
+    /// Its rounds (a capped branching) used their transitions.
+    TransitionBudget,
     /// It found every target.
     AllFound,
 }
@@ -95,6 +116,8 @@ pub struct Member<M: Model> {
     pub unique_states: usize,
     pub transitions: usize,
     pub max_depth: usize,
+    /// Rounds from the initial states (1 without a branching cap).
+    pub rounds: usize,
     pub ended: MemberEnded,
     /// Per target: the depth-first path to the first state where it hit,
     /// as found (not yet shrunk).
@@ -113,20 +136,156 @@ struct Frame<M: Model> {
 /// How often (in transitions) a member looks at the clock.
 const DEADLINE_EVERY: usize = 256;
 
-/// Run one member: a depth-first search from the initial states in the
-/// order its seed gives, bounded by its plan. `representative` maps a state
-/// to its symmetry class before fingerprinting. Returns `None` when the
-/// `deadline` passed first: a member cut short is not reported at all, so
-/// that every member reported is the whole of what its seed determines.
-///
-/// A state is searched again when it is reached at a smaller depth than
-/// before (Spin's fix for depth-bounded search), so that a state first
-/// met near the bound does not hide what lies below it on a shorter path.
+/// Why a round stopped early.
+enum Stop {
+    /// The member is over (budget, or every target found).
+    Member(MemberEnded),
+    /// The deadline passed.
+    Deadline,
+}
+
+/// A member under way.
+struct Search<'a, M: Model, K> {
+    model: &'a M,
+    targets: &'a [Target<M>],
+    plan: Plan,
+    rng: ChaCha20Rng,
+    key: K,
+    deadline: Option<Instant>,
+    /// Every state this member reached, by fingerprint.
+    unique: HashSet<u64>,
+    found: BTreeMap<&'static str, Path<M>>,
+    transitions: usize,
+    max_depth: usize,
+}
+
+impl<M, K> Search<'_, M, K>
+where
+    M: Model,
+    M::State: Hash + Clone,
+    M::Action: Clone,
+    K: Fn(&M::State) -> u64,
+{
+    /// The state's actions in this member's order, capped.
+    fn expand(&mut self, state: &M::State) -> Vec<M::Action> {
+        let mut actions = Vec::new();
+        self.model.actions(state, &mut actions);
+        actions.shuffle(&mut self.rng);
+        if let Some(k) = self.plan.branching {
+            actions.truncate(k);
+        }
+        actions
+    }
+
+    /// Note `state`, reached by `stack`'s path: count it, and record the
+    /// targets it hits first.
+    fn visit(&mut self, fp: u64, state: &M::State, stack: &[Frame<M>]) -> Result<(), Stop> {
+        if self.unique.insert(fp) && self.unique.len() > self.plan.max_states {
+            self.unique.remove(&fp);
+            return Err(Stop::Member(MemberEnded::StateBudget));
+        }
+        for t in self.targets {
+            if !self.found.contains_key(t.name) && (t.hit)(self.model, state) {
+                let mut path: Path<M> = stack
+                    .iter()
+                    .map(|f| (f.state.clone(), f.taken.clone()))
+                    .collect();
+                path.push((state.clone(), None));
+                self.found.insert(t.name, path);
+            }
+        }
+        if !self.targets.is_empty() && self.found.len() == self.targets.len() {
+            return Err(Stop::Member(MemberEnded::AllFound));
+        }
+        Ok(())
+    }
+
+    /// One depth-first search from the initial states. A state is pruned
+    /// when `reached` holds it at no greater depth: a state is searched
+    /// again when reached at a smaller depth than before (Spin's fix for
+    /// depth-bounded search), so that a state first met near the bound does
+    /// not hide what lies below it on a shorter path.
+    fn round(&mut self, reached: &mut HashMap<u64, usize>) -> Result<(), Stop> {
+        let mut inits = self.model.init_states();
+        inits.shuffle(&mut self.rng);
+        for init in inits {
+            let fp = (self.key)(&init);
+            if reached.contains_key(&fp) {
+                continue;
+            }
+            reached.insert(fp, 0);
+            self.visit(fp, &init, &[])?;
+            let actions = if self.plan.depth_bound > 0 {
+                self.expand(&init)
+            } else {
+                Vec::new()
+            };
+            let mut stack: Vec<Frame<M>> = vec![Frame {
+                state: init,
+                actions,
+                next: 0,
+                taken: None,
+            }];
+            loop {
+                // The child's depth: the initial state is at depth 0.
+                let depth = stack.len();
+                let Some(top) = stack.last_mut() else { break };
+                let Some(action) = top.actions.get(top.next).cloned() else {
+                    stack.pop();
+                    continue;
+                };
+                top.next += 1;
+                let Some(next) = self.model.next_state(&top.state, action.clone()) else {
+                    continue;
+                };
+                top.taken = Some(action);
+                self.transitions += 1;
+                if self.transitions.is_multiple_of(DEADLINE_EVERY)
+                    && self.deadline.is_some_and(|d| Instant::now() >= d)
+                {
+                    return Err(Stop::Deadline);
+                }
+                if !self.model.within_boundary(&next) {
+                    continue;
+                }
+                let fp = (self.key)(&next);
+                match reached.get_mut(&fp) {
+                    Some(d) if *d <= depth => continue,
+                    Some(d) => *d = depth,
+                    None => {
+                        reached.insert(fp, depth);
+                    }
+                }
+                self.max_depth = self.max_depth.max(depth);
+                self.visit(fp, &next, &stack)?;
+                if depth < self.plan.depth_bound {
+                    let actions = self.expand(&next);
+                    stack.push(Frame {
+                        state: next,
+                        actions,
+                        next: 0,
+                        taken: None,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Run one member: depth-first searches from the initial states in the
+/// order its seed gives, bounded by its plan: one search over every
+/// successor, or (a branching cap) rounds over the first few successors of
+/// each state, each round in a fresh order, until a budget is spent.
+/// `representative` maps a state to its symmetry class before
+/// fingerprinting. Returns `None` when the `deadline` passed first: a
+/// member cut short is not reported at all, so that every member reported
+/// is the whole of what its seed determines.
 pub fn run_member<M>(
     model: &M,
     targets: &[Target<M>],
     plan: Plan,
-    mut rng: ChaCha20Rng,
+    rng: ChaCha20Rng,
     representative: impl Fn(&M::State) -> M::State,
     deadline: Option<Instant>,
 ) -> Option<Member<M>>
@@ -135,117 +294,49 @@ where
     M::State: Hash + Clone,
     M::Action: Clone,
 {
-    let key = |s: &M::State| fingerprint(&representative(s));
-    let mut seen: HashMap<u64, usize> = HashMap::new();
-    let mut found: BTreeMap<&'static str, Path<M>> = BTreeMap::new();
-    let mut member = Member {
+    let mut search = Search {
+        model,
+        targets,
         plan,
-        unique_states: 0,
+        rng,
+        key: |s: &M::State| fingerprint(&representative(s)),
+        deadline,
+        unique: HashSet::new(),
+        found: BTreeMap::new(),
         transitions: 0,
         max_depth: 0,
-        ended: MemberEnded::Exhausted,
-        found: BTreeMap::new(),
     };
-    let mut stack: Vec<Frame<M>> = Vec::new();
-    let expand = |state: &M::State, rng: &mut ChaCha20Rng| {
-        let mut actions = Vec::new();
-        model.actions(state, &mut actions);
-        actions.shuffle(rng);
-        actions
+    let mut rounds = 0;
+    let ended = match plan.branching {
+        None => {
+            rounds = 1;
+            match search.round(&mut HashMap::new()) {
+                Ok(()) => MemberEnded::Exhausted,
+                Err(Stop::Member(why)) => why,
+                Err(Stop::Deadline) => return None,
+            }
+        }
+        Some(_) => loop {
+            rounds += 1;
+            match search.round(&mut HashMap::new()) {
+                Ok(()) => {}
+                Err(Stop::Member(why)) => break why,
+                Err(Stop::Deadline) => return None,
+            }
+            if search.transitions >= plan.max_states.saturating_mul(TRANSITIONS_PER_STATE) {
+                break MemberEnded::TransitionBudget;
+            }
+        },
     };
-    // Targets hit at `state`, reached by the stack's path.
-    let visit =
-        |state: &M::State, stack: &[Frame<M>], found: &mut BTreeMap<&'static str, Path<M>>| {
-            for t in targets {
-                if !found.contains_key(t.name) && (t.hit)(model, state) {
-                    let mut path: Path<M> = stack
-                        .iter()
-                        .map(|f| (f.state.clone(), f.taken.clone()))
-                        .collect();
-                    path.push((state.clone(), None));
-                    found.insert(t.name, path);
-                }
-            }
-        };
-    let mut inits = model.init_states();
-    inits.shuffle(&mut rng);
-    'members: for init in inits {
-        let fp = key(&init);
-        if seen.contains_key(&fp) {
-            continue;
-        }
-        seen.insert(fp, 0);
-        member.unique_states += 1;
-        visit(&init, &stack, &mut found);
-        if !targets.is_empty() && found.len() == targets.len() {
-            member.ended = MemberEnded::AllFound;
-            break;
-        }
-        let actions = if plan.depth_bound > 0 {
-            expand(&init, &mut rng)
-        } else {
-            Vec::new()
-        };
-        stack.push(Frame {
-            state: init,
-            actions,
-            next: 0,
-            taken: None,
-        });
-        loop {
-            // The child's depth: the initial state is at depth 0.
-            let depth = stack.len();
-            let Some(top) = stack.last_mut() else { break };
-            let Some(action) = top.actions.get(top.next).cloned() else {
-                stack.pop();
-                continue;
-            };
-            top.next += 1;
-            let Some(next) = model.next_state(&top.state, action.clone()) else {
-                continue;
-            };
-            member.transitions += 1;
-            if member.transitions.is_multiple_of(DEADLINE_EVERY)
-                && deadline.is_some_and(|d| Instant::now() >= d)
-            {
-                return None;
-            }
-            if !model.within_boundary(&next) {
-                continue;
-            }
-            let fp = key(&next);
-            match seen.get_mut(&fp) {
-                Some(d) if *d <= depth => continue,
-                Some(d) => *d = depth,
-                None => {
-                    if member.unique_states >= plan.max_states {
-                        member.ended = MemberEnded::StateBudget;
-                        break 'members;
-                    }
-                    seen.insert(fp, depth);
-                    member.unique_states += 1;
-                }
-            }
-            member.max_depth = member.max_depth.max(depth);
-            top.taken = Some(action);
-            visit(&next, &stack, &mut found);
-            if !targets.is_empty() && found.len() == targets.len() {
-                member.ended = MemberEnded::AllFound;
-                break 'members;
-            }
-            if depth < plan.depth_bound {
-                let actions = expand(&next, &mut rng);
-                stack.push(Frame {
-                    state: next,
-                    actions,
-                    next: 0,
-                    taken: None,
-                });
-            }
-        }
-    }
-    member.found = found;
-    Some(member)
+    Some(Member {
+        plan,
+        unique_states: search.unique.len(),
+        transitions: search.transitions,
+        max_depth: search.max_depth,
+        rounds,
+        ended,
+        found: search.found,
+    })
 }
 
 /// Follow `actions` from `init`, each of which must be enabled (listed by
@@ -421,6 +512,7 @@ pub struct MemberReport {
     pub unique_states: usize,
     pub transitions: usize,
     pub max_depth: usize,
+    pub rounds: usize,
     pub ended: MemberEnded,
     pub found: Vec<Found>,
     /// Transitions that realised each step label, in this member alone.
@@ -626,7 +718,12 @@ fn one_member(
         .collect();
     let digest = digest(
         &plan,
-        (member.unique_states, member.transitions, member.max_depth),
+        (
+            member.unique_states,
+            member.transitions,
+            member.max_depth,
+            member.rounds,
+        ),
         member.ended,
         &found,
         &member_coverage,
@@ -636,6 +733,7 @@ fn one_member(
         unique_states: member.unique_states,
         transitions: member.transitions,
         max_depth: member.max_depth,
+        rounds: member.rounds,
         ended: member.ended,
         found,
         coverage: member_coverage,
@@ -649,7 +747,7 @@ fn one_member(
 /// "trace hash" of a member, compared by `commoncert merge` across re-runs.
 fn digest(
     plan: &Plan,
-    counts: (usize, usize, usize),
+    counts: (usize, usize, usize, usize),
     ended: MemberEnded,
     found: &[Found],
     coverage: &BTreeMap<Step, u64>,
@@ -855,11 +953,65 @@ mod tests {
         }
     }
 
+    /// Member `seed` of the grid, searching every successor.
     fn member(seed: u64, depths: (usize, usize), max_states: usize) -> Member<Grid> {
+        capped(seed, depths, max_states, None)
+    }
+
+    fn capped(
+        seed: u64,
+        depths: (usize, usize),
+        max_states: usize,
+        branching: Option<usize>,
+    ) -> Member<Grid> {
         let targets = property_targets(&Grid);
-        let (plan, rng) = Plan::of(seed, depths, max_states);
+        let (mut plan, rng) = Plan::of(seed, depths, max_states);
+        plan.branching = branching;
         run_member(&Grid, &targets, plan, rng, |s| *s, None)
             .unwrap_or_else(|| panic!("no deadline was given"))
+    }
+
+    #[test]
+    fn seeds_spread_over_depths_and_branching_caps() {
+        let plans: Vec<Plan> = (0..200).map(|s| Plan::of(s, (8, 64), 100).0).collect();
+        for cap in BRANCHING {
+            assert!(plans.iter().any(|p| p.branching == cap), "{cap:?}");
+        }
+        assert!(plans.iter().all(|p| (8..=64).contains(&p.depth_bound)));
+        assert!(plans.iter().any(|p| p.depth_bound == 8));
+        assert!(plans.iter().any(|p| p.depth_bound == 64));
+    }
+
+    /// A capped member searches narrow trees from the root in rounds, each
+    /// in a fresh order, until its budget is spent, and stays fixed by its
+    /// seed.
+    #[test]
+    fn a_capped_member_samples_the_space_in_rounds() {
+        // Depths whose capped trees (13 and 31 states at most) are smaller
+        // than the budget.
+        for (cap, depth) in [(1, 12), (2, 4)] {
+            let a = capped(5, (depth, depth), 60, Some(cap));
+            let b = capped(5, (depth, depth), 60, Some(cap));
+            assert!(a.rounds > 1, "cap {cap}: {} rounds", a.rounds);
+            assert!(a.unique_states <= 60);
+            assert!(matches!(
+                a.ended,
+                MemberEnded::StateBudget | MemberEnded::TransitionBudget | MemberEnded::AllFound
+            ));
+            assert_eq!(
+                (a.rounds, a.unique_states, a.transitions, a.ended),
+                (b.rounds, b.unique_states, b.transitions, b.ended)
+            );
+        }
+        // Walks (cap 1) looking for nothing, with a state budget above the
+        // grid's 252 states, end on their transitions.
+        let (mut plan, rng) = Plan::of(5, (12, 12), 1000);
+        plan.branching = Some(1);
+        let walk = run_member(&Grid, &[], plan, rng, |s| *s, None);
+        let walk = walk.unwrap_or_else(|| panic!("no deadline was given"));
+        assert_eq!(walk.ended, MemberEnded::TransitionBudget);
+        assert!(walk.max_depth <= 12);
+        assert!(walk.rounds >= 1000 * TRANSITIONS_PER_STATE / 12);
     }
 
     #[test]
@@ -907,7 +1059,8 @@ mod tests {
     fn a_passed_deadline_reports_no_member() {
         // A member that needs more transitions than one clock reading's
         // worth, with a deadline already passed, is abandoned whole.
-        let (plan, rng) = Plan::of(1, (30, 30), 1_000_000);
+        let (mut plan, rng) = Plan::of(1, (30, 30), 1_000_000);
+        plan.branching = None;
         let full = run_member(&Grid, &[], plan, rng.clone(), |s| *s, None);
         assert!(full.is_some_and(|m| m.transitions > DEADLINE_EVERY));
         let cut = run_member(&Grid, &[], plan, rng, |s| *s, Some(Instant::now()));
