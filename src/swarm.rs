@@ -91,7 +91,11 @@ fn parse_depths(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The options of a swarm, or why the flags are refused.
-fn options(config: &CheckConfig, args: &SwarmArgs) -> Result<SwarmOptions, String> {
+fn options(
+    config: &CheckConfig,
+    args: &SwarmArgs,
+    expect_violated: &[String],
+) -> Result<SwarmOptions, String> {
     if config.depth.is_some() {
         return Err(
             "--depth does not apply to --swarm: give each member's range with --swarm-depth LO..HI"
@@ -127,6 +131,7 @@ fn options(config: &CheckConfig, args: &SwarmArgs) -> Result<SwarmOptions, Strin
         depths: args.swarm_depth.unwrap_or(DEFAULT_DEPTHS),
         max_states: config.max_states.unwrap_or(DEFAULT_MEMBER_STATES),
         threads: config.threads,
+        expected: expect_violated.to_vec(),
     })
 }
 
@@ -151,7 +156,7 @@ pub fn run(
     expect_violated: &[String],
     emit: Option<&std::path::Path>,
 ) -> i32 {
-    let options = match options(config, args) {
+    let options = match options(config, args, expect_violated) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -303,12 +308,13 @@ fn members_text(config: &CheckConfig, options: &SwarmOptions, s: &SwarmReport) -
                     .map(|f| (f.steps, m.plan.seed, f.found_steps))
             })
             .min();
-        if let Some((steps, seed, found_steps)) = best {
+        if let Some((_, seed, found_steps)) = best {
             let _ = writeln!(
                 out,
-                "  {}: found by {} members; shortest {steps} steps (member {seed}, {found_steps} before shrinking)\n    replay: {}",
+                "  {}: found by {} members; shortest {} steps (from member {seed}'s {found_steps}: shrunk, then reordered)\n    replay: {}",
                 p.name,
                 finders.len(),
+                p.counterexample.len(),
                 member_replay(config, options, seed)
             );
         }

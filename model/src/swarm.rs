@@ -38,6 +38,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Serialize;
+use stateright::actor::ActorModelAction;
 use stateright::{Expectation, Model};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hash;
@@ -55,6 +56,11 @@ pub struct Plan {
     /// rounds from the initial state until the budget is spent (k = 1 is a
     /// random walk per round).
     pub branching: Option<usize>,
+    /// Classes of actions this member never takes, as bits the model's
+    /// filter reads (swarm testing's "feature omission", after Groce et
+    /// al., ISSTA 2012: a member without crashes or losses goes deeper into
+    /// the protocol). Any path a member finds is a path of the whole model.
+    pub omit: u8,
     /// The member stops after this many unique states.
     pub max_states: usize,
 }
@@ -64,6 +70,9 @@ pub struct Plan {
 /// the rest sample narrow trees from the root again and again (wide and
 /// shallow coverage).
 const BRANCHING: [Option<usize>; 4] = [None, Some(1), Some(2), Some(3)];
+
+/// How many classes of actions a plan may omit (bits of [`Plan::omit`]).
+pub const OMITTABLE: u32 = 4;
 
 /// A capped member's rounds stop after this many transitions per unique
 /// state of its budget, so that a member whose rounds keep revisiting the
@@ -84,11 +93,14 @@ impl Plan {
         // keep members reproducible.
         let depth_bound = lo + (rng.next_u64() % span) as usize;
         let branching = BRANCHING[(rng.next_u64() % BRANCHING.len() as u64) as usize];
+        // Each of the classes omitted with chance 1/2.
+        let omit = (rng.next_u64() % (1 << OMITTABLE)) as u8;
         (
             Plan {
                 seed,
                 depth_bound,
                 branching,
+                omit,
                 max_states,
             },
             rng,
@@ -151,6 +163,8 @@ struct Search<'a, M: Model, K> {
     plan: Plan,
     rng: ChaCha20Rng,
     key: K,
+    /// Whether the member may take an action (its omitted classes).
+    allow: &'a dyn Fn(&M::Action) -> bool,
     deadline: Option<Instant>,
     /// Every state this member reached, by fingerprint.
     unique: HashSet<u64>,
@@ -170,6 +184,7 @@ where
     fn expand(&mut self, state: &M::State) -> Vec<M::Action> {
         let mut actions = Vec::new();
         self.model.actions(state, &mut actions);
+        actions.retain(|a| (self.allow)(a));
         actions.shuffle(&mut self.rng);
         if let Some(k) = self.plan.branching {
             actions.truncate(k);
@@ -278,7 +293,8 @@ where
 /// successor, or (a branching cap) rounds over the first few successors of
 /// each state, each round in a fresh order, until a budget is spent.
 /// `representative` maps a state to its symmetry class before
-/// fingerprinting. Returns `None` when the `deadline` passed first: a
+/// fingerprinting; `allow` says whether an action may be taken (the plan's
+/// omitted classes). Returns `None` when the `deadline` passed first: a
 /// member cut short is not reported at all, so that every member reported
 /// is the whole of what its seed determines.
 pub fn run_member<M>(
@@ -287,6 +303,7 @@ pub fn run_member<M>(
     plan: Plan,
     rng: ChaCha20Rng,
     representative: impl Fn(&M::State) -> M::State,
+    allow: &dyn Fn(&M::Action) -> bool,
     deadline: Option<Instant>,
 ) -> Option<Member<M>>
 where
@@ -300,6 +317,7 @@ where
         plan,
         rng,
         key: |s: &M::State| fingerprint(&representative(s)),
+        allow,
         deadline,
         unique: HashSet::new(),
         found: BTreeMap::new(),
@@ -339,15 +357,24 @@ where
     })
 }
 
-/// Follow `actions` from `init`, each of which must be enabled (listed by
-/// `Model::actions`) where it is taken, and stop at the first state where
-/// `target` hits. `None` when an action is not enabled or the target never
-/// hits.
+/// Whether two actions are "the same move" for replaying a path that was
+/// edited: `similar(a, b)` may hold for actions that differ only in what
+/// an earlier removal changed (a serial number, a nonce).
+pub type Similar<A> = dyn Fn(&A, &A) -> bool;
+
+/// Follow `actions` from `init` and stop at the first state where `target`
+/// hits; `None` when it never does. Each action is taken where it is
+/// enabled (listed by `Model::actions`): as it is, or else the first
+/// enabled action `similar` to it. One with neither is skipped, so that
+/// removing an action also removes what only it made possible (a user's
+/// choice, and with it that operation's messages). Whatever is skipped or
+/// substituted, the path returned is a real path of the model.
 pub fn replay<M>(
     model: &M,
     target: &Target<M>,
     init: &M::State,
     actions: &[M::Action],
+    similar: &Similar<M::Action>,
 ) -> Option<Path<M>>
 where
     M: Model,
@@ -363,26 +390,119 @@ where
         }
         enabled.clear();
         model.actions(&state, &mut enabled);
-        if !enabled.contains(a) {
-            return None;
-        }
-        let next = model.next_state(&state, a.clone())?;
+        let Some(taken) = enabled
+            .iter()
+            .find(|b| *b == a)
+            .or_else(|| enabled.iter().find(|b| similar(a, b)))
+            .cloned()
+        else {
+            continue;
+        };
+        let Some(next) = model.next_state(&state, taken.clone()) else {
+            continue;
+        };
         if !model.within_boundary(&next) {
-            return None;
+            continue;
         }
-        path.push((std::mem::replace(&mut state, next), Some(a.clone())));
+        path.push((std::mem::replace(&mut state, next), Some(taken)));
     }
     let hit = (target.hit)(model, &state);
     path.push((state, None));
     hit.then_some(path)
 }
 
+/// States the refinement of a swarm's best counterexample may visit.
+const REFINE_STATES: usize = 50_000;
+
+/// The shortest path from `init` to a state where `target` hits that takes
+/// only actions of `alphabet` (a counterexample's own actions, in any order
+/// and number), by breadth-first search; `None` when there is none within
+/// `max_states` states. Shrinking removes actions and keeps their order;
+/// this also reorders them, which finds the shorter interleavings that a
+/// depth-first path hides (a retry after a timeout that another order makes
+/// unnecessary).
+pub fn shortest_within<M>(
+    model: &M,
+    target: &Target<M>,
+    init: &M::State,
+    alphabet: &[M::Action],
+    similar: &Similar<M::Action>,
+    max_states: usize,
+) -> Option<Path<M>>
+where
+    M: Model,
+    M::State: Hash + Clone,
+    M::Action: Clone + PartialEq,
+{
+    // Each node: a state and how it was reached (its parent's index and
+    // the action), so the path is rebuilt without replaying.
+    type Node<M> = (<M as Model>::State, Option<(usize, <M as Model>::Action)>);
+    let rebuild = |nodes: &mut Vec<Node<M>>, mut i: usize| {
+        let mut path: Path<M> = Vec::new();
+        let mut taken = None;
+        loop {
+            let (state, how) = std::mem::replace(&mut nodes[i], (init.clone(), None));
+            path.push((state, taken));
+            match how {
+                Some((parent, action)) => {
+                    taken = Some(action);
+                    i = parent;
+                }
+                None => break,
+            }
+        }
+        path.reverse();
+        path
+    };
+    let mut nodes: Vec<Node<M>> = vec![(init.clone(), None)];
+    if (target.hit)(model, init) {
+        return Some(rebuild(&mut nodes, 0));
+    }
+    let mut seen: HashSet<u64> = HashSet::from([fingerprint(init)]);
+    let mut actions = Vec::new();
+    let mut next = 0;
+    while next < nodes.len() {
+        let state = nodes[next].0.clone();
+        let parent = next;
+        next += 1;
+        actions.clear();
+        model.actions(&state, &mut actions);
+        for a in actions.drain(..) {
+            if !alphabet.iter().any(|b| *b == a || similar(b, &a)) {
+                continue;
+            }
+            let Some(s) = model.next_state(&state, a.clone()) else {
+                continue;
+            };
+            if !model.within_boundary(&s) || !seen.insert(fingerprint(&s)) {
+                continue;
+            }
+            let hit = (target.hit)(model, &s);
+            nodes.push((s, Some((parent, a))));
+            if hit {
+                let last = nodes.len() - 1;
+                return Some(rebuild(&mut nodes, last));
+            }
+            if nodes.len() >= max_states {
+                return None;
+            }
+        }
+    }
+    None
+}
+
 /// Shrink a path to a `target` hit by delta debugging (Zeller's ddmin,
 /// complement removal): drop chunks of actions, halving the chunk size when
-/// none can go, and keep a candidate when [`replay`] still reaches the
-/// target. The result is 1-minimal: no single action can be removed. A
-/// path that does not replay (it should always) is returned as it was.
-pub fn shrink<M>(model: &M, target: &Target<M>, path: Path<M>) -> Path<M>
+/// none can go, and keep a candidate when [`replay`] (with `similar`) still
+/// reaches the target. The result is 1-minimal: no single action can be
+/// removed. A path that does not replay (it should always) is returned as
+/// it was.
+pub fn shrink<M>(
+    model: &M,
+    target: &Target<M>,
+    path: Path<M>,
+    similar: &Similar<M::Action>,
+) -> Path<M>
 where
     M: Model,
     M::State: Clone,
@@ -393,7 +513,7 @@ where
     };
     let init = init.clone();
     let mut actions: Vec<M::Action> = path.iter().filter_map(|(_, a)| a.clone()).collect();
-    let Some(mut best) = replay(model, target, &init, &actions) else {
+    let Some(mut best) = replay(model, target, &init, &actions, similar) else {
         return path;
     };
     actions = best.iter().filter_map(|(_, a)| a.clone()).collect();
@@ -409,7 +529,7 @@ where
                 .chain(&actions[end..])
                 .cloned()
                 .collect();
-            if let Some(p) = replay(model, target, &init, &candidate) {
+            if let Some(p) = replay(model, target, &init, &candidate, similar) {
                 actions = p.iter().filter_map(|(_, a)| a.clone()).collect();
                 best = p;
                 reduced = true;
@@ -465,6 +585,11 @@ pub struct SwarmOptions {
     pub max_states: usize,
     /// Members run at once, each on its own copy of the model.
     pub threads: usize,
+    /// Properties known to be violated (`--expect-violated`): members do
+    /// not shrink their paths (only the shortest found is, once, for the
+    /// report), as shrinking the patent's own findings in every member
+    /// would spend the budget on what is known.
+    pub expected: Vec<String>,
 }
 
 impl SwarmOptions {
@@ -496,11 +621,14 @@ impl SwarmOptions {
 pub struct Found {
     pub property: String,
     pub kind: &'static str,
-    /// Actions on the path after shrinking.
+    /// Actions on the path after shrinking (as found when not shrunk).
     pub steps: usize,
     /// Actions on the depth-first path as the member found it.
     pub found_steps: usize,
-    /// The shrunk path's actions, from the initial state.
+    /// Whether the member shrank it (a `sometimes` example and an expected
+    /// violation are kept as found).
+    pub shrunk: bool,
+    /// The path's actions, from the initial state.
     #[serde(skip)]
     pub actions: Vec<CcAction>,
 }
@@ -646,6 +774,48 @@ pub fn swarm(
     })
 }
 
+/// Whether a member omitting the classes `omit` may take `action`: bit 0
+/// drops (message loss), 1 timeouts, 2 crashes, 3 restarts. Deliveries and
+/// the parties' own choices (`SelectRandom`: users' operations, the
+/// attacker's and a malicious service's moves) are never omitted: without
+/// them nothing happens.
+pub fn allowed(omit: u8, action: &CcAction) -> bool {
+    let bit = match action {
+        ActorModelAction::Drop(_) => 0,
+        ActorModelAction::Timeout(..) => 1,
+        ActorModelAction::Crash(_) => 2,
+        ActorModelAction::Recover(_) => 3,
+        ActorModelAction::Deliver { .. } | ActorModelAction::SelectRandom { .. } => {
+            return true;
+        }
+    };
+    omit & (1 << bit) == 0
+}
+
+/// Whether two of the model's actions are the same move for replaying an
+/// edited path: the same kind between the same parties, a delivered or
+/// dropped message of the same kind (its serials, nonces and certificates
+/// may differ: they shift when an earlier operation is removed), a timeout
+/// of the same party. A party's own choice must be the same choice.
+pub fn similar(a: &CcAction, b: &CcAction) -> bool {
+    use std::mem::discriminant;
+    match (a, b) {
+        (
+            ActorModelAction::Deliver { src, dst, msg },
+            ActorModelAction::Deliver {
+                src: src2,
+                dst: dst2,
+                msg: msg2,
+            },
+        ) => src == src2 && dst == dst2 && discriminant(msg) == discriminant(msg2),
+        (ActorModelAction::Drop(e), ActorModelAction::Drop(e2)) => {
+            e.src == e2.src && e.dst == e2.dst && discriminant(&e.msg) == discriminant(&e2.msg)
+        }
+        (ActorModelAction::Timeout(id, _), ActorModelAction::Timeout(id2, _)) => id == id2,
+        _ => a == b,
+    }
+}
+
 /// Run member `seed` on this worker's model, shrink what it found, and
 /// report it; `None` when the deadline passed first.
 fn one_member(
@@ -660,6 +830,7 @@ fn one_member(
     let began = Instant::now();
     let (plan, rng) = Plan::of(seed, options.depths, options.max_states);
     let before = coverage.snapshot();
+    let allow = |a: &CcAction| allowed(plan.omit, a);
     let member = match symmetry {
         Some(sym) => run_member(
             model,
@@ -667,9 +838,10 @@ fn one_member(
             plan,
             rng,
             |s| sym.representative(s),
+            &allow,
             deadline,
         ),
-        None => run_member(model, targets, plan, rng, Clone::clone, deadline),
+        None => run_member(model, targets, plan, rng, Clone::clone, &allow, deadline),
     }?;
     let after = coverage.snapshot();
     // Shrinking replays transitions: they are not the member's coverage.
@@ -695,10 +867,12 @@ fn one_member(
             let target = targets.iter().find(|t| t.name == name)?;
             let found_steps = path.len().saturating_sub(1);
             let kind = kinds.get(name).copied().unwrap_or("always");
-            // An example of a `sometimes` is coverage, not a finding: it is
-            // not shrunk (it costs replays and says nothing new).
-            let path = if kind == "always" {
-                shrink(model, target, path)
+            // An example of a `sometimes` is coverage, not a finding, and an
+            // expected violation is known: neither is shrunk here (it costs
+            // replays and says nothing new).
+            let shrunk = kind == "always" && !options.expected.iter().any(|e| e == name);
+            let path = if shrunk {
+                shrink(model, target, path, &similar)
             } else {
                 path
             };
@@ -707,6 +881,7 @@ fn one_member(
                 kind,
                 steps: path.len().saturating_sub(1),
                 found_steps,
+                shrunk,
                 actions: path.into_iter().filter_map(|(_, a)| a).collect(),
             })
         })
@@ -785,14 +960,29 @@ fn result_for(
     kind: &'static str,
     verdict: Verdict,
     found: Option<&Found>,
+    refine: bool,
 ) -> PropertyResult {
     let targets = property_targets(model);
     let path = found.and_then(|f| {
         let target = targets.iter().find(|t| t.name == name)?;
-        model
+        let path = model
             .init_states()
             .iter()
-            .find_map(|init| replay(model, target, init, &f.actions))
+            .find_map(|init| replay(model, target, init, &f.actions, &similar))?;
+        if !refine || kind != "always" {
+            return Some(path);
+        }
+        let path = if f.shrunk {
+            path
+        } else {
+            shrink(model, target, path, &similar)
+        };
+        let actions: Vec<CcAction> = path.iter().filter_map(|(_, a)| a.clone()).collect();
+        Some(
+            shortest_within(model, target, &path[0].0, &actions, &similar, REFINE_STATES)
+                .filter(|p| p.len() < path.len())
+                .unwrap_or(path),
+        )
     });
     let always = kind == "always";
     let explained = match (&path, always) {
@@ -805,7 +995,10 @@ fn result_for(
         verdict,
         counterexample: explained.lines,
         in_flight: explained.in_flight,
-        actions: found.map(|f| f.actions.clone()).unwrap_or_default(),
+        actions: path
+            .as_ref()
+            .map(|p| p.iter().filter_map(|(_, a)| a.clone()).collect())
+            .unwrap_or_default(),
         violated_at_end: path
             .as_ref()
             .and_then(|p| p.last())
@@ -830,6 +1023,7 @@ impl SwarmReport {
             found.kind,
             verdict,
             Some(found),
+            false,
         )
     }
 }
@@ -864,7 +1058,7 @@ fn combine(
             ("sometimes", Some(_)) => Verdict::Holds,
             _ => Verdict::Unknown,
         };
-        properties.push(result_for(&model, p.name, kind, verdict, best));
+        properties.push(result_for(&model, p.name, kind, verdict, best, true));
     }
     let mut total = BTreeMap::new();
     for m in members {
@@ -967,7 +1161,7 @@ mod tests {
         let targets = property_targets(&Grid);
         let (mut plan, rng) = Plan::of(seed, depths, max_states);
         plan.branching = branching;
-        run_member(&Grid, &targets, plan, rng, |s| *s, None)
+        run_member(&Grid, &targets, plan, rng, |s| *s, &|_| true, None)
             .unwrap_or_else(|| panic!("no deadline was given"))
     }
 
@@ -1007,7 +1201,7 @@ mod tests {
         // grid's 252 states, end on their transitions.
         let (mut plan, rng) = Plan::of(5, (12, 12), 1000);
         plan.branching = Some(1);
-        let walk = run_member(&Grid, &[], plan, rng, |s| *s, None);
+        let walk = run_member(&Grid, &[], plan, rng, |s| *s, &|_| true, None);
         let walk = walk.unwrap_or_else(|| panic!("no deadline was given"));
         assert_eq!(walk.ended, MemberEnded::TransitionBudget);
         assert!(walk.max_depth <= 12);
@@ -1061,9 +1255,17 @@ mod tests {
         // worth, with a deadline already passed, is abandoned whole.
         let (mut plan, rng) = Plan::of(1, (30, 30), 1_000_000);
         plan.branching = None;
-        let full = run_member(&Grid, &[], plan, rng.clone(), |s| *s, None);
+        let full = run_member(&Grid, &[], plan, rng.clone(), |s| *s, &|_| true, None);
         assert!(full.is_some_and(|m| m.transitions > DEADLINE_EVERY));
-        let cut = run_member(&Grid, &[], plan, rng, |s| *s, Some(Instant::now()));
+        let cut = run_member(
+            &Grid,
+            &[],
+            plan,
+            rng,
+            |s| *s,
+            &|_| true,
+            Some(Instant::now()),
+        );
         assert!(cut.is_none());
     }
 
@@ -1084,6 +1286,7 @@ mod tests {
             depths: (6, 40),
             max_states: 3_000,
             threads,
+            expected: Vec::new(),
         }
     }
 
@@ -1169,7 +1372,7 @@ mod tests {
         for seed in 0..20 {
             let m = member(seed, (18, 18), 1000);
             let path = m.found["not at 3,3"].clone();
-            let shrunk = shrink(&Grid, t, path.clone());
+            let shrunk = shrink(&Grid, t, path.clone(), &|a, b| a == b);
             assert!(shrunk.len() <= path.len());
             // Right three times and up three times: the wandering is gone.
             assert_eq!(shrunk.len(), 7, "seed {seed}: {shrunk:?}");
@@ -1178,14 +1381,43 @@ mod tests {
     }
 
     #[test]
-    fn replay_refuses_an_action_that_is_not_enabled() {
+    fn replay_skips_what_is_not_enabled_and_stops_at_the_hit() {
         let targets = property_targets(&Grid);
-        // 5 is no action of the grid; 0 six times walks off the grid's edge
-        // (s.0 < 5) at the sixth.
-        assert!(replay(&Grid, &targets[0], &(0, 0, 0), &[5]).is_none());
-        assert!(replay(&Grid, &targets[0], &(0, 0, 0), &[0; 6]).is_none());
-        let p = replay(&Grid, &targets[0], &(0, 0, 0), &[0, 0, 0, 1, 1, 1, 2]);
-        // It stops at the hit and drops the rest.
+        let same = |a: &u8, b: &u8| a == b;
+        let init = (0, 0, 0);
+        // Never reaching the target is no path.
+        assert!(replay(&Grid, &targets[0], &init, &[5], &same).is_none());
+        assert!(replay(&Grid, &targets[0], &init, &[0; 6], &same).is_none());
+        // 5 is no action of the grid: skipped. It stops at the hit and
+        // drops the rest.
+        let p = replay(&Grid, &targets[0], &init, &[0, 5, 0, 0, 1, 1, 1, 2], &same);
+        let taken: Vec<u8> = p
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(_, a)| *a)
+            .collect();
+        assert_eq!(taken, vec![0, 0, 0, 1, 1, 1]);
+        // With a similarity, a move not enabled as it is may be taken as
+        // another: here 4 stands for "right" (0).
+        let like = |a: &u8, b: &u8| a == b || (*a == 4 && *b == 0);
+        let p = replay(&Grid, &targets[0], &init, &[4, 4, 4, 1, 1, 1], &like);
         assert_eq!(p.map(|p| p.len()), Some(7));
+    }
+
+    #[test]
+    fn the_shortest_path_within_a_paths_actions_reorders_them() {
+        let targets = property_targets(&Grid);
+        // Up to 18 steps with wandering: the search over its own moves
+        // finds the six-step path.
+        let m = member(3, (18, 18), 1000);
+        let path = m.found["not at 3,3"].clone();
+        let moves: Vec<u8> = path.iter().filter_map(|(_, a)| *a).collect();
+        let init = (0, 0, 0);
+        let p = shortest_within(&Grid, &targets[0], &init, &moves, &|a, b| a == b, 10_000);
+        assert_eq!(p.map(|p| p.len()), Some(7));
+        // Without the "up" move there is no path at all.
+        let rights: Vec<u8> = moves.iter().copied().filter(|a| *a != 1).collect();
+        let none = shortest_within(&Grid, &targets[0], &init, &rights, &|a, b| a == b, 10_000);
+        assert!(none.is_none());
     }
 }
