@@ -1,9 +1,9 @@
 //! `commoncert check --swarm`: flags and output of swarm checking
 //! (`commoncert_model::swarm`); no search logic lives here.
 
-use crate::cli::{emit_scenarios, progress_bar, report_json, report_text};
+use crate::cli::{progress_bar, report_json, report_text};
 use commoncert_model::checker::{CheckConfig, Verdict};
-use commoncert_model::swarm::{MemberReport, Seeds, SwarmOptions, SwarmReport, swarm};
+use commoncert_model::swarm::{Seeds, SwarmOptions, SwarmReport, swarm};
 use commoncert_sim::shard::{CounterexampleRecord, Header, RunRecord, ShardArgs, write_shard};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -135,15 +135,75 @@ fn options(
     })
 }
 
+/// The configuration's `check` flags, with `--symmetry` (a search option
+/// that `CheckConfig::flags` leaves out, but that changes the members).
+fn config_flags(config: &CheckConfig) -> String {
+    format!(
+        "{}{}",
+        config.flags(),
+        if config.symmetry { " --symmetry" } else { "" }
+    )
+}
+
 /// The `check` command that re-runs member `seed` alone.
 fn member_replay(config: &CheckConfig, options: &SwarmOptions, seed: u64) -> String {
     format!(
-        "commoncert check {}{} {} --swarm-seeds {seed}..{}",
-        config.flags(),
-        if config.symmetry { " --symmetry" } else { "" },
+        "commoncert check {} {} --swarm-seeds {seed}..{}",
+        config_flags(config),
         options.flags(),
         seed.saturating_add(1)
     )
+}
+
+/// Of the members that found `property` violated: how many, and the one
+/// with the shortest path (the lowest seed among equals), as (seed, its
+/// path's length as found).
+fn finders(s: &SwarmReport, property: &str) -> (usize, Option<(u64, usize)>) {
+    let found: Vec<(usize, u64, usize)> = s
+        .members
+        .iter()
+        .filter_map(|m| {
+            m.violated()
+                .find(|f| f.property == property)
+                .map(|f| (f.steps, m.plan.seed, f.found_steps))
+        })
+        .collect();
+    let best = found.iter().min().map(|&(_, seed, steps)| (seed, steps));
+    (found.len(), best)
+}
+
+/// Write every violated property's counterexample as a scenario file that
+/// says it is the swarm's shortest found and names the member.
+fn emit_swarm_scenarios(
+    config: &CheckConfig,
+    options: &SwarmOptions,
+    s: &SwarmReport,
+    dir: &std::path::Path,
+) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for p in s
+        .report
+        .properties
+        .iter()
+        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
+    {
+        let Some((seed, _)) = finders(s, &p.name).1 else {
+            continue;
+        };
+        let name = format!("counterexample-{}", p.name);
+        let text = commoncert_sim::emit::swarm_counterexample_scenario(
+            config,
+            &s.report.dir,
+            &name,
+            p,
+            &member_replay(config, options, seed),
+        );
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        files.push(file);
+    }
+    Ok(files)
 }
 
 /// Run `check --swarm`. Exit 0 when no violation beyond `expect_violated`
@@ -163,6 +223,30 @@ pub fn run(
             return 2;
         }
     };
+    // Refuse a name this configuration does not check before the budget
+    // is spent, not after.
+    match config.into_model() {
+        Ok((model, _)) => {
+            let checked: Vec<&str> = stateright::Model::properties(&model)
+                .iter()
+                .map(|p| p.name)
+                .collect();
+            if let Some(missing) = expect_violated
+                .iter()
+                .find(|n| !checked.contains(&n.as_str()))
+            {
+                eprintln!(
+                    "error: --expect-violated {missing}: this configuration does not check it (it checks: {})",
+                    checked.join(", ")
+                );
+                return 2;
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
     let bar = progress_bar(!json);
     let plain = bar.is_hidden();
     let result = swarm(config, &options, |p| {
@@ -188,13 +272,6 @@ pub fn run(
             return 2;
         }
     };
-    if let Some(missing) = expect_violated
-        .iter()
-        .find(|n| !s.report.properties.iter().any(|p| &p.name == *n))
-    {
-        eprintln!("error: --expect-violated {missing}: this configuration does not check it");
-        return 2;
-    }
     let unexpected: Vec<&str> = s
         .report
         .violated()
@@ -221,7 +298,7 @@ pub fn run(
         print!("{}", members_text(config, &options, &s));
     }
     if let Some(dir) = emit {
-        match emit_scenarios(config, &s.report, dir) {
+        match emit_swarm_scenarios(config, &options, &s, dir) {
             Ok(files) => {
                 for f in files {
                     eprintln!("wrote {}", f.display());
@@ -295,25 +372,12 @@ fn members_text(config: &CheckConfig, options: &SwarmOptions, s: &SwarmReport) -
         .iter()
         .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
     {
-        let finders: Vec<&MemberReport> = s
-            .members
-            .iter()
-            .filter(|m| m.violated().any(|f| f.property == p.name))
-            .collect();
-        let best = finders
-            .iter()
-            .filter_map(|m| {
-                m.violated()
-                    .find(|f| f.property == p.name)
-                    .map(|f| (f.steps, m.plan.seed, f.found_steps))
-            })
-            .min();
-        if let Some((_, seed, found_steps)) = best {
+        let (count, best) = finders(s, &p.name);
+        if let Some((seed, found_steps)) = best {
             let _ = writeln!(
                 out,
-                "  {}: found by {} members; shortest {} steps (from member {seed}'s {found_steps}: shrunk, then reordered)\n    replay: {}",
+                "  {}: found by {count} members; shortest {} steps (from member {seed}'s {found_steps}: shrunk, then reordered)\n    replay: {}",
                 p.name,
-                finders.len(),
                 p.counterexample.len(),
                 member_replay(config, options, seed)
             );
@@ -330,11 +394,10 @@ fn write_records(
     expect_violated: &[String],
     dir: &std::path::Path,
 ) -> std::io::Result<PathBuf> {
-    let scenario = format!(
-        "swarm {}{}",
-        config.flags(),
-        if config.symmetry { " --symmetry" } else { "" }
-    );
+    // The runs' key in a merge: the configuration and the members' plan
+    // flags, so that swarms that differ in either never pass for re-runs
+    // of each other.
+    let scenario = format!("swarm {} {}", config_flags(config), options.flags());
     let runs: Vec<RunRecord> = s
         .members
         .iter()

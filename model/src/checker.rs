@@ -621,8 +621,23 @@ pub enum CheckError {
         "--liveness needs the whole graph: a fair cycle may pass below any --depth (use --max-states to bound it; verdicts are then unknown)"
     )]
     LivenessWithDepth,
+    #[error("--shard {0}/{1}: the index must be below the count, and the count at least 1")]
+    BadShard(u64, u64),
+    #[error(
+        "the swarm's counterexample for {0} does not replay on a fresh copy of the model (the members are meant to be deterministic)"
+    )]
+    SwarmReplay(String),
     #[error(transparent)]
     Build(#[from] BuildError),
+}
+
+/// A property's kind as reports name it.
+pub fn kind_name(e: &Expectation) -> &'static str {
+    match e {
+        Expectation::Always => "always",
+        Expectation::Sometimes => "sometimes",
+        Expectation::Eventually => "eventually",
+    }
 }
 
 /// Run the checker: the project's breadth-first search (`explore`), whose

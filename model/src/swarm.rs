@@ -28,7 +28,7 @@
 
 use crate::checker::{
     CcAction, CcModel, CheckConfig, CheckError, CheckReport, Coverage, PropertyResult, Verdict,
-    violated_in,
+    kind_name, violated_in,
 };
 use crate::counterexample::explain;
 use crate::explore::{Ended, Path, Target, fingerprint, property_targets};
@@ -38,8 +38,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use serde::Serialize;
+use stateright::Model;
 use stateright::actor::ActorModelAction;
-use stateright::{Expectation, Model};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -166,7 +166,11 @@ struct Search<'a, M: Model, K> {
     /// Whether the member may take an action (its omitted classes).
     allow: &'a dyn Fn(&M::Action) -> bool,
     deadline: Option<Instant>,
-    /// Every state this member reached, by fingerprint.
+    /// Every state this member reached, by fingerprint. Only equality of
+    /// fingerprints steers the search (a state seen or not), never their
+    /// values or a set's iteration order, so a member does the same on a
+    /// CPU whose aHash gives other values (`explore::fingerprint`); the
+    /// action order comes from stateright, which sorts a state's actions.
     unique: HashSet<u64>,
     found: BTreeMap<&'static str, Path<M>>,
     transitions: usize,
@@ -335,11 +339,20 @@ where
             }
         }
         Some(_) => loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
             rounds += 1;
+            let before = search.transitions;
             match search.round(&mut HashMap::new()) {
                 Ok(()) => {}
                 Err(Stop::Member(why)) => break why,
                 Err(Stop::Deadline) => return None,
+            }
+            if search.transitions == before {
+                // Nothing is enabled from the initial states: every round
+                // would be this one.
+                break MemberEnded::Exhausted;
             }
             if search.transitions >= plan.max_states.saturating_mul(TRANSITIONS_PER_STATE) {
                 break MemberEnded::TransitionBudget;
@@ -496,25 +509,27 @@ where
 /// none can go, and keep a candidate when [`replay`] (with `similar`) still
 /// reaches the target. The result is 1-minimal: no single action can be
 /// removed. A path that does not replay (it should always) is returned as
-/// it was.
+/// it was. `None` when the `deadline` passed first (a result cut short by
+/// the clock would depend on the machine's speed).
 pub fn shrink<M>(
     model: &M,
     target: &Target<M>,
     path: Path<M>,
     similar: &Similar<M::Action>,
-) -> Path<M>
+    deadline: Option<Instant>,
+) -> Option<Path<M>>
 where
     M: Model,
     M::State: Clone,
     M::Action: Clone + PartialEq,
 {
     let Some((init, _)) = path.first() else {
-        return path;
+        return Some(path);
     };
     let init = init.clone();
     let mut actions: Vec<M::Action> = path.iter().filter_map(|(_, a)| a.clone()).collect();
     let Some(mut best) = replay(model, target, &init, &actions, similar) else {
-        return path;
+        return Some(path);
     };
     actions = best.iter().filter_map(|(_, a)| a.clone()).collect();
     let mut parts = 2usize;
@@ -523,6 +538,9 @@ where
         let mut reduced = false;
         let mut start = 0;
         while start < actions.len() {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
             let end = (start + chunk).min(actions.len());
             let candidate: Vec<M::Action> = actions[..start]
                 .iter()
@@ -545,7 +563,7 @@ where
             parts = (parts * 2).min(actions.len());
         }
     }
-    best
+    Some(best)
 }
 
 // ---------------------------------------------------------------------------
@@ -588,7 +606,9 @@ pub struct SwarmOptions {
     /// Properties known to be violated (`--expect-violated`): members do
     /// not shrink their paths (only the shortest found is, once, for the
     /// report), as shrinking the patent's own findings in every member
-    /// would spend the budget on what is known.
+    /// would spend the budget on what is known. Unexpected violations are
+    /// shrunk and refined by the member that finds them, so that a
+    /// member's report (and a shard file's) is as short as one process's.
     pub expected: Vec<String>,
 }
 
@@ -596,10 +616,15 @@ impl SwarmOptions {
     /// The `check` flags that select these members' plans (not the seeds
     /// or the shard), for a replay command.
     pub fn flags(&self) -> String {
-        format!(
+        let mut f = format!(
             "--swarm --swarm-depth {}..{} --max-states {}",
             self.depths.0, self.depths.1, self.max_states
-        )
+        );
+        // What is expected is not shrunk by members: it changes them.
+        if !self.expected.is_empty() {
+            f.push_str(&format!(" --expect-violated {}", self.expected.join(",")));
+        }
+        f
     }
 
     /// The seed of this shard's `k`-th member, if there is one.
@@ -611,6 +636,8 @@ impl SwarmOptions {
             .checked_add(self.seeds.start)?;
         match self.seeds.end {
             Some(end) if seed >= end => None,
+            // Its replay range, seed..seed+1, could not be written.
+            _ if seed == u64::MAX => None,
             _ => Some(seed),
         }
     }
@@ -694,8 +721,12 @@ pub fn swarm(
     if config.users == 0 {
         return Err(CheckError::NoUsers);
     }
+    if options.shard.1 == 0 || options.shard.0 >= options.shard.1 {
+        return Err(CheckError::BadShard(options.shard.0, options.shard.1));
+    }
     let start = Instant::now();
-    let deadline = options.budget.map(|b| start + b);
+    // A budget past what the clock can count is no budget.
+    let deadline = options.budget.and_then(|b| start.checked_add(b));
     let next = AtomicU64::new(0);
     let done = AtomicUsize::new(0);
     let states = AtomicUsize::new(0);
@@ -792,6 +823,28 @@ pub fn allowed(omit: u8, action: &CcAction) -> bool {
     omit & (1 << bit) == 0
 }
 
+/// An `always` property's path made as short as the swarm makes it: shrunk
+/// ([`shrink`]), then searched again within its own moves
+/// ([`shortest_within`], at most [`REFINE_STATES`] states). `None` when the
+/// deadline passed while shrinking.
+fn refine(
+    model: &CcModel,
+    target: &Target<CcModel>,
+    path: Path<CcModel>,
+    deadline: Option<Instant>,
+) -> Option<Path<CcModel>> {
+    let path = shrink(model, target, path, &similar, deadline)?;
+    let Some((init, _)) = path.first() else {
+        return Some(path);
+    };
+    let actions: Vec<CcAction> = path.iter().filter_map(|(_, a)| a.clone()).collect();
+    Some(
+        shortest_within(model, target, init, &actions, &similar, REFINE_STATES)
+            .filter(|p| p.len() < path.len())
+            .unwrap_or(path),
+    )
+}
+
 /// Whether two of the model's actions are the same move for replaying an
 /// edited path: the same kind between the same parties, a delivered or
 /// dropped message of the same kind (its serials, nonces and certificates
@@ -849,43 +902,38 @@ fn one_member(
     let kinds: BTreeMap<&str, &'static str> = model
         .properties()
         .iter()
-        .map(|p| {
-            (
-                p.name,
-                match p.expectation {
-                    Expectation::Always => "always",
-                    Expectation::Sometimes => "sometimes",
-                    Expectation::Eventually => "eventually",
-                },
-            )
-        })
+        .map(|p| (p.name, kind_name(&p.expectation)))
         .collect();
-    let found: Vec<Found> = member
-        .found
-        .into_iter()
-        .filter_map(|(name, path)| {
-            let target = targets.iter().find(|t| t.name == name)?;
-            let found_steps = path.len().saturating_sub(1);
-            let kind = kinds.get(name).copied().unwrap_or("always");
-            // An example of a `sometimes` is coverage, not a finding, and an
-            // expected violation is known: neither is shrunk here (it costs
-            // replays and says nothing new).
-            let shrunk = kind == "always" && !options.expected.iter().any(|e| e == name);
-            let path = if shrunk {
-                shrink(model, target, path, &similar)
-            } else {
-                path
+    let mut found = Vec::new();
+    for (name, path) in member.found {
+        let Some(target) = targets.iter().find(|t| t.name == name) else {
+            continue;
+        };
+        let found_steps = path.len().saturating_sub(1);
+        let kind = kinds.get(name).copied().unwrap_or("always");
+        // An example of a `sometimes` is coverage, not a finding, and an
+        // expected violation is known: neither is shrunk here (it costs
+        // replays and says nothing new; the report shrinks the shortest
+        // one once).
+        let shrunk = kind == "always" && !options.expected.iter().any(|e| e == name);
+        let path = if shrunk {
+            let Some(path) = refine(model, target, path, deadline) else {
+                coverage.thaw();
+                return None;
             };
-            Some(Found {
-                property: name.to_string(),
-                kind,
-                steps: path.len().saturating_sub(1),
-                found_steps,
-                shrunk,
-                actions: path.into_iter().filter_map(|(_, a)| a).collect(),
-            })
-        })
-        .collect();
+            path
+        } else {
+            path
+        };
+        found.push(Found {
+            property: name.to_string(),
+            kind,
+            steps: path.len().saturating_sub(1),
+            found_steps,
+            shrunk,
+            actions: path.into_iter().filter_map(|(_, a)| a).collect(),
+        });
+    }
     coverage.thaw();
     let member_coverage: BTreeMap<Step, u64> = after
         .iter()
@@ -969,20 +1017,12 @@ fn result_for(
             .init_states()
             .iter()
             .find_map(|init| replay(model, target, init, &f.actions, &similar))?;
-        if !refine || kind != "always" {
+        // A member refined what it shrank; the shortest expected violation
+        // is refined here, once.
+        if !refine || kind != "always" || f.shrunk {
             return Some(path);
         }
-        let path = if f.shrunk {
-            path
-        } else {
-            shrink(model, target, path, &similar)
-        };
-        let actions: Vec<CcAction> = path.iter().filter_map(|(_, a)| a.clone()).collect();
-        Some(
-            shortest_within(model, target, &path[0].0, &actions, &similar, REFINE_STATES)
-                .filter(|p| p.len() < path.len())
-                .unwrap_or(path),
-        )
+        self::refine(model, target, path, None)
     });
     let always = kind == "always";
     let explained = match (&path, always) {
@@ -1042,23 +1082,41 @@ fn combine(
     coverage.freeze();
     let mut properties = Vec::new();
     for p in model.properties() {
-        let kind = match p.expectation {
-            Expectation::Always => "always",
-            Expectation::Sometimes => "sometimes",
-            Expectation::Eventually => "eventually",
-        };
-        let best = members
+        let kind = kind_name(&p.expectation);
+        // The shortest finding first (the lowest seed among equals); one
+        // that does not replay on this copy of the model (it should) gives
+        // way to the next, and if none does the swarm says so rather than
+        // claim a violation it cannot show.
+        let mut candidates: Vec<(usize, u64, &Found)> = members
             .iter()
             .flat_map(|m| m.found.iter().map(move |f| (f.steps, m.plan.seed, f)))
             .filter(|(_, _, f)| f.property == p.name)
-            .min_by_key(|(steps, seed, _)| (*steps, *seed))
-            .map(|(_, _, f)| f);
-        let verdict = match (kind, best) {
-            ("always", Some(_)) => Verdict::Violated,
-            ("sometimes", Some(_)) => Verdict::Holds,
-            _ => Verdict::Unknown,
+            .collect();
+        candidates.sort_by_key(|(steps, seed, _)| (*steps, *seed));
+        if candidates.is_empty() {
+            properties.push(result_for(
+                &model,
+                p.name,
+                kind,
+                Verdict::Unknown,
+                None,
+                true,
+            ));
+            continue;
+        }
+        let verdict = if kind == "always" {
+            Verdict::Violated
+        } else {
+            Verdict::Holds
         };
-        properties.push(result_for(&model, p.name, kind, verdict, best, true));
+        let shown = candidates.iter().find_map(|(_, _, f)| {
+            let r = result_for(&model, p.name, kind, verdict, Some(f), true);
+            (!r.actions.is_empty() || f.actions.is_empty()).then_some(r)
+        });
+        match shown {
+            Some(r) => properties.push(r),
+            None => return Err(CheckError::SwarmReplay(p.name.to_string())),
+        }
     }
     let mut total = BTreeMap::new();
     for m in members {
@@ -1069,7 +1127,7 @@ fn combine(
     let unique: usize = members.iter().map(|m| m.unique_states).sum();
     let seconds = elapsed.as_secs_f64();
     let seeds = match (members.first(), members.last()) {
-        (Some(a), Some(b)) => format!("seeds {}..={}", a.plan.seed, b.plan.seed),
+        (Some(a), Some(b)) => format!("seeds from {} to {}", a.plan.seed, b.plan.seed),
         _ => "no seeds".to_string(),
     };
     let shard = if options.shard.1 > 1 {
@@ -1372,7 +1430,8 @@ mod tests {
         for seed in 0..20 {
             let m = member(seed, (18, 18), 1000);
             let path = m.found["not at 3,3"].clone();
-            let shrunk = shrink(&Grid, t, path.clone(), &|a, b| a == b);
+            let shrunk = shrink(&Grid, t, path.clone(), &|a, b| a == b, None)
+                .unwrap_or_else(|| panic!("no deadline was given"));
             assert!(shrunk.len() <= path.len());
             // Right three times and up three times: the wandering is gone.
             assert_eq!(shrunk.len(), 7, "seed {seed}: {shrunk:?}");

@@ -708,6 +708,11 @@ impl Engine<'_> {
                     if self.first_duplicate.is_none() {
                         self.first_duplicate = Some(now);
                     }
+                    // Its labels count for the step that caused it, also
+                    // when the copy arrives after that step ended.
+                    if let Some(st) = cause.and_then(|i| self.steps.get_mut(i)) {
+                        st.duplicated = true;
+                    }
                     Kind::Duplicated
                 } else {
                     Kind::Delivered

@@ -2,8 +2,10 @@
 # The seed sweep as a real Slurm job array on loopback (issue 14).
 #
 # Installs Debian's slurm-wlm and munge when missing, starts munged,
-# slurmctld and slurmd on 127.0.0.1 only (a private key, socket, state and
-# spool under one temporary folder; ports found free), submits
+# slurmctld and slurmd for 127.0.0.1 (a private key, socket, state and spool
+# under one temporary folder; ports found free; every address configured
+# and used is 127.0.0.1, though Slurm has no setting for the address its
+# daemons listen on), submits
 # deploy/slurm/sweep.sbatch as a 4-task array over the shipped scenarios and
 # SEEDS, then deploy/slurm/merge.sbatch as a job that depends on it, and
 # compares the merged result with the same sweep run in one process:
@@ -49,6 +51,9 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
 
+# (A network namespace with only `lo` would wall the daemons in, but
+# slurmctld cannot start in one: getaddrinfo finds no address for its
+# listening socket when no interface but loopback is configured.)
 log "building the release binary"
 cargo build --release --quiet
 COMMONCERT=$ROOT/target/release/commoncert
@@ -59,12 +64,19 @@ PIDS=()
 
 cleanup() {
   local status=$?
+  # A second signal must not cut the cleanup short.
+  trap '' INT TERM
   set +e
   if [[ -n ${SLURM_CONF:-} && -S $WORK/munge.socket ]]; then
     # Jobs still queued or running (a failed run) go first, while the
-    # daemons that can cancel them are up.
+    # daemons that can cancel them are up; wait (up to 30 s) until the
+    # queue is empty, so that no job step outlives its slurmd.
     scancel --user=root >/dev/null 2>&1
-    sleep 1
+    local n=0
+    while [[ -n $(timeout 5 squeue -h 2>/dev/null) ]] && ((n < 300)); do
+      sleep 0.1
+      n=$((n + 1))
+    done
   fi
   # Stop what we started, newest first, by PID: TERM, then KILL after 10 s.
   local i
@@ -95,7 +107,8 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # A TCP port on 127.0.0.1 that nothing listens on, from a start that differs
 # between concurrent runs.
@@ -162,12 +175,16 @@ EOF
 
 log "starting slurmctld (port $CTLD_PORT) and slurmd (port $SLURMD_PORT)"
 slurmctld -D -i >"$WORK/log/slurmctld.out" 2>&1 &
-PIDS+=($!)
+CTLD=$!
+PIDS+=("$CTLD")
 slurmd -D -N loopback >"$WORK/log/slurmd.out" 2>&1 &
-PIDS+=($!)
+SLURMD=$!
+PIDS+=("$SLURMD")
 state=""
 for _ in $(seq 120); do
-  state=$(sinfo -h -n loopback -o %T 2>/dev/null || true)
+  kill -0 "$CTLD" 2>/dev/null || fail "slurmctld exited (see its log below)"
+  kill -0 "$SLURMD" 2>/dev/null || fail "slurmd exited (see its log below)"
+  state=$(timeout 10 sinfo -h -n loopback -o %T 2>/dev/null || true)
   [[ $state == idle ]] && break
   sleep 0.5
 done
@@ -177,7 +194,7 @@ log "submitting a $TASKS-task sweep array: scenarios/ x seeds $SEEDS"
 started=$(date +%s)
 jid=$(COMMONCERT=$COMMONCERT OUT=$WORK/shards SEEDS=$SEEDS SCENARIOS=scenarios \
   sbatch --parsable --array=0-$((TASKS - 1)) --output="$WORK/slurm-%A_%a.out" \
-  deploy/slurm/sweep.sbatch)
+  deploy/slurm/sweep.sbatch) || fail "sbatch refused the sweep array"
 log "sweep job $jid; the merge waits on it (afterany)"
 set +e
 COMMONCERT=$COMMONCERT OUT=$WORK/shards SHARDS=$TASKS REPORT=$WORK/slurm-merged \
@@ -188,12 +205,18 @@ set -e
 slurm_seconds=$(($(date +%s) - started))
 cat "$WORK/slurm-merge.out"
 [[ $merge_status -eq 0 ]] || fail "the merge job exited $merge_status"
-for ((i = 0; i < TASKS; i++)); do
-  info=$(scontrol -o show job "${jid}_$i")
-  [[ $info == *"JobState=COMPLETED"* && $info == *"ExitCode=0:0"* ]] ||
-    fail "array task $i did not complete cleanly: $info"
-  [[ -f $WORK/shards/shard-$i.jsonl ]] || fail "array task $i wrote no shard file"
-done
+# Every array task of job $1 (of $2 tasks) completed with exit 0 and left
+# its shard file in folder $3.
+tasks_completed() {
+  local info i
+  for ((i = 0; i < $2; i++)); do
+    info=$(scontrol -o show job "${1}_$i") || fail "scontrol knows no task ${1}_$i"
+    [[ $info == *"JobState=COMPLETED"* && $info == *"ExitCode=0:0"* ]] ||
+      fail "array task ${1}_$i did not complete cleanly: $info"
+    [[ -f $3/shard-$i.jsonl ]] || fail "array task ${1}_$i wrote no shard file"
+  done
+}
+tasks_completed "$jid" "$TASKS" "$WORK/shards"
 
 log "the same sweep in one process"
 started=$(date +%s)
@@ -224,7 +247,7 @@ SWARM_CHECK="--services 3 --users 2 --crashes 1"
 log "submitting a 2-task swarm array: check $SWARM_CHECK, members 0..8"
 sjid=$(COMMONCERT=$COMMONCERT OUT=$WORK/swarm CHECK=$SWARM_CHECK SEEDS=0..8 STATES=5000 \
   BUDGET=10m sbatch --parsable --array=0-1 --output="$WORK/slurm-%A_%a.out" \
-  deploy/slurm/swarm.sbatch)
+  deploy/slurm/swarm.sbatch) || fail "sbatch refused the swarm array"
 set +e
 COMMONCERT=$COMMONCERT OUT=$WORK/swarm SHARDS=2 REPORT=$WORK/swarm-merged \
   timeout 15m sbatch --wait --parsable --dependency=afterany:"$sjid" \
@@ -233,6 +256,7 @@ swarm_status=$?
 set -e
 cat "$WORK/slurm-swarm-merge.out"
 [[ $swarm_status -eq 0 ]] || fail "the swarm's merge job exited $swarm_status"
+tasks_completed "$sjid" 2 "$WORK/swarm"
 # shellcheck disable=SC2086
 "$COMMONCERT" check $SWARM_CHECK --swarm --swarm-seeds 0..8 --max-states 5000 \
   --expect-violated one-certificate-per-user --out "$WORK/swarm-single" \
