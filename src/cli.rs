@@ -360,6 +360,18 @@ fn run_default() -> i32 {
     verified.max(replayed)
 }
 
+/// A progress line: on the bar, or (not a terminal, or `--json`, whose
+/// stdout is the document) as a plain line on stderr every few seconds, so
+/// that a log shows progress.
+pub fn show_progress(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("progress: {line}");
+    } else {
+        bar.set_message(line);
+        bar.tick();
+    }
+}
+
 pub fn progress_bar(enabled: bool) -> ProgressBar {
     if !enabled || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -396,8 +408,6 @@ fn run_check(args: &CheckArgs) -> i32 {
         );
     }
     let bar = progress_bar(!args.json);
-    // Not a terminal, or --json (stdout is the document): plain lines on stderr.
-    let plain = bar.is_hidden();
     let result = check(&config, |p| {
         let line = format!(
             "states {} unique, {:.0}/s, depth {}, memory {} MiB, {:.0} s",
@@ -407,13 +417,7 @@ fn run_check(args: &CheckArgs) -> i32 {
             p.resident_bytes >> 20,
             p.elapsed.as_secs_f64()
         );
-        if plain {
-            // Not a terminal: a line every few seconds, so a log shows progress.
-            eprintln!("progress: {line}");
-        } else {
-            bar.set_message(line);
-            bar.tick();
-        }
+        show_progress(&bar, line);
     });
     bar.finish_and_clear();
     let report = match result {

@@ -1,7 +1,7 @@
 //! `commoncert check --swarm`: flags and output of swarm checking
 //! (`commoncert_model::swarm`); no search logic lives here.
 
-use crate::cli::{progress_bar, report_json, report_text};
+use crate::cli::{progress_bar, report_json, report_text, show_progress};
 use commoncert_model::checker::{CheckConfig, Verdict};
 use commoncert_model::swarm::{Seeds, SwarmOptions, SwarmReport, swarm};
 use commoncert_sim::shard::{CounterexampleRecord, Header, RunRecord, ShardArgs, write_shard};
@@ -248,7 +248,6 @@ pub fn run(
         }
     }
     let bar = progress_bar(!json);
-    let plain = bar.is_hidden();
     let result = swarm(config, &options, |p| {
         let line = format!(
             "swarm: {} members, {} states, {} violations found, {:.0} s",
@@ -257,12 +256,7 @@ pub fn run(
             p.violations,
             p.elapsed.as_secs_f64()
         );
-        if plain {
-            eprintln!("progress: {line}");
-        } else {
-            bar.set_message(line);
-            bar.tick();
-        }
+        show_progress(&bar, line);
     });
     bar.finish_and_clear();
     let s = match result {
@@ -322,7 +316,20 @@ pub fn run(
     eprintln!(
         "summary: {}; {} members, {} states in all, {:.1} s{}",
         if unexpected.is_empty() {
-            "no unexpected violation found (a swarm never proves there is none)".to_string()
+            let expected: Vec<&str> = s
+                .report
+                .violated()
+                .into_iter()
+                .filter(|v| expect_violated.iter().any(|e| e == v))
+                .collect();
+            format!(
+                "{}no unexpected violation found (a swarm never proves there is none)",
+                if expected.is_empty() {
+                    String::new()
+                } else {
+                    format!("violated as expected: {}; ", expected.join(", "))
+                }
+            )
         } else {
             format!("violated: {}", unexpected.join(", "))
         },
