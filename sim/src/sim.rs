@@ -21,7 +21,7 @@ use crate::faults::FaultProfile;
 use crate::metrics::{Metrics, Summary};
 use crate::network::{DropReason, Fate, Network};
 use crate::scenario::{Action, Scenario};
-use crate::trace::{Event, Kind, Trace};
+use crate::trace::{EventRef, Kind, Trace};
 use crate::workload::{Arrival, Arrivals, OpKind, Workload};
 use commoncert_model::effects::Timer;
 use commoncert_model::malicious::Move;
@@ -35,6 +35,7 @@ use commoncert_model::x509::{Der, Memo};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// How to run a scenario.
@@ -257,6 +258,11 @@ struct Engine<'a> {
     agenda: Agenda<Ev>,
     net: Network,
     trace: Trace,
+    /// The step labels of the event being recorded (a buffer reused from
+    /// event to event).
+    labels: Vec<&'static str>,
+    /// A delivered message's summary (a buffer reused from event to event).
+    what: String,
     /// Live timers: (node, timer) -> the agenda sequence number of its firing.
     timers: BTreeMap<(Id, Timer), u64>,
     /// Operations in flight: (initiator, op) -> scenario step index.
@@ -359,6 +365,8 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
             profile.as_ref().and_then(|p| p.partition.clone()),
         ),
         trace,
+        labels: Vec::new(),
+        what: String::new(),
         timers: BTreeMap::new(),
         ops: BTreeMap::new(),
         steps: sc.steps.iter().map(|_| StepState::default()).collect(),
@@ -496,55 +504,91 @@ impl Engine<'_> {
         cause: Option<usize>,
         out: Option<&Outcome>,
     ) -> usize {
-        let (from, to) = (self.name(from), self.name(to));
-        self.record_named(kind, reason, from, to, what, cause, out)
+        self.record_str(kind, reason, from, to, &what, cause, out)
     }
 
+    /// `record` with the message summary borrowed.
     #[allow(clippy::too_many_arguments)]
-    fn record_named(
+    fn record_str(
         &mut self,
         kind: Kind,
         reason: Option<DropReason>,
-        from: String,
-        to: String,
-        what: String,
+        from: Id,
+        to: Id,
+        what: &str,
         cause: Option<usize>,
         out: Option<&Outcome>,
     ) -> usize {
-        let (steps, done, violations) = match out {
-            Some(o) => (
-                o.steps.iter().map(|s| s.label().to_string()).collect(),
+        // The names are borrowed from the directory, not copied: most
+        // events of a workload are hashed and not kept.
+        let dir = &self.world.system.dir;
+        Self::push_event(
+            &mut self.trace,
+            &mut self.labels,
+            self.agenda.now(),
+            kind,
+            reason,
+            (dir.name(from), dir.name(to)),
+            what,
+            cause,
+            out,
+        )
+    }
+
+    /// Append an event to `trace` (`labels`: a reused buffer for its step
+    /// labels).
+    #[allow(clippy::too_many_arguments)]
+    fn push_event(
+        trace: &mut Trace,
+        labels: &mut Vec<&'static str>,
+        time: Time,
+        kind: Kind,
+        reason: Option<DropReason>,
+        (from, to): (&str, &str),
+        what: &str,
+        cause: Option<usize>,
+        out: Option<&Outcome>,
+    ) -> usize {
+        labels.clear();
+        let mut done = Vec::new();
+        let mut violations: Vec<&str> = Vec::new();
+        if let Some(o) = out {
+            labels.extend(o.steps.iter().map(|s| s.label()));
+            done.extend(
                 o.done
                     .iter()
-                    .map(|d| format!("op {}: {}", d.op, d.outcome.name()))
-                    .collect(),
-                o.new_violations
-                    .iter()
-                    .map(|p| p.name().to_string())
-                    .collect(),
-            ),
-            None => (Vec::new(), Vec::new(), Vec::new()),
-        };
-        let event = Event {
+                    .map(|d| format!("op {}: {}", d.op, d.outcome.name())),
+            );
+            violations.extend(o.new_violations.iter().map(|p| p.name()));
+        }
+        trace.push_ref(EventRef {
             index: 0,
-            time: self.now(),
+            time,
             kind,
             reason,
             from,
             to,
             what,
-            steps,
+            steps: labels,
             cause: cause.map(|i| i + 1),
-            done,
-            violations,
-        };
-        self.trace.push(event)
+            done: &done,
+            violations: &violations,
+        })
     }
 
     /// A trace line that concerns the whole network (`*` to `*`).
     fn note(&mut self, kind: Kind, what: String, cause: Option<usize>) {
-        let star = || "*".to_string();
-        self.record_named(kind, None, star(), star(), what, cause, None);
+        Self::push_event(
+            &mut self.trace,
+            &mut self.labels,
+            self.agenda.now(),
+            kind,
+            None,
+            ("*", "*"),
+            &what,
+            cause,
+            None,
+        );
     }
 
     /// Apply what an event at `actor` did: labels, sends, timers, results, violations.
@@ -702,7 +746,11 @@ impl Engine<'_> {
                     self.metrics.ca_received(now);
                 }
                 self.metrics.delivered(usize::from(to), &msg, now);
-                let what = msg.to_string();
+                // The summary is written into a buffer kept from event to
+                // event (the message itself goes to the model).
+                let mut what = std::mem::take(&mut self.what);
+                what.clear();
+                let _ = write!(what, "{msg}");
                 let out = self.in_world(|w| w.deliver(from, to, msg));
                 let kind = if copy {
                     if self.first_duplicate.is_none() {
@@ -717,7 +765,8 @@ impl Engine<'_> {
                 } else {
                     Kind::Delivered
                 };
-                self.record(kind, None, from, to, what, cause, Some(&out));
+                self.record_str(kind, None, from, to, &what, cause, Some(&out));
+                self.what = what;
                 self.process(to, out, cause);
             }
             Ev::Timer { node, timer, cause } => {

@@ -53,6 +53,47 @@ pub struct Event {
     pub violations: Vec<String>,
 }
 
+/// An event as it is being recorded: the same fields as [`Event`], borrowed,
+/// serialised to exactly the same JSON. The simulator records through it so
+/// that an event a workload does not keep costs no allocation: its names,
+/// labels and message summary are read where they are and hashed, and an
+/// owned [`Event`] is made only for the events kept.
+#[derive(Serialize)]
+pub struct EventRef<'a> {
+    pub index: usize,
+    pub time: Time,
+    pub kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DropReason>,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub what: &'a str,
+    pub steps: &'a [&'a str],
+    pub cause: Option<usize>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub done: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub violations: &'a [&'a str],
+}
+
+impl EventRef<'_> {
+    fn to_owned(&self) -> Event {
+        Event {
+            index: self.index,
+            time: self.time,
+            kind: self.kind,
+            reason: self.reason,
+            from: self.from.to_string(),
+            to: self.to.to_string(),
+            what: self.what.to_string(),
+            steps: self.steps.iter().map(|s| s.to_string()).collect(),
+            cause: self.cause,
+            done: self.done.to_vec(),
+            violations: self.violations.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 /// Every event of one run, hashed as it is appended.
 ///
 /// A run of a hand-written scenario keeps every event (reports draw them);
@@ -113,7 +154,27 @@ impl Trace {
     }
 
     /// Append an event, numbering it; its index.
-    pub fn push(&mut self, mut event: Event) -> usize {
+    pub fn push(&mut self, event: Event) -> usize {
+        let steps: Vec<&str> = event.steps.iter().map(String::as_str).collect();
+        let violations: Vec<&str> = event.violations.iter().map(String::as_str).collect();
+        self.push_ref(EventRef {
+            index: 0,
+            time: event.time,
+            kind: event.kind,
+            reason: event.reason,
+            from: &event.from,
+            to: &event.to,
+            what: &event.what,
+            steps: &steps,
+            cause: event.cause,
+            done: &event.done,
+            violations: &violations,
+        })
+    }
+
+    /// Append an event given by reference, numbering it; its index. An
+    /// owned copy is made only if the event is kept.
+    pub fn push_ref(&mut self, mut event: EventRef<'_>) -> usize {
         event.index = self.len;
         if self.len > 0 {
             self.digest.update(b",");
@@ -123,17 +184,17 @@ impl Trace {
         if serde_json::to_writer(&mut self.buffer, &event).is_ok() {
             self.digest.update(&self.buffer);
         }
-        for s in &event.steps {
-            match self.coverage.get_mut(s) {
+        for s in event.steps {
+            match self.coverage.get_mut(*s) {
                 Some(n) => *n += 1,
                 None => {
-                    self.coverage.insert(s.clone(), 1);
+                    self.coverage.insert(s.to_string(), 1);
                 }
             }
         }
         self.len += 1;
         if self.events.len() < self.keep {
-            self.events.push(event);
+            self.events.push(event.to_owned());
         }
         self.len - 1
     }
