@@ -1194,13 +1194,18 @@ impl Engine<'_> {
             load.inflight.insert((uid, op), (a.kind, now, a.user));
         }
         self.metrics.started();
-        let what = format!(
+        let mut what = std::mem::take(&mut self.what);
+        what.clear();
+        let dir = &self.world.system.dir;
+        let _ = write!(
+            what,
             "workload: {} {} at {}",
             a.kind.name(),
-            self.name(uid),
-            self.name(sid)
+            dir.name(uid),
+            dir.name(sid)
         );
-        self.record(Kind::Start, None, uid, sid, what, None, Some(&out));
+        self.record_str(Kind::Start, None, uid, sid, &what, None, Some(&out));
+        self.what = what;
         self.process(uid, out, None);
     }
 
