@@ -1396,6 +1396,36 @@ mod tests {
         }
     }
 
+    /// With symmetry the representative steers only which states count as
+    /// seen; paths stay concrete, so what a member finds replays on the
+    /// model as it is (the swarm refuses a counterexample that does not).
+    #[test]
+    fn a_symmetric_swarm_finds_and_replays_the_same_finding() {
+        let cfg = config(|c| {
+            c.users = 2;
+            c.symmetry = true;
+        });
+        let sw = run_swarm(&cfg, &options(0..4, (0, 1), 1));
+        assert_eq!(
+            sw.report.verdict("one-certificate-per-user"),
+            Some(Verdict::Violated)
+        );
+        let p = sw
+            .report
+            .properties
+            .iter()
+            .find(|p| p.name == "one-certificate-per-user")
+            .map(|p| p.counterexample.len());
+        // The shortest there is: 12 events (the breadth-first check's).
+        assert_eq!(p, Some(12));
+        assert!(
+            sw.report
+                .properties
+                .iter()
+                .all(|p| p.kind != "always" || p.verdict != Verdict::Holds)
+        );
+    }
+
     /// Members are fixed by their seeds: the same digests whatever the
     /// number of threads, and shards that together run every member.
     #[test]
