@@ -512,6 +512,24 @@ pub fn emit_scenarios(
     report: &CheckReport,
     dir: &std::path::Path,
 ) -> Result<Vec<PathBuf>, String> {
+    write_counterexamples(report, dir, |name, p| {
+        Some(commoncert_sim::emit::counterexample_scenario(
+            config,
+            &report.dir,
+            name,
+            p,
+        ))
+    })
+}
+
+/// Write `DIR/counterexample-<property>.toml` for every violated property
+/// (not a `sometimes` never reached), its text from `text(name, result)`;
+/// `None` skips the property. The files written.
+pub fn write_counterexamples(
+    report: &CheckReport,
+    dir: &std::path::Path,
+    text: impl Fn(&str, &commoncert_model::checker::PropertyResult) -> Option<String>,
+) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for p in report
@@ -520,7 +538,9 @@ pub fn emit_scenarios(
         .filter(|p| p.kind != "sometimes" && p.verdict == Verdict::Violated)
     {
         let name = format!("counterexample-{}", p.name);
-        let text = commoncert_sim::emit::counterexample_scenario(config, &report.dir, &name, p);
+        let Some(text) = text(&name, p) else {
+            continue;
+        };
         let file = dir.join(format!("{name}.toml"));
         std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
         files.push(file);

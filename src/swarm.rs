@@ -1,7 +1,7 @@
 //! `commoncert check --swarm`: flags and output of swarm checking
 //! (`commoncert_model::swarm`); no search logic lives here.
 
-use crate::cli::{progress_bar, report_json, report_text, show_progress};
+use crate::cli::{progress_bar, report_json, report_text, show_progress, write_counterexamples};
 use commoncert_model::checker::{CheckConfig, Verdict};
 use commoncert_model::swarm::{Seeds, SwarmOptions, SwarmReport, swarm};
 use commoncert_sim::shard::{CounterexampleRecord, Header, RunRecord, ShardArgs, write_shard};
@@ -180,30 +180,16 @@ fn emit_swarm_scenarios(
     s: &SwarmReport,
     dir: &std::path::Path,
 ) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let mut files = Vec::new();
-    for p in s
-        .report
-        .properties
-        .iter()
-        .filter(|p| p.kind == "always" && p.verdict == Verdict::Violated)
-    {
-        let Some((seed, _)) = finders(s, &p.name).1 else {
-            continue;
-        };
-        let name = format!("counterexample-{}", p.name);
-        let text = commoncert_sim::emit::swarm_counterexample_scenario(
+    write_counterexamples(&s.report, dir, |name, p| {
+        let (seed, _) = finders(s, &p.name).1?;
+        Some(commoncert_sim::emit::swarm_counterexample_scenario(
             config,
             &s.report.dir,
-            &name,
+            name,
             p,
             &member_replay(config, options, seed),
-        );
-        let file = dir.join(format!("{name}.toml"));
-        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
-        files.push(file);
-    }
-    Ok(files)
+        ))
+    })
 }
 
 /// Run `check --swarm`. Exit 0 when no violation beyond `expect_violated`
