@@ -274,7 +274,9 @@ impl Attacker {
     }
 
     pub fn on_timeout(&self, me: Id, st: &mut AttackerState, timer: &Timer, fx: &mut Effects) {
-        let Timer::Timeout(op) = timer;
+        let Timer::Timeout(op) = timer else {
+            return; // only the CA sets `Retry`
+        };
         if let Some(done) = st.replays.on_timeout(*op, fx) {
             fx.done.push(done);
             self.offer_choices(me, st, fx);

@@ -6,13 +6,13 @@
 
 use crate::clock::Clock;
 use crate::config::{Defects, Directory, Presentation, Revocation, Subject};
-use crate::effects::Effects;
+use crate::effects::{Effects, Timer};
 use crate::hashed::Hashed;
 use crate::msg::Shown;
 use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
-use crate::x509::{CertId, CertRequest, CertificateAuthority, TrustAnchor, challenge_bytes};
+use crate::x509::{CertId, CertRequest, CertificateAuthority, CrlId, TrustAnchor, challenge_bytes};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -44,6 +44,11 @@ pub struct CaState {
     /// Issued certificates by the request that asked for them, so that a
     /// duplicated request gets the same certificate, not a second one.
     pub issued: imbl::OrdMap<(Id, Session), (Serial, CertId)>,
+    /// `push-ack`: each pushed CRL not yet acknowledged by every service it
+    /// went to, with the services still to answer. Durable, so that a CA
+    /// that crashes resumes its retransmissions when it restarts. Always
+    /// empty without `push-ack`.
+    pub unacked: imbl::OrdMap<CrlId, BTreeSet<Id>>,
 }
 
 impl Ca {
@@ -61,6 +66,7 @@ impl Ca {
             revoked: imbl::OrdSet::new(),
             crl_number: 0,
             issued: imbl::OrdMap::new(),
+            unacked: imbl::OrdMap::new(),
         })
     }
 
@@ -194,6 +200,24 @@ impl Ca {
                     None => Verdict::NotRegistered,
                 };
                 Self::answer(fx, src, session, serial, Request::Invalidate, verdict);
+            }
+            Msg::RevocationAck { crl } => {
+                // `push-ack`: `src` has acted on the CRL; stop retransmitting
+                // it to `src`, and stop the timer once nobody is waited for.
+                let Some(waiting) = st.unacked.get(&crl).filter(|w| w.contains(&src)) else {
+                    return; // a duplicate, or an ack for nothing asked
+                };
+                let mut waiting = waiting.clone();
+                waiting.remove(&src);
+                if waiting.is_empty() {
+                    st.unacked.remove(&crl);
+                } else {
+                    st.unacked.insert(crl, waiting);
+                }
+                fx.persist = true;
+                if st.unacked.is_empty() {
+                    fx.cancel_timers.push(Timer::Retry);
+                }
             }
             Msg::ListServices { session, serial } => {
                 // P36 is the portal's question; under `ca-authz` only a
@@ -357,7 +381,7 @@ impl Ca {
     /// accepts the certificate until it expires.
     fn push_revocation(
         &self,
-        st: &CaState,
+        st: &mut CaState,
         serial: Serial,
         asking: Id,
         services: &BTreeSet<Id>,
@@ -372,8 +396,42 @@ impl Ca {
         };
         let mut notified = services.clone();
         notified.insert(asking);
-        for service in notified {
-            fx.send(service, Msg::Revocation { crl });
+        for service in &notified {
+            fx.send(*service, Msg::Revocation { crl });
+        }
+        if self.dir.hardening.push_ack {
+            // `push-ack`: every service notified must acknowledge; until it
+            // does, `on_retry` pushes the same CRL to it again.
+            if st.unacked.is_empty() {
+                fx.set_timers.push(Timer::Retry);
+            }
+            st.unacked.insert(crl, notified);
+            fx.persist = true;
+        }
+    }
+
+    /// `push-ack`: the timers a (re)started CA sets: its retransmission
+    /// timer, if notifications are still unacknowledged (timers do not
+    /// survive a crash; the `unacked` record does).
+    pub fn start_timers(&self, st: &CaState, fx: &mut Effects) {
+        if !st.unacked.is_empty() {
+            fx.set_timers.push(Timer::Retry);
+        }
+    }
+
+    /// `push-ack`: the retransmission timer fired. Push every
+    /// unacknowledged CRL again to each service that has not answered, and
+    /// wait again. The patent's V1 notification is fire-and-forget; this is
+    /// the hardening's addition, and it records no step label (V1 has none
+    /// for the notification either).
+    pub fn on_retry(&self, st: &CaState, fx: &mut Effects) {
+        for (crl, waiting) in &st.unacked {
+            for service in waiting {
+                fx.send(*service, Msg::Revocation { crl: *crl });
+            }
+        }
+        if !st.unacked.is_empty() {
+            fx.set_timers.push(Timer::Retry);
         }
     }
 }
@@ -421,6 +479,93 @@ mod tests {
             },
         );
         fx.sends.into_iter().next().expect("an answer").1
+    }
+
+    /// push-ack: the CA pushes the CRL to every service of the serial,
+    /// retransmits on its timer to each that has not acknowledged, forgets
+    /// a service once it has, stops the timer when nobody is left, and a
+    /// CA restarted from its storage resumes retransmitting. Without the
+    /// option there is no timer and no record.
+    #[test]
+    fn push_ack_retransmits_until_every_service_acknowledges_even_across_a_crash() {
+        let build = |hardening| {
+            let mut spec = standard_spec(2, 1, false);
+            spec.hardening = hardening;
+            spec.modes.revocation = Revocation::Push;
+            let system = spec.build().expect("builds");
+            let ca = system.dir.ca().expect("a CA");
+            let a = system.dir.by_name("A").expect("A");
+            let b = system.dir.by_name("B").expect("B");
+            let subject = Subject::clone(system.dir.subjects.values().next().expect("a user"));
+            let node = system.nodes[usize::from(ca)].clone();
+            let (state, _) = node.start(ca, None);
+            (node, state, ca, a, b, subject)
+        };
+        let pushed = |fx: &Effects| -> Vec<Id> {
+            fx.sends
+                .iter()
+                .filter(|(_, m)| matches!(m, Msg::Revocation { .. }))
+                .map(|(to, _)| *to)
+                .collect()
+        };
+        let invalidate = |node: &Node, st: &mut NodeState, ca, a, b, subject: &Subject| {
+            let Msg::Issued { serial, .. } = issue(node, st, ca, a, 0, subject, 7) else {
+                panic!("not issued");
+            };
+            let session = Session { peer: b, op: 1 };
+            let holder = None;
+            node.on_message(
+                ca,
+                st,
+                b,
+                Msg::Qualify {
+                    session,
+                    serial,
+                    holder,
+                },
+            );
+            let session = Session { peer: a, op: 2 };
+            node.on_message(ca, st, a, Msg::Invalidate { session, serial })
+        };
+        let (node, mut st, ca, a, b, subject) = build(Hardening {
+            push_ack: true,
+            ..Hardening::default()
+        });
+        let fx = invalidate(&node, &mut st, ca, a, b, &subject);
+        assert_eq!(pushed(&fx), vec![a, b]);
+        assert_eq!(fx.set_timers, vec![Timer::Retry]);
+        let crl = match fx.sends.iter().find_map(|(_, m)| match m {
+            Msg::Revocation { crl } => Some(*crl),
+            _ => None,
+        }) {
+            Some(crl) => crl,
+            None => panic!("no CRL pushed"),
+        };
+        let fx = node.on_timer(ca, &mut st, &Timer::Retry);
+        assert_eq!(
+            (pushed(&fx), fx.set_timers),
+            (vec![a, b], vec![Timer::Retry])
+        );
+        let fx = node.on_message(ca, &mut st, a, Msg::RevocationAck { crl });
+        assert!(fx.persist && fx.cancel_timers.is_empty());
+        assert_eq!(pushed(&node.on_timer(ca, &mut st, &Timer::Retry)), vec![b]);
+        // A crash keeps the record; the restarted CA sets its timer again.
+        let storage = Node::storage_of(&st);
+        let (mut st, fx) = node.start(ca, storage.as_ref());
+        assert_eq!(fx.set_timers, vec![Timer::Retry]);
+        assert_eq!(pushed(&node.on_timer(ca, &mut st, &Timer::Retry)), vec![b]);
+        let fx = node.on_message(ca, &mut st, b, Msg::RevocationAck { crl });
+        assert_eq!(fx.cancel_timers, vec![Timer::Retry]);
+        let fx = node.on_message(ca, &mut st, b, Msg::RevocationAck { crl });
+        assert!(!fx.persist, "a second ack changes nothing");
+        let fx = node.on_timer(ca, &mut st, &Timer::Retry);
+        assert!(pushed(&fx).is_empty() && fx.set_timers.is_empty());
+        // The patent's V1: pushed once, no timer, nothing to acknowledge.
+        let (node, mut st, ca, a, b, subject) = build(Hardening::default());
+        let fx = invalidate(&node, &mut st, ca, a, b, &subject);
+        assert_eq!(pushed(&fx), vec![a, b]);
+        assert!(fx.set_timers.is_empty());
+        assert!(pushed(&node.on_timer(ca, &mut st, &Timer::Retry)).is_empty());
     }
 
     /// one-per-subject: a second request for the subject with the same key
@@ -521,6 +666,7 @@ mod tests {
             ca_authz: true,
             one_per_subject: true,
             subject_match: true,
+            push_ack: true,
         };
         let configs = [
             CheckConfig {
@@ -535,6 +681,12 @@ mod tests {
             CheckConfig {
                 actions: 3,
                 revocation: Revocation::Push,
+                ..CheckConfig::default()
+            },
+            CheckConfig {
+                actions: 3,
+                revocation: Revocation::Push,
+                lossy: true,
                 ..CheckConfig::default()
             },
             CheckConfig {

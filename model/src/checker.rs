@@ -24,7 +24,7 @@ use stateright::actor::{
 };
 use stateright::{Checker, Expectation, Model};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -259,6 +259,26 @@ pub type CcModel = ActorModel<Checked, ModelCfg, Arc<Hashed<History>>>;
 pub type CcState = ActorModelState<Checked, Arc<Hashed<History>>>;
 pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
 
+/// `push-ack`'s bound: at most one copy of each notification and of each
+/// acknowledgement in flight. The CA's retransmission timer may fire while
+/// a copy is still on its way, and a network that kept every copy would
+/// grow without end; a state with a second copy of the same envelope is
+/// outside the checked space (`within_boundary`). The pruned runs differ
+/// only by a redundant copy: the one in flight is still delivered or
+/// dropped, so no state with a single copy is lost. Without `push-ack`
+/// this always holds.
+fn one_copy_in_flight(cfg: &ModelCfg, state: &CcState) -> bool {
+    if !cfg.system.dir.hardening.push_ack {
+        return true;
+    }
+    let mut seen = BTreeSet::new();
+    state.network.iter_all().all(|env| match env.msg {
+        Msg::Revocation { crl } => seen.insert((env.src, env.dst, *crl, false)),
+        Msg::RevocationAck { crl } => seen.insert((env.src, env.dst, *crl, true)),
+        _ => true,
+    })
+}
+
 fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
     s.actor_states.iter().map(|a| &***a)
 }
@@ -376,6 +396,11 @@ impl CheckConfig {
         if !c.harden.is_empty() {
             f.push(format!("--harden {}", c.harden));
         }
+        // A search option, but one that decides which verdicts exist: a
+        // liveness verdict is reproduced only with it.
+        if c.liveness {
+            f.push("--liveness".into());
+        }
         let defects = toml::Table::try_from(c.defects).unwrap_or_default();
         for (k, v) in &defects {
             if v.as_bool() == Some(true) {
@@ -458,6 +483,7 @@ impl CheckConfig {
                 LossyNetwork::No
             })
             .max_crashes(self.crashes)
+            .within_boundary(one_copy_in_flight)
             .record_msg_out(|cfg, history, env| {
                 if !History::may_change(env.msg) {
                     return None;

@@ -416,24 +416,30 @@ pub struct Hardening {
     /// a certificate only to its own subject's account. The patent's S16
     /// checks only the password.
     pub subject_match: bool,
+    /// `push-ack`: under V1 every service acknowledges a pushed CRL, and
+    /// the CA pushes it again on a timer until each service it went to has
+    /// (durably, across a CA crash). The patent's V1 notification is sent
+    /// once, so a lost one leaves the serial accepted until expiry.
+    pub push_ack: bool,
 }
 
 impl Hardening {
     /// Every option's name, in the order documented.
-    pub const NAMES: &'static [&'static str] = &["ca-authz", "one-per-subject", "subject-match"];
+    pub const NAMES: &'static [&'static str] =
+        &["ca-authz", "one-per-subject", "subject-match", "push-ack"];
 
     /// Names the project reserves for options not implemented yet; asking
     /// for one is an error that says so, never a silent no-op.
-    pub const PLANNED: &'static [&'static str] =
-        &["pop-binding", "csr", "crl-freshness", "push-ack"];
+    pub const PLANNED: &'static [&'static str] = &["pop-binding", "csr", "crl-freshness"];
 
     /// Each option's name with its switch, in `NAMES` order: the one table
     /// both `enable` and `names` read.
-    fn switches(&mut self) -> [(&'static str, &mut bool); 3] {
+    fn switches(&mut self) -> [(&'static str, &mut bool); 4] {
         [
             ("ca-authz", &mut self.ca_authz),
             ("one-per-subject", &mut self.one_per_subject),
             ("subject-match", &mut self.subject_match),
+            ("push-ack", &mut self.push_ack),
         ]
     }
 

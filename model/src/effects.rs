@@ -16,6 +16,21 @@ use stateright::actor::Id;
 pub enum Timer {
     /// A user's operation `op` has waited `timeout_ms` for an answer.
     Timeout(OpId),
+    /// `push-ack`: the CA's retransmission timer. When it fires the CA
+    /// pushes again every notification not yet acknowledged. The patent's
+    /// V1 has no retransmission; the interval is the run's timeout.
+    Retry,
+}
+
+/// As traces write a timer firing (a trace's text is part of its hash, so
+/// this is fixed).
+impl std::fmt::Display for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Timer::Timeout(op) => write!(f, "timeout of op {op}"),
+            Timer::Retry => f.write_str("retransmission timer"),
+        }
+    }
 }
 
 /// An operation that ended, as its initiator saw it.

@@ -18,6 +18,13 @@
 //!    states and edges is then fair, and if it is not, no cycle in it is).
 //!    Deliveries and timeouts are weakly fair; drops, duplications, crashes,
 //!    restarts and choices are not.
+//!    The network loses finitely many messages (fair loss, the assumption
+//!    under which retransmission works at all): a loop never drops one.
+//!    Drops happen in a lasso's stem, so a message lost for good is a
+//!    counterexample (the stem drops it, the loop stutters), but a loop
+//!    that drops every retransmission is not. No model before `push-ack`
+//!    retransmitted, so no loop could drop a message and no verdict
+//!    changed with this reading.
 //! 4. Stuttering, as TLC reads it: a run may stay in a state forever if no
 //!    weakly fair task is enabled there (a state without successors is the
 //!    simplest case, a deadlock). A bad state where nothing fair is enabled
@@ -94,6 +101,11 @@ struct Graph {
 }
 
 impl Graph {
+    /// The edges a loop may take: all but drops (fair loss).
+    fn looping(&self, id: u32) -> impl Iterator<Item = &Edge> {
+        self.out(id).iter().filter(|e| e.class != EdgeClass::Drop)
+    }
+
     fn out(&self, id: u32) -> &[Edge] {
         let i = id as usize;
         let end = self
@@ -303,7 +315,7 @@ fn find_lasso(g: &Graph, k: usize) -> Result<Option<(Vec<u32>, Loop)>, String> {
         local.insert(id, sub.add_node(id));
     }
     for (&id, &a) in &local {
-        for e in g.out(id) {
+        for e in g.looping(id) {
             if let Some(&b) = local.get(&e.to) {
                 sub.add_edge(a, b, ());
             }
@@ -311,7 +323,7 @@ fn find_lasso(g: &Graph, k: usize) -> Result<Option<(Vec<u32>, Loop)>, String> {
     }
     for component in petgraph::algo::kosaraju_scc(&sub) {
         let members: BTreeSet<u32> = component.iter().map(|i| sub[*i]).collect();
-        let internal = |id: u32| g.out(id).iter().filter(|e| members.contains(&e.to));
+        let internal = |id: u32| g.looping(id).filter(|e| members.contains(&e.to));
         let cyclic = members.len() > 1 || members.iter().any(|id| internal(*id).next().is_some());
         if !cyclic {
             continue;
@@ -400,7 +412,7 @@ fn shortest(
     let mut queue = VecDeque::from([from]);
     let mut seen = BTreeSet::from([from]);
     while let Some(id) = queue.pop_front() {
-        for e in g.out(id).iter().filter(|e| members.contains(&e.to)) {
+        for e in g.looping(id).filter(|e| members.contains(&e.to)) {
             if goal(id, e) {
                 let mut leg = vec![(id, *e)];
                 let mut at = id;
@@ -558,7 +570,7 @@ mod tests {
             init: 0,
             edges: vec![
                 (0, 1, Choice, 0),
-                (1, 0, Drop, 0),
+                (1, 0, Choice, 0),
                 (1, 2, Deliver, 7),
                 (0, 9, Deliver, 8),
                 (9, 0, Timeout, 1),
@@ -566,6 +578,28 @@ mod tests {
             pending: |s| s != 2,
         };
         assert!(run(&intermittent).is_some_and(|(_, cycle)| !cycle.is_empty()));
+    }
+
+    /// Fair loss: a message that is retransmitted until delivered gets
+    /// through. 0 has the message in flight; dropping it leads to 1, whose
+    /// timer resends it. Under weak fairness alone the loop 0 -> 1 -> 0
+    /// would be fair (the delivery is not enabled in 1); a loop may drop
+    /// nothing, so it is not a run, and every run reaches 2. A message
+    /// dropped for good is still a counterexample: the stem drops it.
+    #[test]
+    fn a_loop_drops_nothing_but_a_stem_may() {
+        let retried = Tiny {
+            init: 0,
+            edges: vec![(0, 1, Drop, 0), (1, 0, Timeout, 1), (0, 2, Deliver, 7)],
+            pending: |s| s != 2,
+        };
+        assert_eq!(run(&retried), None);
+        let lost = Tiny {
+            init: 0,
+            edges: vec![(0, 1, Drop, 0), (0, 2, Deliver, 7)],
+            pending: |s| s != 2,
+        };
+        assert_eq!(run(&lost), Some((vec![0, 1], vec![])));
     }
 
     /// The loop shown must itself be fair: 0 -> 0 alone would keep the

@@ -352,7 +352,9 @@ impl Service {
         timer: &Timer,
         fx: &mut Effects,
     ) {
-        let Timer::Timeout(op) = timer;
+        let Timer::Timeout(op) = timer else {
+            return; // only the CA sets `Retry`
+        };
         let Some(m) = st.malice.as_mut() else {
             return;
         };

@@ -226,6 +226,10 @@ pub enum Msg {
     },
     /// V1: a CA-signed CRL pushed to every service of an invalidated certificate.
     Revocation { crl: CrlId },
+    /// `push-ack`: a service has acted on the pushed CRL `crl`. Not in the
+    /// patent, whose V1 notification is fire-and-forget; the CA retransmits
+    /// a notification until its service answers with this.
+    RevocationAck { crl: CrlId },
 
     // ---- the wire, to the attacker ----
     /// An eavesdropped presentation (a copy the network shows the attacker).
@@ -354,6 +358,7 @@ impl Msg {
                 | Msg::Withdraw { .. }
                 | Msg::Invalidate { .. }
                 | Msg::ListServices { .. }
+                | Msg::RevocationAck { .. }
         )
     }
 
@@ -387,6 +392,7 @@ impl Msg {
             Msg::Answer { .. } => "Answer",
             Msg::Services { .. } => "Services",
             Msg::Revocation { .. } => "Revocation",
+            Msg::RevocationAck { .. } => "RevocationAck",
             Msg::Observed { .. } => "Observed",
         }
     }
@@ -446,6 +452,7 @@ impl fmt::Display for Msg {
                 None => write!(f, "Services(#{serial}: NG)"),
             },
             Msg::Revocation { crl } => write!(f, "Revocation(CRL {})", crl.fingerprint()),
+            Msg::RevocationAck { crl } => write!(f, "RevocationAck(CRL {})", crl.fingerprint()),
             Msg::Observed { shown } => write!(f, "Observed({})", shown.certificate.fingerprint()),
             other => f.write_str(other.kind()),
         }

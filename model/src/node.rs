@@ -125,10 +125,14 @@ impl Node {
     pub fn start(&self, me: Id, storage: Option<&Storage>) -> (NodeState, Effects) {
         let mut fx = Effects::default();
         let state = match self {
-            Node::Ca(ca) => NodeState::Ca(ca.start(match storage {
-                Some(Storage::Ca(c)) => Some(&**c),
-                _ => None,
-            })),
+            Node::Ca(ca) => {
+                let st = ca.start(match storage {
+                    Some(Storage::Ca(c)) => Some(&**c),
+                    _ => None,
+                });
+                ca.start_timers(&st, &mut fx);
+                NodeState::Ca(st)
+            }
             Node::Service(s) => {
                 let st = s.start(
                     me,
@@ -147,7 +151,9 @@ impl Node {
                 };
                 let st = s.start(me, d);
                 s.offer_moves(me, &st, &mut fx);
-                NodeState::PortalCa(Box::new(st), ca.start(c))
+                let cst = ca.start(c);
+                ca.start_timers(&cst, &mut fx);
+                NodeState::PortalCa(Box::new(st), cst)
             }
             Node::User(u) => {
                 let (st, f) = u.start(
@@ -192,6 +198,13 @@ impl Node {
     pub fn on_timer(&self, me: Id, state: &mut NodeState, timer: &Timer) -> Effects {
         let mut fx = Effects::default();
         match (self, &mut *state) {
+            // `push-ack`: the CA's retransmission timer (its only timer).
+            (Node::Ca(ca), NodeState::Ca(st))
+            | (Node::PortalCa(_, ca), NodeState::PortalCa(_, st))
+                if *timer == Timer::Retry =>
+            {
+                ca.on_retry(st, &mut fx)
+            }
             (Node::User(u), NodeState::User(st)) => u.on_timeout(me, st, timer, &mut fx),
             (Node::Attacker(a), NodeState::Attacker(st)) => a.on_timeout(me, st, timer, &mut fx),
             (Node::Service(s), NodeState::Service(st))

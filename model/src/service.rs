@@ -88,6 +88,12 @@ pub struct ServiceDurable {
     pub next_nonce: u64,
     /// A curious service's replays, numbered like a user's operations.
     pub next_replay: OpId,
+    /// `push-ack`: every serial a pushed CRL listed. A service that has a
+    /// notification keeps it: S19 never links such a serial, even when the
+    /// CA's OK to a qualification sent before the invalidation arrives
+    /// after the CRL (a race the patent's V1 leaves open). Always empty
+    /// without `push-ack`.
+    pub revoked: BTreeSet<Serial>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -118,6 +124,7 @@ impl Service {
                 table,
                 next_nonce: 1,
                 next_replay: 0,
+                revoked: BTreeSet::new(),
             }
         });
         ServiceState {
@@ -253,6 +260,15 @@ impl Service {
                         if st.durable.table.unlink(serial) {
                             fx.persist = true;
                         }
+                        if self.dir.hardening.push_ack && st.durable.revoked.insert(serial) {
+                            fx.persist = true;
+                        }
+                    }
+                    // `push-ack`: tell the CA, once acted on (the unlink is
+                    // persisted with this event), so it stops retransmitting.
+                    // A CRL that does not verify is not acknowledged.
+                    if self.dir.hardening.push_ack {
+                        fx.send(src, Msg::RevocationAck { crl });
                     }
                 }
             }
@@ -802,6 +818,11 @@ impl Service {
         }
         let op = session.op;
         match (s.purpose, verdict) {
+            (Purpose::Use, Verdict::Ok) if st.durable.revoked.contains(&serial) => {
+                // `push-ack`: the CA's OK was sent before the invalidation
+                // whose CRL this service already has.
+                self.refuse(st, session, Refusal::Revoked, fx);
+            }
             (Purpose::Use, Verdict::Ok) => {
                 let subject = s.subject.clone().unwrap_or_default();
                 if let Some(login) = &s.login {

@@ -633,7 +633,9 @@ impl User {
     }
 
     pub fn on_timeout(&self, me: Id, st: &mut UserState, timer: &Timer, fx: &mut Effects) {
-        let Timer::Timeout(op) = timer;
+        let Timer::Timeout(op) = timer else {
+            return; // only the CA sets `Retry`
+        };
         if st.pending.contains_key(op) {
             self.end(me, st, *op, Outcome::Timeout, None, fx);
         }

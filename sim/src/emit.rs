@@ -338,6 +338,13 @@ fn scenario(
                     quote(&name_of(*id))
                 );
             }
+            ActorModelAction::Timeout(id, Timer::Retry) => {
+                let _ = write!(
+                    t,
+                    "[[step]]\ndo = \"timeout\"\nnode = {}\n",
+                    quote(&name_of(*id))
+                );
+            }
             ActorModelAction::Crash(id) => {
                 let _ = write!(
                     t,

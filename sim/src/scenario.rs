@@ -198,10 +198,11 @@ pub enum Action {
         message: String,
         op: Option<u32>,
     },
-    /// Scripted schedule: fire `node`'s timeout for its operation `op`.
+    /// Scripted schedule: fire `node`'s timeout for its operation `op`, or,
+    /// without `op`, the CA's retransmission timer (`push-ack`).
     Timeout {
         node: String,
-        op: u32,
+        op: Option<u32>,
     },
 }
 
@@ -315,7 +316,8 @@ impl std::fmt::Display for Action {
             } => {
                 write!(f, "drop {from} -> {to}: {message}")
             }
-            Action::Timeout { node, op } => write!(f, "timeout of {node}'s op {op}"),
+            Action::Timeout { node, op: Some(op) } => write!(f, "timeout of {node}'s op {op}"),
+            Action::Timeout { node, op: None } => write!(f, "{node}'s retransmission timer"),
         }
     }
 }
@@ -1200,15 +1202,10 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             },
             "timeout" => Action::Timeout {
                 node: resolve_node(&need(&s.node, "node")?, &here)?,
-                op: match &s.op {
-                    Some(o) => *o.get_ref(),
-                    None => {
-                        return Err(c.at(
-                            spanned.span(),
-                            format!("{here}`do = \"timeout\"` needs `op`"),
-                        ));
-                    }
-                },
+                // Without `op`: the CA's retransmission timer (`push-ack`);
+                // naming a node that holds no such timer is a script error
+                // when the step runs, like any timer that is not there.
+                op: s.op.as_ref().map(|o| *o.get_ref()),
             },
             _ => Action::Wait {
                 ms: match &s.ms {

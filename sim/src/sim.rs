@@ -616,8 +616,12 @@ impl Engine<'_> {
             self.send(actor, dst, msg, cause);
         }
         for timer in out.set_timers {
-            let Timer::Timeout(op) = &timer;
-            let cause = self.ops.get(&(actor, *op)).copied().or(cause);
+            let cause = match &timer {
+                Timer::Timeout(op) => self.ops.get(&(actor, *op)).copied().or(cause),
+                // `push-ack`'s retransmissions belong to the invalidation
+                // whose event set the timer.
+                Timer::Retry => cause,
+            };
             if self.scripted {
                 self.held_timers.push((actor, timer.clone(), cause));
                 continue;
@@ -774,8 +778,7 @@ impl Engine<'_> {
                     return; // cancelled, or forgotten in a crash
                 }
                 self.timers.remove(&(node, timer.clone()));
-                let Timer::Timeout(op) = &timer;
-                let what = format!("timeout of op {op}");
+                let what = timer.to_string();
                 let out = self.in_world(|w| w.fire(node, &timer));
                 self.record(Kind::Timer, None, node, node, what, cause, Some(&out));
                 self.process(node, out, cause);
@@ -1022,7 +1025,7 @@ impl Engine<'_> {
             }
             Action::Timeout { node, op } => {
                 let id = resolved(self, node);
-                let timer = Timer::Timeout(*op);
+                let timer = op.map_or(Timer::Retry, Timer::Timeout);
                 match self
                     .held_timers
                     .iter()
@@ -1036,7 +1039,7 @@ impl Engine<'_> {
                             None,
                             id,
                             id,
-                            format!("timeout of op {op}"),
+                            timer.to_string(),
                             cause,
                             Some(&out),
                         );

@@ -98,3 +98,106 @@ fn a_path_with_a_timeout_replays_with_it() {
     let (n, failures) = replay_counterexamples("late-presentation", &report);
     assert!(n > 0 && failures.is_empty(), "{failures:?}");
 }
+
+/// `push-ack`'s retransmission timer as a scripted step: the shortest path
+/// on which the CA's timer fires and the CRL it pushes again reaches a
+/// service is written as a scenario (`do = "timeout"` on the CA, no `op`)
+/// and the simulator replays it to the same delivery.
+#[test]
+fn a_path_through_the_cas_retransmission_replays_with_it() {
+    use commoncert_model::checker::{PropertyResult, Verdict};
+    use commoncert_model::effects::Timer;
+    use commoncert_model::explore::fingerprint;
+    use commoncert_model::msg::Msg;
+    use stateright::Model;
+    use stateright::actor::ActorModelAction as A;
+    use std::collections::{HashSet, VecDeque};
+
+    let config = CheckConfig {
+        lossy: true,
+        actions: 3,
+        revocation: commoncert_model::config::Revocation::Push,
+        harden: commoncert_model::config::Hardening::parse(["push-ack"]).expect("a name"),
+        ..CheckConfig::default()
+    };
+    let (model, _) = config.into_model().expect("builds");
+    // Breadth-first over (state, retransmitted yet), keeping each path.
+    let mut queue: VecDeque<_> = model
+        .init_states()
+        .into_iter()
+        .map(|s| (s, false, Vec::new()))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut found = None;
+    'search: while let Some((state, retried, path)) = queue.pop_front() {
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        for a in actions {
+            let now_retried = retried || matches!(a, A::Timeout(_, Timer::Retry));
+            let delivers_again = retried
+                && matches!(
+                    &a,
+                    A::Deliver {
+                        msg: Msg::Revocation { .. },
+                        ..
+                    }
+                );
+            let Some(next) = model.next_state(&state, a.clone()) else {
+                continue;
+            };
+            let mut path = path.clone();
+            path.push(a);
+            if delivers_again {
+                found = Some(path);
+                break 'search;
+            }
+            if Model::within_boundary(&model, &next)
+                && seen.insert((fingerprint(&next), now_retried))
+            {
+                queue.push_back((next, now_retried, path));
+            }
+        }
+    }
+    let actions = found.expect("a retransmission is reachable");
+    let report = check(
+        &CheckConfig {
+            max_states: Some(1),
+            ..config.clone()
+        },
+        |_| {},
+    )
+    .expect("runs");
+    let path = PropertyResult {
+        name: "retransmission".into(),
+        kind: "sometimes",
+        verdict: Verdict::Holds,
+        counterexample: Vec::new(),
+        in_flight: Vec::new(),
+        actions,
+        violated_at_end: Vec::new(),
+        loop_from: None,
+    };
+    let text = commoncert_sim::emit::counterexample_scenario(
+        &config,
+        &report.dir,
+        "retransmission",
+        &path,
+    );
+    assert!(
+        text.contains("do = \"timeout\"\nnode = \"CA\"\n\n"),
+        "the CA's timer is a step without `op`:\n{text}"
+    );
+    let sc = commoncert_sim::scenario::parse(std::path::Path::new("retransmission.toml"), &text)
+        .expect("the emitted scenario parses");
+    let run = commoncert_sim::sim::run(&sc, commoncert_sim::sim::Options::default()).expect("runs");
+    assert!(run.failures.is_empty(), "{:?}", run.failures);
+    let what: Vec<String> = run.trace.events.iter().map(|e| e.what.clone()).collect();
+    let timer = what
+        .iter()
+        .position(|w| w == "retransmission timer")
+        .expect("the timer fired");
+    assert!(
+        what[timer..].iter().any(|w| w.starts_with("Revocation(")),
+        "{what:?}"
+    );
+}
