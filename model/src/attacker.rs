@@ -12,7 +12,7 @@ use crate::msg::{Msg, OpId, Purpose, Refusal, Shown};
 use crate::node::Choice;
 use crate::small_map::SmallMap;
 use crate::user::Outcome;
-use crate::x509::{CertId, SigningKey, challenge_bytes};
+use crate::x509::{CertId, SigningKey};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -114,10 +114,8 @@ impl Replays {
                 match own {
                     // Its own certificate: it signs the challenge.
                     Some((cert, key)) if cert == shown.certificate => {
-                        let signed = dir
-                            .arena
-                            .sign(key, &challenge_bytes(dir.name(src), *nonce))
-                            .ok();
+                        let bytes = dir.challenge(src, *nonce, cert, Purpose::Use.tag());
+                        let signed = dir.arena.sign(key, &bytes).ok();
                         shown.proof = signed.map(|sig| (*nonce, sig));
                     }
                     // Someone else's: it cannot sign, and replays the

@@ -12,7 +12,7 @@ use crate::msg::Shown;
 use crate::msg::{Msg, Request, Session, Verdict};
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
-use crate::x509::{CertId, CertRequest, CertificateAuthority, CrlId, TrustAnchor, challenge_bytes};
+use crate::x509::{CertId, CertRequest, CertificateAuthority, CrlId, SigId, TrustAnchor};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -49,6 +49,11 @@ pub struct CaState {
     /// that crashes resumes its retransmissions when it restarts. Always
     /// empty without `push-ack`.
     pub unacked: imbl::OrdMap<CrlId, BTreeSet<Id>>,
+    /// `pop-binding` with `ca-authz`: every consent to a qualification the
+    /// CA has acted on. A consent is good for one qualification, so a
+    /// service that kept one cannot qualify itself again with it after the
+    /// holder withdrew it (S20). Always empty without `pop-binding`.
+    pub consents: imbl::OrdSet<SigId>,
 }
 
 impl Ca {
@@ -67,6 +72,7 @@ impl Ca {
             crl_number: 0,
             issued: imbl::OrdMap::new(),
             unacked: imbl::OrdMap::new(),
+            consents: imbl::OrdSet::new(),
         })
     }
 
@@ -147,9 +153,10 @@ impl Ca {
                 serial,
                 holder,
             } => {
+                let proven = self.holder_proves(st, src, serial, holder.as_ref());
                 let verdict = if self.dir.hardening.ca_authz
                     && st.tables.is_registered(serial)
-                    && !self.holder_proves(src, serial, holder.as_ref())
+                    && proven.is_none()
                 {
                     // `ca-authz`: no qualification without the holder's presentation.
                     Verdict::NotQualified
@@ -157,6 +164,13 @@ impl Ca {
                     // S18: add the service and answer.
                     fx.persist = true;
                     fx.step(Step::S18);
+                    if self.dir.hardening.ca_authz
+                        && self.dir.hardening.pop_binding
+                        && let Some(Some(consent)) = proven
+                    {
+                        // `pop-binding`: this consent is spent.
+                        st.consents.insert(consent);
+                    }
                     Verdict::Ok
                 } else {
                     Verdict::NotRegistered
@@ -261,33 +275,49 @@ impl Ca {
 
     /// `ca-authz`: whether `holder` is the certificate of `serial`, valid
     /// now, presented to `src` (under proof of possession: with a signature
-    /// over `src`'s challenge by the certified key).
-    fn holder_proves(&self, src: Id, serial: Serial, holder: Option<&Shown>) -> bool {
-        let Some(shown) = holder else {
-            return false;
-        };
-        let Ok(info) =
-            self.dir
-                .arena
-                .verify_certificate(&self.anchor, shown.certificate, self.clock.now())
-        else {
-            return false;
-        };
+    /// over `src`'s challenge by the certified key). `Some` with the
+    /// signature (None for a bearer certificate) if it is.
+    ///
+    /// As the patent reads, any proof the holder ever made to `src` will do,
+    /// however old and whatever it was for: the CA cannot tell a fresh
+    /// consent from a presentation `src` kept. Under `pop-binding` the
+    /// signature must be the holder's consent to this qualification (the
+    /// purpose `qualify`, this certificate) and not one already spent.
+    fn holder_proves(
+        &self,
+        st: &CaState,
+        src: Id,
+        serial: Serial,
+        holder: Option<&Shown>,
+    ) -> Option<Option<SigId>> {
+        let shown = holder?;
+        let info = self
+            .dir
+            .arena
+            .verify_certificate(&self.anchor, shown.certificate, self.clock.now())
+            .ok()?;
         if info.serial != serial {
-            return false;
+            return None;
         }
         match (self.dir.modes.presentation, &shown.proof) {
-            (Presentation::Bearer, _) => true,
-            (Presentation::ProofOfPossession, Some((nonce, signature))) => self
-                .dir
-                .arena
-                .verify_proof(
-                    &info.public_key,
-                    &challenge_bytes(self.dir.name(src), *nonce),
-                    *signature,
-                )
-                .is_ok(),
-            (Presentation::ProofOfPossession, None) => false,
+            (Presentation::Bearer, _) => Some(None),
+            (Presentation::ProofOfPossession, Some((nonce, signature))) => {
+                let purpose = if self.dir.hardening.pop_binding {
+                    if st.consents.contains(signature) {
+                        return None; // a consent already spent
+                    }
+                    crate::msg::Purpose::QUALIFY
+                } else {
+                    crate::msg::Purpose::Use.tag()
+                };
+                let bytes = self.dir.challenge(src, *nonce, shown.certificate, purpose);
+                self.dir
+                    .arena
+                    .verify_proof(&info.public_key, &bytes, *signature)
+                    .ok()
+                    .map(|()| Some(*signature))
+            }
+            (Presentation::ProofOfPossession, None) => None,
         }
     }
 
@@ -568,6 +598,96 @@ mod tests {
         assert!(pushed(&node.on_timer(ca, &mut st, &Timer::Retry)).is_empty());
     }
 
+    /// `pop-binding` with `ca-authz`: a qualification needs the holder's
+    /// consent for it (purpose `qualify`, this certificate), good once; a
+    /// proof made to use the service is no consent. Without `pop-binding`
+    /// that proof is accepted, again and again (the finding
+    /// `kept-presentation-qualifies`).
+    #[test]
+    fn pop_binding_takes_a_consent_once_and_no_proof_made_for_a_use() {
+        use crate::msg::Purpose;
+        use crate::x509::{KeyStream, derive_key};
+        let run = |hardening: Hardening| -> Vec<Verdict> {
+            let mut spec = standard_spec(2, 1, false);
+            spec.hardening = hardening;
+            let system = spec.build().expect("builds");
+            let dir = system.dir.clone();
+            let ca = dir.ca().expect("a CA");
+            let (a, b) = (dir.by_name("A").expect("A"), dir.by_name("B").expect("B"));
+            let subject = Subject::clone(dir.subjects.values().next().expect("a user"));
+            let node = system.nodes[usize::from(ca)].clone();
+            let (mut st, _) = node.start(ca, None);
+            let key = derive_key(7, KeyStream::User, 0);
+            let fx = node.on_message(
+                ca,
+                &mut st,
+                a,
+                Msg::IssueRequest {
+                    session: Session { peer: a, op: 0 },
+                    subject: Arc::new(subject),
+                    public_key: key.public_key(),
+                },
+            );
+            let Some((
+                _,
+                Msg::Issued {
+                    serial,
+                    certificate,
+                    ..
+                },
+            )) = fx.sends.into_iter().next()
+            else {
+                panic!("not issued");
+            };
+            let mut ask = |msg: Msg| -> Verdict {
+                let fx = node.on_message(ca, &mut st, b, msg);
+                match fx.sends.into_iter().next() {
+                    Some((_, Msg::Answer { verdict, .. })) => verdict,
+                    other => panic!("no answer: {other:?}"),
+                }
+            };
+            let proof = |purpose: &str| {
+                let bytes = dir.challenge(b, 5, certificate, purpose);
+                let sig = dir.arena.sign(&key, &bytes).expect("signs");
+                Some(Shown {
+                    certificate,
+                    proof: Some((5, sig)),
+                })
+            };
+            let session = Session { peer: b, op: 1 };
+            let qualify = |holder| Msg::Qualify {
+                session,
+                serial,
+                holder,
+            };
+            vec![
+                ask(qualify(proof(Purpose::Use.tag()))),
+                ask(qualify(proof(Purpose::QUALIFY))),
+                ask(Msg::Withdraw { session, serial }),
+                ask(qualify(proof(Purpose::QUALIFY))),
+                ask(qualify(proof(Purpose::Use.tag()))),
+            ]
+        };
+        let ca_authz = Hardening {
+            ca_authz: true,
+            ..Hardening::default()
+        };
+        let both = Hardening {
+            pop_binding: true,
+            ..ca_authz
+        };
+        use Verdict::*;
+        // The use-proof refused, the consent taken, withdrawn, the same
+        // consent refused as spent, the use-proof still refused.
+        assert_eq!(
+            run(both),
+            vec![NotQualified, Ok, Ok, NotQualified, NotQualified]
+        );
+        // As the patent reads, the bytes signed are the same whatever the
+        // purpose: every proof B was given qualifies it, even after S20.
+        assert_eq!(run(ca_authz), vec![Ok, Ok, Ok, Ok, Ok]);
+    }
+
     /// one-per-subject: a second request for the subject with the same key
     /// (a retry: another session) gets the same certificate; with another
     /// key it is refused. The patent's CA issues a second certificate.
@@ -667,6 +787,7 @@ mod tests {
             one_per_subject: true,
             subject_match: true,
             push_ack: true,
+            pop_binding: true,
         };
         let configs = [
             CheckConfig {

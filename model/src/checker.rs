@@ -503,6 +503,7 @@ impl CheckConfig {
         model = always!(model, Property::NoRelay);
         model = always!(model, Property::ServiceListPrivate);
         model = always!(model, Property::LinkMatchesSubject);
+        model = always!(model, Property::NoUnauthorisedQualification);
         let reachable = self.milestones();
         if reachable.contains(&Milestone::GrantAfterQualification) {
             model = sometimes!(model, Milestone::GrantAfterQualification);

@@ -5,7 +5,7 @@
 //! a `Directory` says who is on the network. Both are shared, read-only, by
 //! every actor, the checker and the simulator.
 
-use crate::x509::Arena;
+use crate::x509::{Arena, CertId};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -300,6 +300,34 @@ impl Directory {
             .or_else(|| self.parties.iter().find(|p| p.id == id))
     }
 
+    /// The bytes a presenter signs to answer `service`'s challenge `nonce`
+    /// with `certificate`, for `purpose` (`Purpose::tag`, or `"qualify"`
+    /// for a consent to S17). As the patent reads (the project's reading):
+    /// the service and the nonce only. Under `pop-binding` also the
+    /// certificate (the SHA-256 of its DER) and the purpose, under another
+    /// domain tag. Every signer and every verifier asks here, so the two
+    /// always agree.
+    pub fn challenge(
+        &self,
+        service: Id,
+        nonce: u64,
+        certificate: CertId,
+        purpose: &str,
+    ) -> Vec<u8> {
+        if !self.hardening.pop_binding {
+            return crate::x509::challenge_bytes(self.name(service), nonce);
+        }
+        let digest = match self.arena.der(certificate.0) {
+            Some(der) => ring::digest::digest(&ring::digest::SHA256, der.as_bytes())
+                .as_ref()
+                .to_vec(),
+            // A handle the arena never saw (a forged one): its own bytes,
+            // which no genuine certificate's digest equals.
+            None => certificate.0.to_be_bytes().to_vec(),
+        };
+        crate::x509::bound_challenge_bytes(self.name(service), nonce, &digest, purpose)
+    }
+
     pub fn name(&self, id: Id) -> &str {
         self.party(id).map(|p| p.name.as_str()).unwrap_or("?")
     }
@@ -421,25 +449,39 @@ pub struct Hardening {
     /// (durably, across a CA crash). The patent's V1 notification is sent
     /// once, so a lost one leaves the serial accepted until expiry.
     pub push_ack: bool,
+    /// `pop-binding`: a proof of possession signs the service, the nonce,
+    /// the certificate and the purpose (`Directory::challenge`), and a
+    /// qualification (S17) carries the holder's consent: a proof for the
+    /// purpose `qualify`, made at S15 when the service asks to be
+    /// qualified, which the CA (under `ca-authz`) accepts once. The
+    /// patent's proof (the project's reading) signs the service and the
+    /// nonce only, so any proof a service was ever given vouches for it.
+    pub pop_binding: bool,
 }
 
 impl Hardening {
     /// Every option's name, in the order documented.
-    pub const NAMES: &'static [&'static str] =
-        &["ca-authz", "one-per-subject", "subject-match", "push-ack"];
+    pub const NAMES: &'static [&'static str] = &[
+        "ca-authz",
+        "one-per-subject",
+        "subject-match",
+        "push-ack",
+        "pop-binding",
+    ];
 
     /// Names the project reserves for options not implemented yet; asking
     /// for one is an error that says so, never a silent no-op.
-    pub const PLANNED: &'static [&'static str] = &["pop-binding", "csr", "crl-freshness"];
+    pub const PLANNED: &'static [&'static str] = &["csr", "crl-freshness"];
 
     /// Each option's name with its switch, in `NAMES` order: the one table
     /// both `enable` and `names` read.
-    fn switches(&mut self) -> [(&'static str, &mut bool); 4] {
+    fn switches(&mut self) -> [(&'static str, &mut bool); 5] {
         [
             ("ca-authz", &mut self.ca_authz),
             ("one-per-subject", &mut self.one_per_subject),
             ("subject-match", &mut self.subject_match),
             ("push-ack", &mut self.push_ack),
+            ("pop-binding", &mut self.pop_binding),
         ]
     }
 

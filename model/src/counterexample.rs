@@ -270,6 +270,10 @@ pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
             dir.name(*at),
             credential.login()
         ),
+        Choice::Malicious(crate::malicious::Move::Requalify { shown }) => format!(
+            "asks the CA to qualify it with certificate {}'s presentation",
+            shown.certificate.fingerprint()
+        ),
         Choice::Malicious(crate::malicious::Move::Relay(r)) => format!(
             "relays certificate {} to {}",
             r.shown.certificate.fingerprint(),

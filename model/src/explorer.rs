@@ -304,6 +304,7 @@ impl Model for Readable {
             always!(Property::NoRelay),
             always!(Property::ServiceListPrivate),
             always!(Property::LinkMatchesSubject),
+            always!(Property::NoUnauthorisedQualification),
             sometimes!(Milestone::GrantAfterQualification),
             sometimes!(Milestone::Invalidation),
             sometimes!(Milestone::Prohibition),

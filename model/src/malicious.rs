@@ -41,7 +41,6 @@ use crate::node::Choice;
 use crate::service::{Service, ServiceState, Stage};
 use crate::tables::Serial;
 use crate::user::Outcome;
-use crate::x509::challenge_bytes;
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -56,6 +55,13 @@ pub enum Move {
     /// Present its own certificate at `at` and log in with `credential`
     /// (a victim's, harvested, under the victim's login there).
     Bind { at: Id, credential: Credential },
+    /// Ask the CA to qualify it (S17) for a certificate a user showed it,
+    /// carrying that presentation as the holder's, when it is not (or no
+    /// longer) linked to it: after the holder withdrew it (S20), this
+    /// undoes the holder's choice. `ca-authz` checks the presentation, but
+    /// as the patent reads any proof made to this service passes;
+    /// `pop-binding` asks for a consent made for this qualification.
+    Requalify { shown: Shown },
 }
 
 /// The requests a probe may make: every one the CA answers on a serial.
@@ -78,7 +84,8 @@ pub struct Malice {
     pub probes: crate::small_map::SmallMap<OpId, (Request, Serial)>,
     pub relays: Replays,
     /// Binds under way: operation -> (service, credential).
-    pub binds: crate::small_map::SmallMap<OpId, (Id, Credential)>,
+    /// With the challenge nonce it answered, for `pop-binding`'s consent.
+    pub binds: crate::small_map::SmallMap<OpId, (Id, Credential, Option<u64>)>,
     pub moves_done: u8,
 }
 
@@ -103,6 +110,10 @@ impl Service {
                 }
             }
             for s in &m.seen {
+                let serial = self.dir.arena.serial_of(s.certificate);
+                if serial.is_some_and(|n| !st.durable.table.holds(n)) {
+                    moves.push(Move::Requalify { shown: s.clone() });
+                }
                 for service in self.dir.services().filter(|s| *s != me) {
                     moves.push(Move::Relay(Replay {
                         shown: s.clone(),
@@ -174,6 +185,22 @@ impl Service {
                 m.probes.insert(op, (*request, serial));
                 fx.send(self.dir.ca().unwrap_or_default(), msg);
             }
+            Move::Requalify { shown } => {
+                let serial = self.dir.arena.serial_of(shown.certificate)?;
+                if self.timeouts {
+                    fx.set_timers.push(Timer::Timeout(op));
+                }
+                // Answered like a probe's qualification.
+                m.probes.insert(op, (Request::Qualify, serial));
+                fx.send(
+                    self.dir.ca().unwrap_or_default(),
+                    Msg::Qualify {
+                        session: Session { peer: me, op },
+                        serial,
+                        holder: Some(shown.clone()),
+                    },
+                );
+            }
             Move::Relay(replay) => {
                 // Its own relays count once, in `moves_done`.
                 m.relays
@@ -183,7 +210,7 @@ impl Service {
                 if self.timeouts {
                     fx.set_timers.push(Timer::Timeout(op));
                 }
-                m.binds.insert(op, (*at, credential.clone()));
+                m.binds.insert(op, (*at, credential.clone(), None));
                 match (self.dir.modes.presentation, self.dir.own.get(&me)) {
                     // A bearer certificate is presented at once.
                     (Presentation::Bearer, Some(own)) => fx.send(
@@ -275,10 +302,10 @@ impl Service {
             }
             _ if msg
                 .reply_op()
-                .is_some_and(|op| m.binds.get(&op).is_some_and(|(at, _)| *at == src)) =>
+                .is_some_and(|op| m.binds.get(&op).is_some_and(|(at, ..)| *at == src)) =>
             {
                 let op = msg.reply_op().unwrap_or_default();
-                let Some((at, credential)) = m.binds.get(&op).cloned() else {
+                let Some((at, credential, answered)) = m.binds.get(&op).cloned() else {
                     return false;
                 };
                 let outcome = match msg {
@@ -287,12 +314,16 @@ impl Service {
                         let (Some(own), Some(key)) = (self.dir.own.get(&me), &self.own_key) else {
                             return true;
                         };
+                        let signed =
+                            self.dir
+                                .challenge(at, *nonce, own.certificate, Purpose::Use.tag());
                         let proof = self
                             .dir
                             .arena
-                            .sign(key, &challenge_bytes(self.dir.name(at), *nonce))
+                            .sign(key, &signed)
                             .ok()
                             .map(|sig| (*nonce, sig));
+                        m.binds.insert(op, (at, credential.clone(), Some(*nonce)));
                         fx.send(
                             at,
                             Msg::Present {
@@ -306,14 +337,31 @@ impl Service {
                         );
                         return true;
                     }
-                    // S14: the victim's credential, under the victim's login.
+                    // S14: the victim's credential, under the victim's login;
+                    // under `pop-binding` with its operator's consent to the
+                    // qualification (its own key: it can always give that).
                     Msg::LoginForm { failed: false, .. } => {
+                        let consent = match (self.dir.own.get(&me), &self.own_key, answered) {
+                            (Some(own), Some(key), Some(nonce))
+                                if self.dir.hardening.pop_binding =>
+                            {
+                                let signed = self.dir.challenge(
+                                    at,
+                                    nonce,
+                                    own.certificate,
+                                    Purpose::QUALIFY,
+                                );
+                                self.dir.arena.sign(key, &signed).ok()
+                            }
+                            _ => None,
+                        };
                         fx.send(
                             at,
                             Msg::Login {
                                 op,
                                 credential: credential.into(),
                                 public_key: None,
+                                consent,
                             },
                         );
                         return true;
@@ -494,7 +542,8 @@ mod tests {
         assert_eq!(verdicts(&insider(|_| {}))["link-matches-subject"], V::Holds);
     }
 
-    /// ca-authz closes the outsider's probes and changes no other verdict.
+    /// ca-authz closes the outsider's probes (its invalidations, its service
+    /// lists and its qualifications of itself) and changes no other verdict.
     #[test]
     fn ca_authz_closes_the_outsiders_probes_and_nothing_else_changes() {
         let outsider = |h: Hardening| CheckConfig {
@@ -510,7 +559,11 @@ mod tests {
             ..Hardening::default()
         }));
         for (name, v) in &before {
-            let closed = ["no-unauthorised-revocation", "service-list-private"];
+            let closed = [
+                "no-unauthorised-revocation",
+                "service-list-private",
+                "no-unauthorised-qualification",
+            ];
             if closed.contains(&name.as_str()) {
                 assert_eq!((*v, after[name]), (V::Violated, V::Holds), "{name}");
             } else {

@@ -45,6 +45,20 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// The purpose as `pop-binding` proofs sign it (part of the signed
+    /// bytes: fixed). `QUALIFY` is the holder's consent to S17.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Purpose::Issue => "issue",
+            Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate => "invalidate",
+            Purpose::Use => "use",
+            Purpose::Prohibit => "prohibit",
+            Purpose::Statement | Purpose::StatementSource { .. } => "statement",
+        }
+    }
+
+    pub const QUALIFY: &'static str = "qualify";
+
     /// Whether this purpose presents a certificate (rather than logging in first).
     pub fn presents_certificate(self) -> bool {
         !matches!(self, Purpose::Issue | Purpose::InvalidateByPassword)
@@ -125,6 +139,10 @@ pub enum Msg {
         /// Shared: an envelope in flight is cloned with every checker state.
         credential: Arc<Credential>,
         public_key: Option<[u8; 32]>,
+        /// `pop-binding`: at S15, the holder's consent to the service's
+        /// qualification (S17): a proof for the purpose `qualify` over the
+        /// nonce of the challenge this session answered. None otherwise.
+        consent: Option<SigId>,
     },
     /// S12 / P3 / P11 / P31 / P39 / P43: the certificate, with its proof.
     Present {

@@ -54,6 +54,14 @@ pub enum Property {
     /// A service links a certificate only to its subject's account (S16,
     /// S19): no Fig. 7 row holds a serial the CA issued to someone else.
     LinkMatchesSubject,
+    /// A service is added to a certificate (S18) only through its holder's
+    /// action: the CA's OK to S's qualification answers a request S made in
+    /// a session of the holder's, after the holder presented the
+    /// certificate to S (S13-S17). A service that qualifies
+    /// itself on its own (a guess, a presentation it kept, one relayed to
+    /// it) is not the holder's doing, and after the holder's S20 it undoes
+    /// the holder's choice.
+    NoUnauthorisedQualification,
 }
 
 impl Property {
@@ -69,6 +77,7 @@ impl Property {
         Property::NoRelay,
         Property::ServiceListPrivate,
         Property::LinkMatchesSubject,
+        Property::NoUnauthorisedQualification,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +93,7 @@ impl Property {
             Property::NoRelay => "no-relay",
             Property::ServiceListPrivate => "service-list-private",
             Property::LinkMatchesSubject => "link-matches-subject",
+            Property::NoUnauthorisedQualification => "no-unauthorised-qualification",
         }
     }
 
@@ -442,6 +452,15 @@ impl History {
                         );
                     }
                     Request::Qualify => {
+                        // In a session of the holder's, after it presented
+                        // the certificate there. (Sessions name their peer,
+                        // and no modelled adversary forges another's, as
+                        // none forges a message's source.)
+                        if self.owners.get(serial) != Some(&session.peer)
+                            || !self.presented.contains(&(*serial, dst))
+                        {
+                            self.violated.insert(Property::NoUnauthorisedQualification);
+                        }
                         let revoked = self.revoked.contains(serial);
                         self.qualified.entry(*serial).or_default().insert(dst);
                         self.evidence.insert(

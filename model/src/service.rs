@@ -15,7 +15,7 @@ use crate::rejection::Rejection;
 use crate::small_map::SmallMap;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
-use crate::x509::{CertInfo, TrustAnchor, challenge_bytes};
+use crate::x509::{CertInfo, SigId, TrustAnchor};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -46,6 +46,9 @@ pub struct Service {
     /// A malicious service's operator's key, for its own certificate
     /// (`Directory::own`).
     pub own_key: Option<crate::x509::SigningKey>,
+    /// The service's secret for `pop-binding`'s unpredictable nonces,
+    /// derived from the run's seed (`KeyStream::Service`).
+    pub nonce_key: [u8; 32],
 }
 
 /// Where a session is in its flow.
@@ -140,6 +143,34 @@ impl Service {
         self.dir.ca().unwrap_or_default()
     }
 
+    /// The nonce of the `counter`-th challenge. As the patent reads (the
+    /// project's reading), the counter itself. Under `pop-binding` it is
+    /// unpredictable: the counter in the low 32 bits, and above it 32 bits
+    /// of a keyed SHA-256 of the counter, so nobody can tell the next nonce
+    /// from the ones seen, while the service still tells a nonce it handed
+    /// out (a replay) from one it never made.
+    fn nonce(&self, counter: u64) -> u64 {
+        if !self.dir.hardening.pop_binding {
+            return counter;
+        }
+        let mut input = self.nonce_key.to_vec();
+        input.extend_from_slice(&counter.to_be_bytes());
+        let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+        let mut tag = [0u8; 4];
+        tag.copy_from_slice(&digest.as_ref()[..4]);
+        (u64::from(u32::from_be_bytes(tag)) << 32) | (counter & 0xFFFF_FFFF)
+    }
+
+    /// The counter of a nonce this service made, or None for one it never made.
+    fn counter_of(&self, nonce: u64) -> Option<u64> {
+        let counter = if self.dir.hardening.pop_binding {
+            nonce & 0xFFFF_FFFF
+        } else {
+            nonce
+        };
+        (self.nonce(counter) == nonce).then_some(counter)
+    }
+
     fn refuse(&self, st: &mut ServiceState, session: Session, refusal: Refusal, fx: &mut Effects) {
         st.sessions.remove(&session);
         fx.send(
@@ -174,11 +205,13 @@ impl Service {
                 op,
                 credential,
                 public_key,
+                consent,
             } => {
                 if self.curious {
                     self.replay_elsewhere(me, st, src, &credential, fx);
                 }
-                self.on_login(st, Session { peer: src, op }, &credential, public_key, fx)
+                let session = Session { peer: src, op };
+                self.on_login(st, session, &credential, public_key, consent, fx)
             }
             Msg::Present { op, purpose, shown } => {
                 self.on_present(me, st, Session { peer: src, op }, purpose, &shown, fx)
@@ -342,6 +375,7 @@ impl Service {
                         op,
                         credential: presented.into(),
                         public_key: None,
+                        consent: None,
                     },
                 );
             }
@@ -379,7 +413,7 @@ impl Service {
                 },
             );
         } else if self.dir.modes.presentation == Presentation::ProofOfPossession {
-            let nonce = st.durable.next_nonce;
+            let nonce = self.nonce(st.durable.next_nonce);
             st.durable.next_nonce += 1;
             fx.persist = true;
             st.sessions.insert(
@@ -421,15 +455,26 @@ impl Service {
         };
         if expected != Some(*nonce) {
             // A nonce we handed out before, to this session or another, is a replay.
-            return Err(if *nonce < st.durable.next_nonce {
-                Rejection::ReplayedChallenge
-            } else {
-                Rejection::UnknownChallenge
-            });
+            return Err(
+                if self
+                    .counter_of(*nonce)
+                    .is_some_and(|c| c < st.durable.next_nonce)
+                {
+                    Rejection::ReplayedChallenge
+                } else {
+                    Rejection::UnknownChallenge
+                },
+            );
         }
+        let purpose = st
+            .sessions
+            .get(&session)
+            .map_or(Purpose::Use, |s| s.purpose);
         self.dir.arena.verify_proof(
             &info.public_key,
-            &challenge_bytes(self.dir.name(me), *nonce),
+            &self
+                .dir
+                .challenge(me, *nonce, shown.certificate, purpose.tag()),
             *signature,
         )?;
         Ok(info)
@@ -654,6 +699,7 @@ impl Service {
         session: Session,
         credential: &Credential,
         public_key: Option<[u8; 32]>,
+        consent: Option<SigId>,
         fx: &mut Effects,
     ) {
         let Some(s) = st.sessions.get(&session) else {
@@ -742,7 +788,17 @@ impl Service {
                         fx,
                     );
                 }
-                let holder = s.holder.clone();
+                // `pop-binding`: the CA is shown the holder's consent to this
+                // qualification (over the same challenge), not the proof made
+                // to use the service, which vouches for nothing else.
+                let holder = if self.dir.hardening.pop_binding {
+                    s.holder.clone().map(|h| Shown {
+                        proof: h.proof.zip(consent).map(|((nonce, _), c)| (nonce, c)),
+                        ..h
+                    })
+                } else {
+                    s.holder.clone()
+                };
                 // S16 Yes, S17: ask the CA to validate the certificate for this service.
                 if let Some(s) = st.sessions.get_mut(&session) {
                     s.stage = Stage::AwaitCa(Request::Qualify);
@@ -914,5 +970,49 @@ impl SessionState {
             link: None,
             holder: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Hardening;
+    use crate::node::Node;
+    use crate::system::standard_spec;
+
+    /// Challenge nonces: the counter as the patent reads; under
+    /// `pop-binding` unpredictable (not the counter, different per service
+    /// and per seed) yet traceable to the counter that made them, and a
+    /// nonce the service never made is told apart.
+    #[test]
+    fn pop_binding_nonces_are_unpredictable_and_their_counters_known() {
+        let service = |hardening, seed| {
+            let mut spec = standard_spec(2, 1, false);
+            spec.hardening = hardening;
+            spec.seed = seed;
+            let system = spec.build().expect("builds");
+            let a = system.dir.by_name("A").expect("A");
+            match &system.nodes[usize::from(a)] {
+                Node::Service(s) => s.clone(),
+                _ => panic!("A is a service"),
+            }
+        };
+        let plain = service(Hardening::default(), 1);
+        assert_eq!((plain.nonce(7), plain.counter_of(7)), (7, Some(7)));
+        let bound = Hardening {
+            pop_binding: true,
+            ..Hardening::default()
+        };
+        let (s1, s2) = (service(bound, 1), service(bound, 2));
+        let nonces: Vec<u64> = (1..5).map(|c| s1.nonce(c)).collect();
+        assert!(
+            nonces
+                .iter()
+                .zip(1..)
+                .all(|(n, c)| *n != c && *n >> 32 != 0)
+        );
+        assert_ne!(s1.nonce(1), s2.nonce(1), "another seed, another nonce");
+        assert!((1..5).all(|c| s1.counter_of(s1.nonce(c)) == Some(c)));
+        assert_eq!(s1.counter_of(s1.nonce(3) ^ (1 << 40)), None);
+        assert_eq!(s1.counter_of(3), None);
     }
 }

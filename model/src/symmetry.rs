@@ -119,6 +119,11 @@ impl Symmetry {
         if !system.dir.own.is_empty() {
             return None;
         }
+        // `pop-binding` signs certificates' digests and consents, which the
+        // renaming does not re-sign (not proven symmetric).
+        if system.dir.hardening.pop_binding {
+            return None;
+        }
         // A malicious service probes serials, which depend on the order in
         // which users were issued; its moves are not renamed (not proven
         // symmetric), so the reduction is refused rather than guessed.
@@ -369,10 +374,13 @@ impl Rename<'_> {
                 op,
                 credential,
                 public_key,
+                consent,
             } => Msg::Login {
                 op: *op,
                 credential: self.credential(credential).into(),
                 public_key: public_key.map(|k| self.key(&k)),
+                // Never set: `pop-binding` has no symmetry (`Symmetry::of`).
+                consent: *consent,
             },
             Msg::Present { op, purpose, shown } => Msg::Present {
                 op: *op,
@@ -535,6 +543,7 @@ impl Rename<'_> {
                         Pending {
                             command: self.command(&p.command),
                             regions: p.regions.clone(),
+                            challenge: p.challenge,
                         },
                     )
                 })

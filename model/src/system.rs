@@ -299,8 +299,10 @@ impl SystemSpec {
         let spec_of = |name: &str| self.services.iter().find(|s| s.name == name);
         let service = |name: &str| {
             let malicious = spec_of(name).is_some_and(|s| s.malicious);
+            let index = dir.by_name(name).map_or(0, usize::from) as u64;
             Service {
                 own_key: dir.by_name(name).and_then(|id| own_keys.get(&id).cloned()),
+                nonce_key: key_seed(seed, KeyStream::Service, index),
                 dir: dir.clone(),
                 anchor: anchor.clone(),
                 clock: clock.clone(),

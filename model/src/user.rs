@@ -12,7 +12,7 @@ use crate::node::Choice;
 use crate::rejection::Rejection;
 use crate::small_map::SmallMap;
 use crate::step::Step;
-use crate::x509::{CertId, SigId, SigningKey, challenge_bytes};
+use crate::x509::{CertId, SigId, SigningKey};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -169,6 +169,9 @@ pub struct Regions {
 pub struct Pending {
     pub command: Command,
     pub regions: Option<Regions>,
+    /// `pop-binding`: the nonce of the challenge this operation answered,
+    /// for its consent to a qualification at S15. Always None without it.
+    pub challenge: Option<u64>,
 }
 
 /// Who a user is: its name, its key, its accounts. Kept in the user's state
@@ -327,12 +330,19 @@ impl User {
     /// The proof of possession: the challenge signed with the user's key,
     /// through the run's arena (real Ed25519; `None` only if the arena
     /// refuses the signature's handle, a 64-bit collision).
-    fn sign(&self, st: &UserState, service: Id, nonce: u64) -> Option<SigId> {
+    fn sign(
+        &self,
+        st: &UserState,
+        service: Id,
+        nonce: u64,
+        certificate: CertId,
+        purpose: &str,
+    ) -> Option<SigId> {
         self.dir
             .arena
             .sign(
                 &st.identity.key,
-                &challenge_bytes(self.dir.name(service), nonce),
+                &self.dir.challenge(service, nonce, certificate, purpose),
             )
             .ok()
     }
@@ -363,6 +373,7 @@ impl User {
             Pending {
                 command,
                 regions: None,
+                challenge: None,
             },
         );
         if self.timeouts {
@@ -492,12 +503,22 @@ impl User {
                     Command::Invalidate { .. } => (&[Step::S3, Step::P11], None),
                     _ => (&[Step::S15, Step::P5], None),
                 };
+                // `pop-binding`: a login after a presentation (S15) is the
+                // service asking to be qualified; the user consents to that,
+                // for this certificate and this challenge only.
+                let consent = match (pending.challenge, st.certificate) {
+                    (Some(nonce), Some(certificate)) => {
+                        self.sign(st, src, nonce, certificate, Purpose::QUALIFY)
+                    }
+                    _ => None,
+                };
                 fx.steps(steps).send(
                     src,
                     Msg::Login {
                         op,
                         credential: credential.into(),
                         public_key,
+                        consent,
                     },
                 );
             }
@@ -512,9 +533,14 @@ impl User {
                     },
                     None => pending.command.purpose(),
                 };
-                let Some(signature) = self.sign(st, src, nonce) else {
+                let Some(signature) = self.sign(st, src, nonce, certificate, purpose.tag()) else {
                     return;
                 };
+                if self.dir.hardening.pop_binding
+                    && let Some(p) = st.pending.get_mut(&op)
+                {
+                    p.challenge = Some(nonce);
+                }
                 let proof = Some((nonce, signature));
                 fx.steps(Self::present_steps(purpose, false)).send(
                     src,

@@ -541,20 +541,41 @@ impl World {
         to: Id,
         serial: Option<u64>,
     ) -> Option<Choice> {
+        let shown = self.seen_by(service, victim, serial)?;
+        Some(Choice::Malicious(crate::malicious::Move::Relay(
+            crate::attacker::Replay { shown, service: to },
+        )))
+    }
+
+    /// A presentation `victim` made to the malicious `service`: of
+    /// certificate `serial` if given, else the last in the order of its set.
+    fn seen_by(&self, service: Id, victim: Id, serial: Option<u64>) -> Option<crate::msg::Shown> {
         let malice = self.state(service)?.service()?.malice.as_ref()?;
         let victim_name = &self.system.dir.subjects.get(&victim)?.name;
         let arena = &self.system.dir.arena;
-        let shown = malice
+        malice
             .seen
             .iter()
             .rfind(|s| {
                 arena.subject_of(s.certificate).as_deref() == Some(victim_name)
                     && serial.is_none_or(|n| arena.serial_of(s.certificate) == Some(n))
-            })?
-            .clone();
-        Some(Choice::Malicious(crate::malicious::Move::Relay(
-            crate::attacker::Replay { shown, service: to },
-        )))
+            })
+            .cloned()
+    }
+
+    /// The malicious service's qualification of itself with a presentation
+    /// `victim` made to it (of certificate `serial` if given, else the last
+    /// in the order of its set), if it kept one.
+    pub fn malicious_requalify(
+        &self,
+        service: Id,
+        victim: Id,
+        serial: Option<u64>,
+    ) -> Option<Choice> {
+        let shown = self.seen_by(service, victim, serial)?;
+        Some(Choice::Malicious(crate::malicious::Move::Requalify {
+            shown,
+        }))
     }
 
     /// The malicious service's bind of its own certificate at `to` with a

@@ -280,6 +280,17 @@ fn scenario(
                         quote(&name_of(*at))
                     );
                 }
+                Choice::Malicious(Move::Requalify { shown }) => {
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"requalify\"\nservice = {}\nvictim = {}\n",
+                        quote(&name_of(*actor)),
+                        quote(&holder_of(shown.certificate)),
+                    );
+                    if let Some(serial) = dir.arena.serial_of(shown.certificate) {
+                        let _ = writeln!(t, "serial = {serial}");
+                    }
+                }
                 Choice::Malicious(Move::Relay(r)) => {
                     let _ = write!(
                         t,

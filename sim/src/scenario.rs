@@ -168,6 +168,14 @@ pub enum Action {
         to: String,
         serial: Option<u64>,
     },
+    /// The malicious `service` asks the CA to qualify it with a
+    /// presentation `victim` made to it (of certificate `serial` if given,
+    /// else the last in the order of its set).
+    Requalify {
+        service: String,
+        victim: String,
+        serial: Option<u64>,
+    },
     Partition {
         nodes: Vec<String>,
     },
@@ -219,6 +227,7 @@ impl Action {
             Action::Probe { .. } => "probe",
             Action::Relay { .. } => "relay",
             Action::Bind { .. } => "bind",
+            Action::Requalify { .. } => "requalify",
             Action::Partition { .. } => "partition",
             Action::Heal => "heal",
             Action::Crash { .. } => "crash",
@@ -243,6 +252,7 @@ impl Action {
                 | Action::Probe { .. }
                 | Action::Relay { .. }
                 | Action::Bind { .. }
+                | Action::Requalify { .. }
         )
     }
 }
@@ -295,6 +305,9 @@ impl std::fmt::Display for Action {
                 f,
                 "bind {service}'s certificate at {to} with {victim}'s credential"
             ),
+            Action::Requalify {
+                service, victim, ..
+            } => write!(f, "requalify {service} with {victim}'s presentation"),
             Action::Partition { nodes } => write!(f, "partition [{}]", nodes.join(", ")),
             Action::Heal => f.write_str("heal"),
             Action::Crash { node } => write!(f, "crash {node}"),
@@ -685,6 +698,10 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
             &["service", "victim", "to"],
             &["granted", "rejected", "timeout", "crashed"],
         ),
+        "requalify" => (
+            &["service", "victim", "serial"],
+            &["granted", "not-qualified", "revoked", "timeout", "crashed"],
+        ),
         "partition" => (&["nodes"], &[]),
         "heal" => (&[], &[]),
         "crash" | "restart" => (&["node"], &[]),
@@ -696,7 +713,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
     })
 }
 
-const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, partition, heal, crash, restart, wait, deliver, drop, timeout";
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, requalify, partition, heal, crash, restart, wait, deliver, drop, timeout";
 
 /// The keys a raw step sets, with the span of each value.
 fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
@@ -1156,6 +1173,20 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                         victim,
                         to,
                     }
+                }
+            }
+            "requalify" => {
+                let service = service()?;
+                if !malicious.contains(&service) {
+                    return Err(c.at(
+                        spanned.span(),
+                        format!("{here}`do = \"requalify\"` needs a service with `malicious = true`; `{service}` is not"),
+                    ));
+                }
+                Action::Requalify {
+                    service,
+                    victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
+                    serial: s.serial.as_ref().map(|n| *n.get_ref()),
                 }
             }
             "partition" => {

@@ -898,6 +898,29 @@ impl Engine<'_> {
                 });
                 self.begin(i, sid, ca, &choice, what);
             }
+            Action::Requalify {
+                service,
+                victim,
+                serial,
+            } => {
+                let (sid, vid) = (resolved(self, service), resolved(self, victim));
+                let ca = self.world.system.dir.ca().unwrap_or_default();
+                match self.world.malicious_requalify(sid, vid, *serial) {
+                    Some(choice) => self.begin(i, sid, ca, &choice, what),
+                    None => {
+                        self.record(
+                            Kind::Start,
+                            None,
+                            sid,
+                            ca,
+                            format!("{what}: no presentation of theirs seen ({victim})"),
+                            cause,
+                            None,
+                        );
+                        self.end_step(i, Some(OpOutcome::NotQualified.name().to_string()));
+                    }
+                }
+            }
             Action::Relay {
                 service,
                 victim,

@@ -57,7 +57,9 @@ pub use der::{Der, serial_from_integer_content};
 pub use issue::{CertRequest, CertificateAuthority, PkiError};
 pub use keys::{KeyStream, SigningKey, derive_key, key_seed};
 pub use pem::{export_pem, pem, sanitise_file_stem};
-pub use proof::{PROOF_DOMAIN, challenge_bytes, verify_proof};
+pub use proof::{
+    BOUND_PROOF_DOMAIN, PROOF_DOMAIN, bound_challenge_bytes, challenge_bytes, verify_proof,
+};
 pub use time::{
     CRL_VALIDITY, DAY, EPOCH_UNIX_SECONDS, ROOT_VALIDITY, VirtualTime, asn1_time,
     virtual_time_from_unix_seconds,

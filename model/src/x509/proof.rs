@@ -22,6 +22,38 @@ pub fn challenge_bytes(service: &str, nonce: u64) -> Vec<u8> {
     msg
 }
 
+/// Domain tag of the `pop-binding` proofs: a different tag, so that a
+/// proof of one kind can never verify as the other.
+pub const BOUND_PROOF_DOMAIN: &[u8] = b"commoncert/proof-of-possession/v2-bound\0";
+
+/// The bytes a user signs under the `pop-binding` hardening: the tag, the
+/// service (length-prefixed), the nonce, the SHA-256 of the certificate's
+/// DER, and the purpose (length-prefixed). A proof made to use a service
+/// is then no consent to qualify it, and a proof made with one certificate
+/// does not vouch for another certificate of the same key.
+pub fn bound_challenge_bytes(
+    service: &str,
+    nonce: u64,
+    certificate_sha256: &[u8],
+    purpose: &str,
+) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(
+        BOUND_PROOF_DOMAIN.len() + 8 + service.len() + 8 + 8 + certificate_sha256.len() + 8,
+    );
+    msg.extend_from_slice(BOUND_PROOF_DOMAIN);
+    for field in [
+        service.as_bytes(),
+        &nonce.to_be_bytes(),
+        certificate_sha256,
+        purpose.as_bytes(),
+    ] {
+        let len = u64::try_from(field.len()).unwrap_or(u64::MAX);
+        msg.extend_from_slice(&len.to_be_bytes());
+        msg.extend_from_slice(field);
+    }
+    msg
+}
+
 /// Verify an Ed25519 `signature` of `message` by `public_key` (a certificate's
 /// key). [`Rejection::BadProof`] if it does not verify, whatever the reason
 /// (wrong key, wrong message, wrong length, non-canonical encoding).

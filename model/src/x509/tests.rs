@@ -859,3 +859,39 @@ proptest! {
         }
     }
 }
+
+/// `pop-binding`'s bytes: every field changes them (service, nonce,
+/// certificate digest, purpose), the length prefixes keep two field lists
+/// apart that concatenate alike, and no bound message equals the patent's
+/// for any input (another domain tag), so a proof never verifies as the
+/// other kind.
+#[test]
+fn bound_proofs_sign_every_field_and_never_match_the_patents() {
+    use crate::x509::bound_challenge_bytes;
+    let digest = [9u8; 32];
+    let base = bound_challenge_bytes("bank-a", 42, &digest, "use");
+    for other in [
+        bound_challenge_bytes("bank-b", 42, &digest, "use"),
+        bound_challenge_bytes("bank-a", 43, &digest, "use"),
+        bound_challenge_bytes("bank-a", 42, &[8u8; 32], "use"),
+        bound_challenge_bytes("bank-a", 42, &digest, "qualify"),
+        // "bank-a" + "use" against "bank-" + "ause": the prefixes differ.
+        bound_challenge_bytes("bank-", 42, &digest, "ause"),
+    ] {
+        assert_ne!(base, other);
+    }
+    assert!(base.starts_with(crate::x509::BOUND_PROOF_DOMAIN));
+    assert_ne!(
+        &base[..crate::x509::PROOF_DOMAIN.len()],
+        crate::x509::PROOF_DOMAIN
+    );
+    let owner = user_key(SEED, 1);
+    assert_eq!(
+        verify_proof(
+            &owner.public_key(),
+            &challenge_bytes("bank-a", 42),
+            &owner.sign(&base)
+        ),
+        Err(Rejection::BadProof)
+    );
+}
