@@ -18,8 +18,10 @@
 //! Observed staleness needs someone to present the revoked certificate.
 //! **Exposure** does not: it is how long some service *would* grant the
 //! serial from its own table (V1), from the deletion to the delivery of the
-//! CA's notification (its CRL) to the last service that was to get one. A
-//! notification that is lost is never made good, so that service's window
+//! CA's notification (its CRL) to the last service that was to get one
+//! (under `push-ack`, its first delivery, retransmissions included).
+//! Without `push-ack` a notification that is lost is never made good, so
+//! that service's window
 //! stays open until the certificate expires; the figure counts such windows
 //! as open and measures them up to the run's end (a lower bound). Online
 //! checking (every use asks the CA) has no exposure: nothing is notified

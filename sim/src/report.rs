@@ -1089,7 +1089,7 @@ const DEFINITIONS: [(&str, &str); 3] = [
     ),
     (
         "Exposure",
-        "per invalidated serial, from the deletion to the delivery of the last V1 push notification (a CRL) to a service that links the serial. A lost notification is never sent again, so that service would accept the serial until the certificate expires: such a window is measured to the run's end, a lower bound. Online checking asks the CA at every use and pushes nothing: exposure 0.",
+        "per invalidated serial, from the deletion to the delivery of the last V1 push notification (a CRL) to a service that links the serial. A lost notification is never sent again (unless the run has the push-ack hardening, whose CA pushes it again until the service acknowledges it), so that service would accept the serial until the certificate expires: such a window is measured to the run's end, a lower bound. Online checking asks the CA at every use and pushes nothing: exposure 0.",
     ),
     (
         "Time",
