@@ -637,7 +637,7 @@ pub enum CheckError {
     #[error("--max-memory needs --threads 1 (stateright's parallel checker cannot be stopped)")]
     MemoryLimitNeedsOneThread,
     #[error(
-        "--symmetry needs interchangeable users (accounts at the same services) and no malicious service or network attacker (their moves and certificates are not renamed)"
+        "--symmetry needs interchangeable users (accounts at the same services), no malicious service or network attacker (their moves and certificates are not renamed) and no pop-binding (its consents are not re-signed)"
     )]
     NotSymmetric,
     #[error(

@@ -18,8 +18,11 @@
 //!    states and edges is then fair, and if it is not, no cycle in it is).
 //!    Deliveries and timeouts are weakly fair; drops, duplications, crashes,
 //!    restarts and choices are not.
-//!    The network loses finitely many messages (fair loss, the assumption
-//!    under which retransmission works at all): a loop never drops one.
+//!    The network loses finitely many messages: a loop never drops one.
+//!    This is stronger than fair loss (a message sent infinitely often is
+//!    delivered infinitely often), which would also admit loops that drop
+//!    some copies and deliver others; for the properties here, which wait
+//!    for one delivery, the two give the same verdicts.
 //!    Drops happen in a lasso's stem, so a message lost for good is a
 //!    counterexample (the stem drops it, the loop stutters), but a loop
 //!    that drops every retransmission is not. No model before `push-ack`
@@ -101,7 +104,7 @@ struct Graph {
 }
 
 impl Graph {
-    /// The edges a loop may take: all but drops (fair loss).
+    /// The edges a loop may take: all but drops (finite loss).
     fn looping(&self, id: u32) -> impl Iterator<Item = &Edge> {
         self.out(id).iter().filter(|e| e.class != EdgeClass::Drop)
     }

@@ -56,8 +56,9 @@ pub enum Property {
     LinkMatchesSubject,
     /// A service is added to a certificate (S18) only through its holder's
     /// action: the CA's OK to S's qualification answers a request S made in
-    /// a session of the holder's, after the holder presented the
-    /// certificate to S (S13-S17). A service that qualifies
+    /// an open session of the holder's, in which the holder presented the
+    /// certificate to S to use it (S13-S17), or repeats one so answered
+    /// that the holder has not withdrawn since. A service that qualifies
     /// itself on its own (a guess, a presentation it kept, one relayed to
     /// it) is not the holder's doing, and after the holder's S20 it undoes
     /// the holder's choice.
@@ -260,6 +261,14 @@ pub struct History {
     consents: BTreeSet<(Id, Id, OpId)>,
     /// (serial, service): the certificate's holder presented it there (`no-relay`).
     presented: BTreeSet<(Serial, Id)>,
+    /// (holder, service, operation): the holder presented its certificate
+    /// to the service to use it in that operation, whose session is still
+    /// open (`no-unauthorised-qualification`).
+    using: BTreeSet<(Id, Id, OpId)>,
+    /// (holder, service, operation): the CA qualified the service in that
+    /// session of the holder's, and the holder has not withdrawn it since:
+    /// a duplicated request of the session is answered alike.
+    qualified_in: BTreeSet<(Id, Id, OpId)>,
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
@@ -314,6 +323,16 @@ impl History {
                 .presented
                 .iter()
                 .map(|(s, svc)| (*s, id(*svc)))
+                .collect(),
+            using: self
+                .using
+                .iter()
+                .map(|(h, svc, op)| (id(*h), id(*svc), *op))
+                .collect(),
+            qualified_in: self
+                .qualified_in
+                .iter()
+                .map(|(h, svc, op)| (id(*h), id(*svc), *op))
                 .collect(),
             revoked: self.revoked.clone(),
             owners: self.owners.iter().map(|(s, u)| (*s, id(*u))).collect(),
@@ -392,12 +411,19 @@ impl History {
             }
             // The holder's own presentation (a user's, or an adversary's of
             // its own certificate).
-            Msg::Present { shown, .. } => {
+            Msg::Present { shown, purpose, op } => {
                 if let Some(serial) = dir.arena.serial_of(shown.certificate)
                     && self.owners.get(&serial) == Some(&src)
                 {
                     self.presented.insert((serial, dst));
+                    if *purpose == crate::msg::Purpose::Use {
+                        self.using.insert((src, dst, *op));
+                    }
                 }
+            }
+            // A use's session ends with the service's answer.
+            Msg::Granted { op, .. } | Msg::Refused { op, .. } => {
+                self.using.remove(&(dst, src, *op));
             }
             // P37 to anyone but a portal.
             Msg::Services {
@@ -452,15 +478,19 @@ impl History {
                         );
                     }
                     Request::Qualify => {
-                        // In a session of the holder's, after it presented
-                        // the certificate there. (Sessions name their peer,
-                        // and no modelled adversary forges another's, as
-                        // none forges a message's source.)
+                        // In a session of the holder's that is open (it
+                        // presented the certificate there to use the
+                        // service), or one already qualified and not
+                        // withdrawn since (a duplicated request). A service
+                        // that names another's session in its own request
+                        // gains nothing: it must be that very open session.
+                        let key = (session.peer, dst, session.op);
                         if self.owners.get(serial) != Some(&session.peer)
-                            || !self.presented.contains(&(*serial, dst))
+                            || !(self.using.contains(&key) || self.qualified_in.contains(&key))
                         {
                             self.violated.insert(Property::NoUnauthorisedQualification);
                         }
+                        self.qualified_in.insert(key);
                         let revoked = self.revoked.contains(serial);
                         self.qualified.entry(*serial).or_default().insert(dst);
                         self.evidence.insert(
@@ -479,6 +509,10 @@ impl History {
                         }
                         if let Some(s) = self.qualified.get_mut(serial) {
                             s.remove(&dst);
+                        }
+                        if let Some(holder) = self.owners.get(serial) {
+                            self.qualified_in
+                                .retain(|(h, svc, _)| !(h == holder && *svc == dst));
                         }
                         self.reached.insert(Milestone::Prohibition);
                     }

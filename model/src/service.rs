@@ -161,7 +161,11 @@ impl Service {
         (u64::from(u32::from_be_bytes(tag)) << 32) | (counter & 0xFFFF_FFFF)
     }
 
-    /// The counter of a nonce this service made, or None for one it never made.
+    /// The counter of a nonce this service made, or None for one it never
+    /// made. Under `pop-binding` the counter is taken modulo 2^32: past
+    /// 2^32 challenges a replayed nonce reads as unknown rather than
+    /// replayed (refused either way), and uniqueness rests on the tag.
+    /// No checked or simulated run comes near.
     fn counter_of(&self, nonce: u64) -> Option<u64> {
         let counter = if self.dir.hardening.pop_binding {
             nonce & 0xFFFF_FFFF
@@ -240,8 +244,12 @@ impl Service {
                 if s.stage != Stage::AwaitCa(Request::Issue) || s.purpose != Purpose::Issue {
                     return;
                 }
-                // S8: deliver the certificate and record its serial.
-                if let Some(login) = s.login.clone() {
+                // S8: deliver the certificate and record its serial (under
+                // `push-ack`, not a serial a CRL already listed: the CA
+                // invalidated it before this answer arrived).
+                if let Some(login) = s.login.clone()
+                    && !st.durable.revoked.contains(&serial)
+                {
                     st.durable.table.link(&login, serial, Link::Issued);
                     fx.persist |= !self.defects.forget_link_persist;
                 }

@@ -169,9 +169,11 @@ pub struct Regions {
 pub struct Pending {
     pub command: Command,
     pub regions: Option<Regions>,
-    /// `pop-binding`: the nonce of the challenge this operation answered,
-    /// for its consent to a qualification at S15. Always None without it.
-    pub challenge: Option<u64>,
+    /// `pop-binding`: the challenge this operation answered and the
+    /// certificate it answered with, for its consent to a qualification at
+    /// S15 (the same certificate, even if another was issued meanwhile).
+    /// Always None without it.
+    pub challenge: Option<(u64, CertId)>,
 }
 
 /// Who a user is: its name, its key, its accounts. Kept in the user's state
@@ -506,12 +508,9 @@ impl User {
                 // `pop-binding`: a login after a presentation (S15) is the
                 // service asking to be qualified; the user consents to that,
                 // for this certificate and this challenge only.
-                let consent = match (pending.challenge, st.certificate) {
-                    (Some(nonce), Some(certificate)) => {
-                        self.sign(st, src, nonce, certificate, Purpose::QUALIFY)
-                    }
-                    _ => None,
-                };
+                let consent = pending.challenge.and_then(|(nonce, certificate)| {
+                    self.sign(st, src, nonce, certificate, Purpose::QUALIFY)
+                });
                 fx.steps(steps).send(
                     src,
                     Msg::Login {
@@ -539,7 +538,7 @@ impl User {
                 if self.dir.hardening.pop_binding
                     && let Some(p) = st.pending.get_mut(&op)
                 {
-                    p.challenge = Some(nonce);
+                    p.challenge = Some((nonce, certificate));
                 }
                 let proof = Some((nonce, signature));
                 fx.steps(Self::present_steps(purpose, false)).send(

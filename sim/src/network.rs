@@ -90,6 +90,12 @@ impl Network {
         self.partition = None;
     }
 
+    /// Whether a fault window's partition is yet to end after `t` (then a
+    /// cut that holds now may heal without any step).
+    pub fn window_ahead(&self, t: Time) -> bool {
+        self.window.as_ref().is_some_and(|w| t < w.until_ms)
+    }
+
     /// Whether a message between `a` and `b` at `t` crosses a cut.
     pub fn cut(&self, a: usize, b: usize, t: Time) -> bool {
         let across = |side: &BTreeSet<usize>| side.contains(&a) != side.contains(&b);

@@ -285,6 +285,9 @@ struct Engine<'a> {
     load: Option<Load<'a>>,
     metrics: Metrics,
     ca: Option<Id>,
+    /// How many of the agenda's events are `push-ack` retransmission timers
+    /// (cancelled ones included), to tell when nothing else is left.
+    retry_events: usize,
     /// Wall time inside the model's `World` (handlers, invariants, history,
     /// and the cryptography they call): the benchmark's cost split.
     world_time: std::time::Duration,
@@ -382,6 +385,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         load,
         metrics: Metrics::default(),
         ca,
+        retry_events: 0,
         world_time: std::time::Duration::ZERO,
     };
     for (id, out) in starts {
@@ -396,6 +400,9 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
     let looping = std::time::Instant::now();
     let mut runaway = None;
     while let Some(t) = e.agenda.peek_time() {
+        if e.only_futile_retries() {
+            break; // settled: nothing but retransmissions that cannot arrive
+        }
         if t > horizon {
             runaway = Some(format!(
                 "the run did not settle by the horizon t={horizon}ms ({} events pending)",
@@ -458,6 +465,26 @@ fn horizon(sc: &Scenario, latency_hi: Time, profile: Option<&FaultProfile>) -> T
 impl Engine<'_> {
     fn now(&self) -> Time {
         self.agenda.now()
+    }
+
+    /// `push-ack`: whether all that is left is the CA's retransmission timer
+    /// and it can never reach anyone: every service still to acknowledge
+    /// is down or cut off from the CA, and nothing is scheduled that could
+    /// change that (a restart or a heal is a step, a fault window an end
+    /// time). The CA would retransmit for ever; the run has settled.
+    fn only_futile_retries(&self) -> bool {
+        if self.retry_events == 0 || self.agenda.len() != self.retry_events {
+            return false;
+        }
+        let (Some(ca), Some(state)) = (self.ca, self.world.ca_state()) else {
+            return true;
+        };
+        let now = self.now();
+        !self.net.window_ahead(now)
+            && state.unacked.values().flatten().all(|service| {
+                !self.world.is_up(*service)
+                    || self.net.cut(usize::from(ca), usize::from(*service), now)
+            })
     }
 
     /// Call into the model, adding the wall time to `world_time` (read by
@@ -627,6 +654,9 @@ impl Engine<'_> {
                 continue;
             }
             let at = self.now().saturating_add(self.timeout_ms);
+            if timer == Timer::Retry {
+                self.retry_events += 1;
+            }
             let seq = self.agenda.schedule(
                 at,
                 Ev::Timer {
@@ -774,6 +804,9 @@ impl Engine<'_> {
                 self.process(to, out, cause);
             }
             Ev::Timer { node, timer, cause } => {
+                if timer == Timer::Retry {
+                    self.retry_events -= 1;
+                }
                 if self.timers.get(&(node, timer.clone())) != Some(&seq) {
                     return; // cancelled, or forgotten in a crash
                 }

@@ -244,3 +244,37 @@ fn a_late_duplicate_repeats_its_steps_label_and_is_tolerated() {
         r.tolerated
     );
 }
+
+/// `push-ack`: the CA retransmits until every service acknowledges, so a
+/// service cut off for good keeps its timer going for ever. The run still
+/// settles (no runaway past the horizon) once nothing but retransmissions
+/// that cannot arrive is left; with the partition healed by a step they
+/// arrive (`scenarios/findings/push-notification-lost-push-ack.toml`).
+#[test]
+fn a_push_ack_run_settles_when_only_hopeless_retransmissions_are_left() {
+    // Not under tests/data: that folder is a fixed set other tests count.
+    let sc = scenario_at("tests/settle/push-ack-cut-off.toml");
+    let r = run(&sc, sc.seed);
+    // Passing means: it ended before the horizon, and B still holds the
+    // serial (`expect_final`).
+    assert!(r.pass, "{:?}", r.failures);
+    // Healed by a step, the same run delivers the retransmission.
+    let healed = scenario_at("../scenarios/findings/push-notification-lost-push-ack.toml");
+    let r = run(&healed, healed.seed);
+    assert!(r.pass, "{:?}", r.failures);
+    assert!(
+        r.trace
+            .events
+            .iter()
+            .any(|e| e.what == "retransmission timer"),
+        "the CA retransmitted after the heal"
+    );
+}
+
+fn scenario_at(relative: &str) -> commoncert_sim::scenario::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    match commoncert_sim::scenario::load(&path) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
