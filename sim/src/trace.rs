@@ -19,7 +19,8 @@ pub enum Kind {
     Duplicated,
     /// A message did not arrive (see `reason`).
     Dropped,
-    /// A user's (or the attacker's) timeout fired.
+    /// A timer fired: a user's (or an adversary's) timeout, or the CA's
+    /// retransmission timer (`push-ack`).
     Timer,
     /// A scenario step started an operation or a wait.
     Start,

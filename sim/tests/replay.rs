@@ -278,3 +278,36 @@ fn scenario_at(relative: &str) -> commoncert_sim::scenario::Scenario {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Regression (swarm seed 195): under `ca-authz` a duplicated withdrawal
+/// (S20-3) used to be answered "not qualified" (the service was no longer
+/// on the list); when that answer overtook the OK, the user's prohibition
+/// failed. A withdrawal deletes only the asking service, so the duplicate
+/// is now answered as the first request was, and the step's outcome holds.
+#[test]
+fn a_duplicated_withdrawal_under_ca_authz_is_answered_alike() {
+    for file in [
+        "../scenarios/findings/kept-presentation-qualifies.toml",
+        "../scenarios/findings/kept-presentation-qualifies-pop-binding.toml",
+    ] {
+        let sc = scenario_at(file);
+        let r = simulate(
+            &sc,
+            Options {
+                seed: 195,
+                swarm: true,
+                ..Options::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.pass, "{file}: {:?}", r.failures);
+        assert!(
+            r.trace
+                .events
+                .iter()
+                .any(|e| e.kind == commoncert_sim::trace::Kind::Duplicated
+                    && e.what.starts_with("Withdraw(")),
+            "{file}: seed 195 no longer duplicates the withdrawal"
+        );
+    }
+}
