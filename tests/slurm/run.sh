@@ -15,7 +15,7 @@
 #     hash (`commoncert merge` refuses two copies of a run that disagree).
 # Every daemon it started is stopped by its PID on exit, whatever happens.
 #
-#   sudo tests/slurm/run.sh                 # SEEDS=0..1000, about 15 minutes on 2 cores
+#   sudo tests/slurm/run.sh                 # SEEDS=0..1000, about 26 minutes on 2 cores
 #   SEEDS=0..20 tests/slurm/run.sh          # a quick look
 #   KEEP=1 tests/slurm/run.sh               # keep the folder (logs, shards, reports)
 #
