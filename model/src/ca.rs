@@ -50,12 +50,12 @@ pub struct CaState {
     /// empty without `push-ack`.
     pub unacked: imbl::OrdMap<CrlId, BTreeSet<Id>>,
     /// `pop-binding` with `ca-authz`: every consent to a qualification the
-    /// CA has acted on. A consent is good for one qualification, so a
-    /// service that kept one cannot qualify itself again with it after the
-    /// holder withdrew it (S20). Always empty without `pop-binding`.
-    /// The service and serial each was spent on: the same consent again
-    /// from that service for that serial while it is still qualified is a
-    /// duplicated request, answered alike.
+    /// CA has acted on, with the service and serial it was spent on. A
+    /// consent is good for one qualification, so a service that kept one
+    /// cannot qualify itself again with it after the holder withdrew it
+    /// (S20); the same consent again from that service for that serial
+    /// while it is still qualified is a duplicated request, answered alike.
+    /// Always empty without `pop-binding`.
     pub consents: imbl::OrdMap<SigId, (Id, Serial)>,
 }
 
@@ -171,8 +171,8 @@ impl Ca {
                     // S18: add the service and answer.
                     fx.persist = true;
                     fx.step(Step::S18);
-                    if self.dir.hardening.ca_authz
-                        && self.dir.hardening.pop_binding
+                    // (`proven` is None without `ca-authz`.)
+                    if self.dir.hardening.pop_binding
                         && let Some(Some(consent)) = proven
                     {
                         // `pop-binding`: this consent is spent.
@@ -230,15 +230,14 @@ impl Ca {
             Msg::RevocationAck { crl } => {
                 // `push-ack`: `src` has acted on the CRL; stop retransmitting
                 // it to `src`, and stop the timer once nobody is waited for.
-                let Some(waiting) = st.unacked.get(&crl).filter(|w| w.contains(&src)) else {
-                    return; // a duplicate, or an ack for nothing asked
+                let Some(waiting) = st.unacked.get_mut(&crl) else {
+                    return; // an ack for nothing asked
                 };
-                let mut waiting = waiting.clone();
-                waiting.remove(&src);
+                if !waiting.remove(&src) {
+                    return; // a duplicate
+                }
                 if waiting.is_empty() {
                     st.unacked.remove(&crl);
-                } else {
-                    st.unacked.insert(crl, waiting);
                 }
                 fx.persist = true;
                 if st.unacked.is_empty() {
@@ -460,10 +459,10 @@ impl Ca {
         }
     }
 
-    /// `push-ack`: the timers a (re)started CA sets: its retransmission
-    /// timer, if notifications are still unacknowledged (timers do not
-    /// survive a crash; the `unacked` record does).
-    pub fn start_timers(&self, st: &CaState, fx: &mut Effects) {
+    /// `push-ack`: (re)arm the retransmission timer if notifications are
+    /// still unacknowledged: when a CA (re)starts (timers do not survive a
+    /// crash; the `unacked` record does), and after each retransmission.
+    pub fn arm_retry(&self, st: &CaState, fx: &mut Effects) {
         if !st.unacked.is_empty() {
             fx.set_timers.push(Timer::Retry);
         }
@@ -480,9 +479,7 @@ impl Ca {
                 fx.send(*service, Msg::Revocation { crl: *crl });
             }
         }
-        if !st.unacked.is_empty() {
-            fx.set_timers.push(Timer::Retry);
-        }
+        self.arm_retry(st, fx);
     }
 }
 

@@ -130,7 +130,7 @@ impl Node {
                     Some(Storage::Ca(c)) => Some(&**c),
                     _ => None,
                 });
-                ca.start_timers(&st, &mut fx);
+                ca.arm_retry(&st, &mut fx);
                 NodeState::Ca(st)
             }
             Node::Service(s) => {
@@ -152,7 +152,7 @@ impl Node {
                 let st = s.start(me, d);
                 s.offer_moves(me, &st, &mut fx);
                 let cst = ca.start(c);
-                ca.start_timers(&cst, &mut fx);
+                ca.arm_retry(&cst, &mut fx);
                 NodeState::PortalCa(Box::new(st), cst)
             }
             Node::User(u) => {

@@ -454,9 +454,12 @@ impl Service {
         if self.dir.modes.presentation == Presentation::Bearer || self.defects.skip_proof_check {
             return Ok(info);
         }
-        let expected = match st.sessions.get(&session).map(|s| &s.stage) {
-            Some(Stage::AwaitPresent { nonce }) => Some(*nonce),
-            _ => None,
+        let (expected, purpose) = match st.sessions.get(&session) {
+            Some(s) => match s.stage {
+                Stage::AwaitPresent { nonce } => (Some(nonce), s.purpose),
+                _ => (None, s.purpose),
+            },
+            None => (None, Purpose::Use),
         };
         let Some((nonce, signature)) = &shown.proof else {
             return Err(Rejection::MissingProof);
@@ -474,10 +477,6 @@ impl Service {
                 },
             );
         }
-        let purpose = st
-            .sessions
-            .get(&session)
-            .map_or(Purpose::Use, |s| s.purpose);
         self.dir.arena.verify_proof(
             &info.public_key,
             &self

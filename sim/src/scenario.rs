@@ -1065,6 +1065,17 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 &here,
             )
         };
+        // The steps only a malicious service runs: its `service` must be one.
+        let malicious_service = || {
+            let service = service()?;
+            if !malicious.contains(&service) {
+                return Err(c.at(
+                    spanned.span(),
+                    format!("{here}`do = \"{verb}\"` needs a service with `malicious = true`; `{service}` is not"),
+                ));
+            }
+            Ok(service)
+        };
         let password = s.password.as_ref().map(|p| p.get_ref().clone());
         let action = match verb {
             "issue" => Action::Issue {
@@ -1113,13 +1124,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 }
             }
             "probe" => {
-                let service = service()?;
-                if !malicious.contains(&service) {
-                    return Err(c.at(
-                        spanned.span(),
-                        format!("{here}`do = \"probe\"` needs a service with `malicious = true`; `{service}` is not"),
-                    ));
-                }
+                let service = malicious_service()?;
                 let request = need(&s.request, "request")?;
                 let parsed = REQUESTS
                     .iter()
@@ -1151,13 +1156,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 }
             }
             "relay" | "bind" => {
-                let service = service()?;
-                if !malicious.contains(&service) {
-                    return Err(c.at(
-                        spanned.span(),
-                        format!("{here}`do = \"{verb}\"` needs a service with `malicious = true`; `{service}` is not"),
-                    ));
-                }
+                let service = malicious_service()?;
                 let victim = resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?;
                 let to = resolve(&need(&s.to, "to")?, Kind::Service, "service", &here)?;
                 if verb == "relay" {
@@ -1176,13 +1175,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 }
             }
             "requalify" => {
-                let service = service()?;
-                if !malicious.contains(&service) {
-                    return Err(c.at(
-                        spanned.span(),
-                        format!("{here}`do = \"requalify\"` needs a service with `malicious = true`; `{service}` is not"),
-                    ));
-                }
+                let service = malicious_service()?;
                 Action::Requalify {
                     service,
                     victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,

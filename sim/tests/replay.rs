@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{data, load, run};
+use common::{data, load, load_at, run, swarm_run};
 use commoncert_sim::sim::{Options, run as simulate};
 use std::path::Path;
 
@@ -222,19 +222,8 @@ fn a_forgotten_persist_of_the_fig7_link_fails_the_crash_scenario() {
 /// step's outcome is still judged.
 #[test]
 fn a_late_duplicate_repeats_its_steps_label_and_is_tolerated() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let sc =
-        commoncert_sim::scenario::load(&root.join("fig8-wrong-password-and-already-issued.toml"))
-            .unwrap_or_else(|e| panic!("{e}"));
-    let r = simulate(
-        &sc,
-        Options {
-            seed: 637,
-            swarm: true,
-            ..Options::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let sc = load_at("../scenarios/fig8-wrong-password-and-already-issued.toml");
+    let r = swarm_run(&sc, 637);
     assert!(r.pass, "{:?}", r.failures);
     assert!(
         r.tolerated
@@ -253,13 +242,13 @@ fn a_late_duplicate_repeats_its_steps_label_and_is_tolerated() {
 #[test]
 fn a_push_ack_run_settles_when_only_hopeless_retransmissions_are_left() {
     // Not under tests/data: that folder is a fixed set other tests count.
-    let sc = scenario_at("tests/settle/push-ack-cut-off.toml");
+    let sc = load_at("tests/settle/push-ack-cut-off.toml");
     let r = run(&sc, sc.seed);
     // Passing means: it ended before the horizon, and B still holds the
     // serial (`expect_final`).
     assert!(r.pass, "{:?}", r.failures);
     // Healed by a step, the same run delivers the retransmission.
-    let healed = scenario_at("../scenarios/findings/push-notification-lost-push-ack.toml");
+    let healed = load_at("../scenarios/findings/push-notification-lost-push-ack.toml");
     let r = run(&healed, healed.seed);
     assert!(r.pass, "{:?}", r.failures);
     assert!(
@@ -269,14 +258,6 @@ fn a_push_ack_run_settles_when_only_hopeless_retransmissions_are_left() {
             .any(|e| e.what == "retransmission timer"),
         "the CA retransmitted after the heal"
     );
-}
-
-fn scenario_at(relative: &str) -> commoncert_sim::scenario::Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    match commoncert_sim::scenario::load(&path) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    }
 }
 
 /// Regression (swarm seed 195): under `ca-authz` a duplicated withdrawal
@@ -290,16 +271,7 @@ fn a_duplicated_withdrawal_under_ca_authz_is_answered_alike() {
         "../scenarios/findings/kept-presentation-qualifies.toml",
         "../scenarios/findings/kept-presentation-qualifies-pop-binding.toml",
     ] {
-        let sc = scenario_at(file);
-        let r = simulate(
-            &sc,
-            Options {
-                seed: 195,
-                swarm: true,
-                ..Options::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let r = swarm_run(&load_at(file), 195);
         assert!(r.pass, "{file}: {:?}", r.failures);
         assert!(
             r.trace

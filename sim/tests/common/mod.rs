@@ -19,15 +19,34 @@ pub fn load(name: &str) -> Scenario {
 }
 
 pub fn run(sc: &Scenario, seed: u64) -> Run {
+    run_with(sc, seed, false)
+}
+
+/// A swarm run: `seed`'s randomised fault profile over the file's network.
+pub fn swarm_run(sc: &Scenario, seed: u64) -> Run {
+    run_with(sc, seed, true)
+}
+
+fn run_with(sc: &Scenario, seed: u64, swarm: bool) -> Run {
     match sim::run(
         sc,
         Options {
             seed,
-            swarm: false,
+            swarm,
             ..Options::default()
         },
     ) {
         Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A scenario file by its path from the `sim` crate's folder (shipped
+/// files are under `../scenarios`).
+pub fn load_at(relative: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    match scenario::load(&path) {
+        Ok(s) => s,
         Err(e) => panic!("{e}"),
     }
 }
