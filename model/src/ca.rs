@@ -10,9 +10,10 @@ use crate::effects::{Effects, Timer};
 use crate::hashed::Hashed;
 use crate::msg::Shown;
 use crate::msg::{Msg, Request, Session, Verdict};
+use crate::rejection::Rejection;
 use crate::step::Step;
 use crate::tables::{CaTables, Serial};
-use crate::x509::{CertId, CertRequest, CertificateAuthority, CrlId, SigId, TrustAnchor};
+use crate::x509::{CertId, CertRequest, CertificateAuthority, CrlId, CsrId, SigId, TrustAnchor};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -89,6 +90,7 @@ impl Ca {
                 session,
                 subject,
                 public_key,
+                csr,
             } => {
                 if let Some((serial, certificate)) = st.issued.get(&(src, session)).cloned() {
                     fx.send(
@@ -99,6 +101,13 @@ impl Ca {
                             certificate,
                         },
                     );
+                    return;
+                }
+                if self.dir.hardening.csr
+                    && let Err(r) = self.proves_possession(csr, &subject, public_key)
+                {
+                    // No serial is assigned to a refused request.
+                    Self::answer(fx, src, session, 0, Request::Issue, Verdict::BadRequest(r));
                     return;
                 }
                 if self.dir.hardening.one_per_subject
@@ -388,6 +397,29 @@ impl Ca {
         })
     }
 
+    /// `csr`: the request verifies with the key it asks to certify and names
+    /// exactly the subject and key the CA is asked to certify. A service can
+    /// still vouch for the wrong person (that is S4's password check), but
+    /// no key is certified unless its holder asked for this subject.
+    fn proves_possession(
+        &self,
+        csr: Option<CsrId>,
+        subject: &Subject,
+        public_key: [u8; 32],
+    ) -> Result<(), Rejection> {
+        let info = self
+            .dir
+            .arena
+            .verify_request(csr.ok_or(Rejection::CsrMissing)?)?;
+        if info.public_key != public_key
+            || info.common_name != subject.name
+            || info.email != subject.email
+        {
+            return Err(Rejection::CsrMismatch);
+        }
+        Ok(())
+    }
+
     /// The answer to a `Check`, `Qualify`, `Withdraw` or `Invalidate`.
     fn answer(
         fx: &mut Effects,
@@ -523,6 +555,7 @@ mod tests {
                 session: Session { peer: from, op },
                 subject: Arc::new(subject.clone()),
                 public_key: [key; 32],
+                csr: None,
             },
         );
         fx.sends.into_iter().next().expect("an answer").1
@@ -620,6 +653,76 @@ mod tests {
     /// proof made to use the service is no consent. Without `pop-binding`
     /// that proof is accepted, again and again (the finding
     /// `kept-presentation-qualifies`).
+    /// csr: the CA issues only on a request that verifies and names the
+    /// subject and key it is asked to certify; without the option a bare
+    /// key is certified for any subject.
+    #[test]
+    fn csr_issues_only_on_the_holders_request_for_that_subject_and_key() {
+        use crate::x509::{CsrId, KeyStream, derive_key};
+        let holder = derive_key(7, KeyStream::User, 0);
+        let other = derive_key(7, KeyStream::User, 1);
+        let run = |hardening: Hardening| {
+            let (node, mut st, ca, a, subject) = ca_of(hardening);
+            let arena = node.dir().arena.clone();
+            let request = |key: &crate::x509::SigningKey, name: &str| {
+                Some(arena.request(key, name, &subject.email).expect("a request"))
+            };
+            let pk = holder.public_key();
+            let cases = [
+                // The holder's own request for its subject.
+                request(&holder, &subject.name),
+                None,
+                // The holder's request, for another subject.
+                request(&holder, "someone else"),
+                // Another key's request for the subject (a key substituted).
+                request(&other, &subject.name),
+                // A handle with no bytes behind it.
+                Some(CsrId(7)),
+            ];
+            cases
+                .into_iter()
+                .enumerate()
+                .map(|(op, csr)| {
+                    let msg = Msg::IssueRequest {
+                        session: Session {
+                            peer: a,
+                            op: op as u32,
+                        },
+                        subject: Arc::new(subject.clone()),
+                        public_key: pk,
+                        csr,
+                    };
+                    match node
+                        .on_message(ca, &mut st, a, msg)
+                        .sends
+                        .into_iter()
+                        .next()
+                    {
+                        Some((_, Msg::Issued { .. })) => None,
+                        Some((_, Msg::Answer { verdict, .. })) => Some(verdict),
+                        other => panic!("no answer: {other:?}"),
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        let bad = |r| Some(Verdict::BadRequest(r));
+        assert_eq!(
+            run(Hardening {
+                csr: true,
+                ..Hardening::default()
+            }),
+            [
+                None,
+                bad(Rejection::CsrMissing),
+                bad(Rejection::CsrMismatch),
+                bad(Rejection::CsrMismatch),
+                bad(Rejection::CsrMalformed)
+            ]
+        );
+        // The patent: a bare key is certified whatever comes with it.
+        assert_eq!(run(Hardening::default()), [None; 5]);
+    }
+
     #[test]
     fn pop_binding_takes_a_consent_once_and_no_proof_made_for_a_use() {
         use crate::msg::Purpose;
@@ -643,6 +746,7 @@ mod tests {
                     session: Session { peer: a, op: 0 },
                     subject: Arc::new(subject),
                     public_key: key.public_key(),
+                    csr: None,
                 },
             );
             let Some((
@@ -811,6 +915,7 @@ mod tests {
             subject_match: true,
             push_ack: true,
             pop_binding: true,
+            csr: true,
         };
         let configs = [
             CheckConfig {

@@ -504,6 +504,7 @@ impl CheckConfig {
         model = always!(model, Property::ServiceListPrivate);
         model = always!(model, Property::LinkMatchesSubject);
         model = always!(model, Property::NoUnauthorisedQualification);
+        model = always!(model, Property::KeyBoundByHolder);
         let reachable = self.milestones();
         if reachable.contains(&Milestone::GrantAfterQualification) {
             model = sometimes!(model, Milestone::GrantAfterQualification);

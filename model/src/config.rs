@@ -457,6 +457,14 @@ pub struct Hardening {
     /// patent's proof (the project's reading) signs the service and the
     /// nonce only, so any proof a service was ever given vouches for it.
     pub pop_binding: bool,
+    /// `csr`: at S3 the user's login for an issuance carries a PKCS#10
+    /// request for its subject signed with its key (`x509::csr`); the
+    /// service forwards it at S6 and the CA issues only if the request
+    /// verifies and names the subject and key it is asked to certify. The
+    /// patent's issuance takes a bare public key, so a service can have
+    /// any key certified for any subject, a key its holder never offered
+    /// for that subject included.
+    pub csr: bool,
 }
 
 impl Hardening {
@@ -467,21 +475,23 @@ impl Hardening {
         "subject-match",
         "push-ack",
         "pop-binding",
+        "csr",
     ];
 
     /// Names the project reserves for options not implemented yet; asking
     /// for one is an error that says so, never a silent no-op.
-    pub const PLANNED: &'static [&'static str] = &["csr", "crl-freshness"];
+    pub const PLANNED: &'static [&'static str] = &["crl-freshness"];
 
     /// Each option's name with its switch, in `NAMES` order: the one table
     /// both `enable` and `names` read.
-    fn switches(&mut self) -> [(&'static str, &mut bool); 5] {
+    fn switches(&mut self) -> [(&'static str, &mut bool); 6] {
         [
             ("ca-authz", &mut self.ca_authz),
             ("one-per-subject", &mut self.one_per_subject),
             ("subject-match", &mut self.subject_match),
             ("push-ack", &mut self.push_ack),
             ("pop-binding", &mut self.pop_binding),
+            ("csr", &mut self.csr),
         ]
     }
 
@@ -603,8 +613,8 @@ mod tests {
         assert_eq!(table, Hardening::NAMES);
         let e = Hardening::parse(["ca-auth"]).expect_err("unknown");
         assert!(e.contains("unknown hardening `ca-auth`"), "{e}");
-        let e = Hardening::parse(["csr"]).expect_err("reserved");
-        assert!(e.contains("`csr` is not implemented yet"), "{e}");
+        let e = Hardening::parse(["crl-freshness"]).expect_err("reserved");
+        assert!(e.contains("`crl-freshness` is not implemented yet"), "{e}");
         let files: Hardening = toml::from_str::<toml::Table>("h = [\"one-per-subject\"]")
             .expect("toml")["h"]
             .clone()

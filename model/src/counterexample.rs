@@ -239,6 +239,11 @@ pub fn explain(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Expla
     Explained { lines, in_flight }
 }
 
+/// A raw public key as a reader names it: its first 8 bytes in hex.
+pub fn key_label(key: &[u8; 32]) -> String {
+    key[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
     use crate::user::Command;
     match c {
@@ -269,6 +274,10 @@ pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
             "binds its own certificate at {} with {}'s credential",
             dir.name(*at),
             credential.login()
+        ),
+        Choice::Malicious(crate::malicious::Move::Substitute { key }) => format!(
+            "asks the CA to certify key {} for a subject of its own",
+            key_label(key)
         ),
         Choice::Malicious(crate::malicious::Move::Requalify { shown }) => format!(
             "asks the CA to qualify it with certificate {}'s presentation",

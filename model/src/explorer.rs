@@ -305,6 +305,7 @@ impl Model for Readable {
             always!(Property::ServiceListPrivate),
             always!(Property::LinkMatchesSubject),
             always!(Property::NoUnauthorisedQualification),
+            always!(Property::KeyBoundByHolder),
             sometimes!(Milestone::GrantAfterQualification),
             sometimes!(Milestone::Invalidation),
             sometimes!(Milestone::Prohibition),

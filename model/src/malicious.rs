@@ -34,16 +34,18 @@
 //! steps (`probe`, `relay`). The hardening `ca-authz` closes the probes.
 
 use crate::attacker::{Replay, Replays, Reply};
-use crate::config::{Credential, Presentation};
+use crate::config::{Credential, Presentation, Subject};
 use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::node::Choice;
 use crate::service::{Service, ServiceState, Stage};
 use crate::tables::Serial;
 use crate::user::Outcome;
+use crate::x509::CsrId;
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// One move of the malicious service.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -62,6 +64,15 @@ pub enum Move {
     /// as the patent reads any proof made to this service passes;
     /// `pop-binding` asks for a consent made for this qualification.
     Requalify { shown: Shown },
+    /// Ask the CA (S6) to certify `key`, a user's key it learned (offered
+    /// at an issuance through it, or inside a presentation), for a subject
+    /// of its own choosing (`Service::alias`): a key whose holder never
+    /// asked for that subject. The patent's CA takes a bare key. Under
+    /// `csr` the request must carry a PKCS#10 request signed with the key,
+    /// which it cannot make; it sends the best it has (the holder's own
+    /// request, for the holder's subject, if it saw one), which the CA
+    /// refuses.
+    Substitute { key: [u8; 32] },
 }
 
 /// The requests a probe may make: every one the CA answers on a serial.
@@ -86,6 +97,13 @@ pub struct Malice {
     /// Binds under way: operation -> (service, credential).
     /// With the challenge nonce it answered, for `pop-binding`'s consent.
     pub binds: crate::small_map::SmallMap<OpId, (Id, Credential, Option<u64>)>,
+    /// Keys users offered it for certification (S3), with their
+    /// certification requests under `csr`.
+    pub offered: std::collections::BTreeMap<[u8; 32], Option<CsrId>>,
+    /// Keys it asked the CA to certify: each once, for its own alias, so
+    /// that no made-up subject holds two certificates (those are not a
+    /// user's, and `one-certificate-per-user` is about users).
+    pub substituted: BTreeSet<[u8; 32]>,
     pub moves_done: u8,
 }
 
@@ -120,6 +138,17 @@ impl Service {
                         service,
                     }));
                 }
+            }
+            // Every user key it learned, other than its own.
+            let shown_keys = m.seen.iter().filter_map(|s| {
+                let (_, req) = self.dir.arena.origin(s.certificate)?;
+                Some(req.public_key)
+            });
+            let keys: BTreeSet<[u8; 32]> = m.offered.keys().copied().chain(shown_keys).collect();
+            let own = self.own_key.as_ref().map(|k| k.public_key());
+            let fresh = |k: &[u8; 32]| Some(*k) != own && !m.substituted.contains(k);
+            for key in keys.into_iter().filter(fresh) {
+                moves.push(Move::Substitute { key });
             }
             if self.own_key.is_some() && self.dir.own.contains_key(&me) {
                 for credential in &st.harvested {
@@ -201,6 +230,24 @@ impl Service {
                     },
                 );
             }
+            Move::Substitute { key } => {
+                if self.timeouts {
+                    fx.set_timers.push(Timer::Timeout(op));
+                }
+                // Answered like a probe; an issuance takes no serial yet.
+                m.probes.insert(op, (Request::Issue, 0));
+                m.substituted.insert(*key);
+                let csr = m.offered.get(key).copied().flatten();
+                fx.send(
+                    self.dir.ca().unwrap_or_default(),
+                    Msg::IssueRequest {
+                        session: Session { peer: me, op },
+                        subject: Arc::new(self.alias(me, key)),
+                        public_key: *key,
+                        csr,
+                    },
+                );
+            }
             Move::Relay(replay) => {
                 // Its own relays count once, in `moves_done`.
                 m.relays
@@ -255,6 +302,14 @@ impl Service {
                 m.seen.insert(shown.clone());
                 self.dir.arena.serial_of(shown.certificate)
             }
+            Msg::Login {
+                public_key: Some(key),
+                csr,
+                ..
+            } => {
+                m.offered.insert(*key, *csr);
+                return false;
+            }
             Msg::Issued { serial, .. }
             | Msg::Answer { serial, .. }
             | Msg::Services { serial, .. } => Some(*serial),
@@ -285,8 +340,16 @@ impl Service {
                     (_, Verdict::Ok) => Outcome::Granted,
                     (_, Verdict::NotRegistered) => Outcome::Revoked,
                     (_, Verdict::NotQualified | Verdict::AlreadyIssued) => Outcome::NotQualified,
+                    (_, Verdict::BadRequest(_)) => Outcome::Rejected,
                 };
                 probe_done(session.op, outcome, Vec::new(), fx)
+            }
+            // A substitution answered: the key is certified for its alias.
+            Msg::Issued { session, .. } if from_ca && session.peer == me => {
+                if m.probes.remove(&session.op).is_none() {
+                    return false;
+                }
+                probe_done(session.op, Outcome::Issued, Vec::new(), fx)
             }
             Msg::Services {
                 session, services, ..
@@ -362,6 +425,7 @@ impl Service {
                                 credential: credential.into(),
                                 public_key: None,
                                 consent,
+                                csr: None,
                             },
                         );
                         return true;
@@ -415,6 +479,22 @@ impl Service {
         };
         fx.done.push(done);
         self.offer_moves(me, st, fx);
+    }
+}
+
+impl Service {
+    /// The subject a malicious service has a substituted `key` certified
+    /// for: one of its own making per key, which no user holds and the CA
+    /// has no certificate for (so `one-per-subject` does not stand in its
+    /// way).
+    pub fn alias(&self, me: Id, key: &[u8; 32]) -> Subject {
+        let name = self.dir.name(me);
+        let tag = crate::counterexample::key_label(key);
+        Subject {
+            name: format!("{name} alias {tag}"),
+            address: String::new(),
+            email: format!("alias-{tag}@{}.example", name.to_ascii_lowercase()),
+        }
     }
 }
 
@@ -540,6 +620,42 @@ mod tests {
         }
         // Under passwords the harvested password is refused elsewhere.
         assert_eq!(verdicts(&insider(|_| {}))["link-matches-subject"], V::Holds);
+    }
+
+    /// csr closes the substituted key (the malicious service's issue
+    /// request for a user's key under its alias) and changes no other
+    /// verdict; the substitution is taken (the test is not vacuous).
+    #[test]
+    fn csr_closes_the_substituted_key_and_nothing_else_changes() {
+        let run = |csr| {
+            insider(|c| {
+                c.harden = Hardening {
+                    csr,
+                    ..Hardening::default()
+                }
+            })
+        };
+        let (before, after) = (verdicts(&run(false)), verdicts(&run(true)));
+        for (name, v) in &before {
+            if name == "key-bound-by-holder" {
+                assert_eq!((*v, after[name]), (V::Violated, V::Holds), "{name}");
+            } else {
+                assert_eq!(*v, after[name], "{name} changed under csr");
+            }
+        }
+        let (model, _) = run(true).into_model().expect("builds");
+        let mut substitutions = 0;
+        crate::explore::walk_transitions(&model, 30_000, |_, action, _| {
+            if let ActorModelAction::SelectRandom {
+                random: Choice::Malicious(Move::Substitute { .. }),
+                ..
+            } = action
+            {
+                substitutions += 1;
+            }
+            ControlFlow::Continue(())
+        });
+        assert!(substitutions > 0);
     }
 
     /// ca-authz closes the outsider's probes (its invalidations, its service

@@ -8,7 +8,7 @@
 use crate::config::{Credential, Subject};
 use crate::rejection::Rejection;
 use crate::tables::Serial;
-use crate::x509::{CertId, CrlId, SigId};
+use crate::x509::{CertId, CrlId, CsrId, SigId};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::fmt;
@@ -97,6 +97,9 @@ pub enum Verdict {
     NotQualified,
     /// `one-per-subject`: the subject holds another valid certificate.
     AlreadyIssued,
+    /// `csr`: the issue request's certification request is missing, does
+    /// not verify, or asks for another subject or key.
+    BadRequest(Rejection),
 }
 
 /// What a service asked the CA; sessions wait for the answer to exactly this,
@@ -143,6 +146,9 @@ pub enum Msg {
         /// qualification (S17): a proof for the purpose `qualify` over the
         /// nonce of the challenge this session answered. None otherwise.
         consent: Option<SigId>,
+        /// `csr`: with `public_key` at S3 for an issuance, a PKCS#10 request
+        /// for the user's subject signed with that key. None otherwise.
+        csr: Option<CsrId>,
     },
     /// S12 / P3 / P11 / P31 / P39 / P43: the certificate, with its proof.
     Present {
@@ -204,6 +210,9 @@ pub enum Msg {
         session: Session,
         subject: Arc<Subject>,
         public_key: [u8; 32],
+        /// `csr`: the holder's certification request, forwarded from its
+        /// login; the CA checks it names `subject` and `public_key`.
+        csr: Option<CsrId>,
     },
     /// P21 / P23 / P14 / P32 / P40 / P44: is `serial` valid for me?
     Check { session: Session, serial: Serial },
@@ -461,6 +470,7 @@ impl fmt::Display for Msg {
                     Verdict::NotRegistered => "NG",
                     Verdict::NotQualified => "not-qualified",
                     Verdict::AlreadyIssued => "already-issued",
+                    Verdict::BadRequest(r) => r.code(),
                 }
             ),
             Msg::Services {

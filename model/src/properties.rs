@@ -63,6 +63,13 @@ pub enum Property {
     /// it) is not the holder's doing, and after the holder's S20 it undoes
     /// the holder's choice.
     NoUnauthorisedQualification,
+    /// The CA certifies a key for a subject only at the request of the
+    /// key's holder for that subject: every certificate it issues binds a
+    /// key some user offered at S3, in its own login for an issuance, to
+    /// that user's own subject (PKCS#10's proof of possession at
+    /// registration, RFC 4211). A service that has a key it was shown
+    /// certified for a subject of its choosing breaks it.
+    KeyBoundByHolder,
 }
 
 impl Property {
@@ -79,6 +86,7 @@ impl Property {
         Property::ServiceListPrivate,
         Property::LinkMatchesSubject,
         Property::NoUnauthorisedQualification,
+        Property::KeyBoundByHolder,
     ];
 
     pub fn name(self) -> &'static str {
@@ -95,6 +103,7 @@ impl Property {
             Property::ServiceListPrivate => "service-list-private",
             Property::LinkMatchesSubject => "link-matches-subject",
             Property::NoUnauthorisedQualification => "no-unauthorised-qualification",
+            Property::KeyBoundByHolder => "key-bound-by-holder",
         }
     }
 
@@ -269,6 +278,9 @@ pub struct History {
     /// session of the holder's, and the holder has not withdrawn it since:
     /// a duplicated request of the session is answered alike.
     qualified_in: BTreeSet<(Id, Id, OpId)>,
+    /// (user, key): the user offered the key for certification in its own
+    /// login for an issuance (S3) (`key-bound-by-holder`).
+    key_offers: BTreeSet<(Id, [u8; 32])>,
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
@@ -292,8 +304,14 @@ impl History {
         h
     }
 
-    /// The same history with every party id renamed by `id` (symmetry).
-    pub fn renamed(&self, id: impl Fn(Id) -> Id, cert: impl Fn(CertId) -> CertId) -> History {
+    /// The same history with every party id renamed by `id`, every
+    /// certificate by `cert` and every user's key by `key` (symmetry).
+    pub fn renamed(
+        &self,
+        id: impl Fn(Id) -> Id,
+        cert: impl Fn(CertId) -> CertId,
+        key: impl Fn(&[u8; 32]) -> [u8; 32],
+    ) -> History {
         let session = |s: &Session| Session {
             peer: id(s.peer),
             op: s.op,
@@ -334,6 +352,11 @@ impl History {
                 .iter()
                 .map(|(h, svc, op)| (id(*h), id(*svc), *op))
                 .collect(),
+            key_offers: self
+                .key_offers
+                .iter()
+                .map(|(u, k)| (id(*u), key(k)))
+                .collect(),
             revoked: self.revoked.clone(),
             owners: self.owners.iter().map(|(s, u)| (*s, id(*u))).collect(),
             evidence: self
@@ -349,6 +372,23 @@ impl History {
             violated: self.violated.clone(),
             reached: self.reached.clone(),
         }
+    }
+
+    /// Whether the key `certificate` certifies was offered by a user for
+    /// certification, and the certificate names that user's own subject
+    /// (`key-bound-by-holder`). A certificate this run did not issue has
+    /// no known request and fails.
+    fn offered_by_holder(&self, dir: &Directory, certificate: CertId) -> bool {
+        let Some((_, req)) = dir.arena.origin(certificate) else {
+            return false;
+        };
+        self.key_offers.iter().any(|(user, key)| {
+            *key == req.public_key
+                && dir
+                    .subjects
+                    .get(user)
+                    .is_some_and(|s| s.name == req.common_name && s.email == req.email)
+        })
     }
 
     /// Whether observing `msg` can change a history: only credentials, the
@@ -431,11 +471,22 @@ impl History {
             } if from_ca && !dir.is_portal(dst) => {
                 self.violated.insert(Property::ServiceListPrivate);
             }
+            // S3: a user offers its key for certification (honest users
+            // offer only their own).
+            Msg::Login {
+                public_key: Some(key),
+                ..
+            } if from_user => {
+                self.key_offers.insert((src, *key));
+            }
             Msg::Issued {
                 session,
                 serial,
                 certificate,
             } if from_ca => {
+                if !self.offered_by_holder(dir, *certificate) {
+                    self.violated.insert(Property::KeyBoundByHolder);
+                }
                 // The same certificate answered again (a duplicated request,
                 // or under `one-per-subject` a retried one, which makes the
                 // asking service one of its services) is not a second

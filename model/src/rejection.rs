@@ -163,11 +163,30 @@ pub enum Rejection {
     /// subject than the one the certificate names.
     #[error("the account logged in to belongs to another subject than the certificate's")]
     SubjectMismatch,
+
+    /// `csr`: an issue request came without a certification request.
+    #[error("the issue request carries no certification request")]
+    CsrMissing,
+
+    /// `csr`: the certification request is not a well-formed PKCS#10 request
+    /// for an Ed25519 key naming exactly one common name and one e-mail.
+    #[error("the certification request is malformed")]
+    CsrMalformed,
+
+    /// `csr`: the request's signature does not verify with the key it asks
+    /// to certify: whoever sent it does not hold that key.
+    #[error("the certification request's signature does not verify with its own key")]
+    CsrBadSignature,
+
+    /// `csr`: the request names another subject or key than the one the CA
+    /// is asked to certify.
+    #[error("the certification request names another subject or key")]
+    CsrMismatch,
 }
 
 impl Rejection {
     /// Every variant, in declaration order; for exhaustive tests and coverage reports.
-    pub const ALL: [Rejection; 26] = [
+    pub const ALL: [Rejection; 30] = [
         Rejection::Malformed,
         Rejection::NotEndEntity,
         Rejection::NotCa,
@@ -194,6 +213,10 @@ impl Rejection {
         Rejection::ReplayedChallenge,
         Rejection::SerialRowMismatch,
         Rejection::SubjectMismatch,
+        Rejection::CsrMissing,
+        Rejection::CsrMalformed,
+        Rejection::CsrBadSignature,
+        Rejection::CsrMismatch,
     ];
 
     /// The stable kebab-case name of this reason, identical to its serde form.
@@ -228,6 +251,10 @@ impl Rejection {
             Rejection::ReplayedChallenge => "replayed-challenge",
             Rejection::SerialRowMismatch => "serial-row-mismatch",
             Rejection::SubjectMismatch => "subject-mismatch",
+            Rejection::CsrMissing => "csr-missing",
+            Rejection::CsrMalformed => "csr-malformed",
+            Rejection::CsrBadSignature => "csr-bad-signature",
+            Rejection::CsrMismatch => "csr-mismatch",
         }
     }
 

@@ -15,7 +15,7 @@ use crate::rejection::Rejection;
 use crate::small_map::SmallMap;
 use crate::step::Step;
 use crate::tables::{Link, Serial, UserTable};
-use crate::x509::{CertInfo, SigId, TrustAnchor};
+use crate::x509::{CertInfo, CsrId, SigId, TrustAnchor};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -210,12 +210,14 @@ impl Service {
                 credential,
                 public_key,
                 consent,
+                csr,
             } => {
                 if self.curious {
                     self.replay_elsewhere(me, st, src, &credential, fx);
                 }
                 let session = Session { peer: src, op };
-                self.on_login(st, session, &credential, public_key, consent, fx)
+                let key = public_key.map(|k| (k, csr));
+                self.on_login(st, session, &credential, key, consent, fx)
             }
             Msg::Present { op, purpose, shown } => {
                 self.on_present(me, st, Session { peer: src, op }, purpose, &shown, fx)
@@ -384,6 +386,7 @@ impl Service {
                         credential: presented.into(),
                         public_key: None,
                         consent: None,
+                        csr: None,
                     },
                 );
             }
@@ -705,7 +708,8 @@ impl Service {
         st: &mut ServiceState,
         session: Session,
         credential: &Credential,
-        public_key: Option<[u8; 32]>,
+        // The key to certify, with its certification request under `csr`.
+        public_key: Option<([u8; 32], Option<CsrId>)>,
         consent: Option<SigId>,
         fx: &mut Effects,
     ) {
@@ -749,7 +753,7 @@ impl Service {
                         .send(session.peer, Msg::AskInvalidate { op: session.op });
                     return;
                 }
-                let Some(public_key) = public_key else {
+                let Some((public_key, csr)) = public_key else {
                     return self.refuse(
                         st,
                         session,
@@ -768,6 +772,7 @@ impl Service {
                         session,
                         subject,
                         public_key,
+                        csr,
                     },
                 );
             }
@@ -875,6 +880,12 @@ impl Service {
             // `one-per-subject`: the CA holds another valid certificate for
             // this subject, made with another key.
             return self.refuse(st, session, Refusal::AlreadyIssued, fx);
+        }
+        if let (Stage::AwaitCa(Request::Issue), Request::Issue, Verdict::BadRequest(r)) =
+            (&s.stage, request, verdict)
+        {
+            // `csr`: the CA refused the certification request.
+            return self.refuse(st, session, Refusal::Rejected(r), fx);
         }
         if s.stage != Stage::AwaitCa(request) || s.serial != Some(serial) {
             return;

@@ -119,9 +119,10 @@ impl Symmetry {
         if !system.dir.own.is_empty() {
             return None;
         }
-        // `pop-binding` signs certificates' digests and consents, which the
-        // renaming does not re-sign (not proven symmetric).
-        if system.dir.hardening.pop_binding {
+        // `pop-binding` signs certificates' digests and consents, and `csr`
+        // certification requests, which the renaming does not re-sign (not
+        // proven symmetric).
+        if system.dir.hardening.pop_binding || system.dir.hardening.csr {
             return None;
         }
         // A malicious service probes serials, which depend on the order in
@@ -375,12 +376,15 @@ impl Rename<'_> {
                 credential,
                 public_key,
                 consent,
+                csr,
             } => Msg::Login {
                 op: *op,
                 credential: self.credential(credential).into(),
                 public_key: public_key.map(|k| self.key(&k)),
-                // Never set: `pop-binding` has no symmetry (`Symmetry::of`).
+                // Never set: `pop-binding` and `csr` have no symmetry
+                // (`Symmetry::of`).
                 consent: *consent,
+                csr: *csr,
             },
             Msg::Present { op, purpose, shown } => Msg::Present {
                 op: *op,
@@ -432,10 +436,12 @@ impl Rename<'_> {
                 session,
                 subject,
                 public_key,
+                csr,
             } => Msg::IssueRequest {
                 session: self.session(session),
                 subject: self.subject(subject).into(),
                 public_key: self.key(public_key),
+                csr: *csr,
             },
             Msg::Issued {
                 session,
@@ -673,7 +679,7 @@ impl Rename<'_> {
                 |c| &mut c.histories,
                 k,
                 &s.history,
-                |h| h.renamed(|id| self.id(id), |c| self.cert(c)),
+                |h| h.renamed(|id| self.id(id), |c| self.cert(c), |k| self.key(k)),
             ),
             actor_storages: self.reindex(&s.actor_storages, |st| {
                 st.as_ref()

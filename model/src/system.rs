@@ -378,6 +378,15 @@ impl System {
     pub fn ca_root(&self) -> &Der {
         self.authority.root()
     }
+
+    /// The user whose key (as it first starts) is `key`: whom a malicious
+    /// service's substitution (`malicious::Move::Substitute`) is about.
+    pub fn holder_of_key(&self, key: &[u8; 32]) -> Option<Id> {
+        self.nodes.iter().enumerate().find_map(|(i, n)| match n {
+            Node::User(u) if u.identity.key.public_key() == *key => Some(Id::from(i)),
+            _ => None,
+        })
+    }
 }
 
 /// A small standard system: services A, B (and more), the first a portal when

@@ -511,6 +511,15 @@ impl User {
                 let consent = pending.challenge.and_then(|(nonce, certificate)| {
                     self.sign(st, src, nonce, certificate, Purpose::QUALIFY)
                 });
+                // `csr`: the key goes with a request for this user's subject,
+                // signed with it (a request that cannot be made is not sent,
+                // and the CA refuses the issuance).
+                let csr = public_key.filter(|_| self.dir.hardening.csr).and_then(|_| {
+                    let id = &st.identity;
+                    (self.dir.arena)
+                        .request(&id.key, &id.subject.name, &id.subject.email)
+                        .ok()
+                });
                 fx.steps(steps).send(
                     src,
                     Msg::Login {
@@ -518,6 +527,7 @@ impl User {
                         credential: credential.into(),
                         public_key,
                         consent,
+                        csr,
                     },
                 );
             }

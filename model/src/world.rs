@@ -578,6 +578,24 @@ impl World {
         }))
     }
 
+    /// The malicious service's substitution of `victim`'s key (certified for
+    /// its own alias), if it learned that key: offered at an issuance
+    /// through it, or inside a presentation it was shown.
+    pub fn malicious_substitute(&self, service: Id, victim: Id) -> Option<Choice> {
+        let key = self.state(victim)?.user()?.identity.key.public_key();
+        let malice = self.state(service)?.service()?.malice.as_ref()?;
+        let arena = &self.system.dir.arena;
+        let learned = malice.offered.contains_key(&key)
+            || malice.seen.iter().any(|s| {
+                arena
+                    .origin(s.certificate)
+                    .is_some_and(|(_, r)| r.public_key == key)
+            });
+        learned.then_some(Choice::Malicious(crate::malicious::Move::Substitute {
+            key,
+        }))
+    }
+
     /// The malicious service's bind of its own certificate at `to` with a
     /// credential `victim` gave it, if it holds one.
     pub fn malicious_bind(&self, service: Id, victim: Id, to: Id) -> Option<Choice> {

@@ -291,6 +291,20 @@ fn scenario(
                         let _ = writeln!(t, "serial = {serial}");
                     }
                 }
+                Choice::Malicious(Move::Substitute { key }) => {
+                    let victim = spec
+                        .build()
+                        .ok()
+                        .and_then(|system| system.holder_of_key(key))
+                        .map(name_of)
+                        .unwrap_or_default();
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"substitute\"\nservice = {}\nvictim = {}\n",
+                        quote(&name_of(*actor)),
+                        quote(&victim),
+                    );
+                }
                 Choice::Malicious(Move::Relay(r)) => {
                     let _ = write!(
                         t,

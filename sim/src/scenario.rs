@@ -176,6 +176,13 @@ pub enum Action {
         victim: String,
         serial: Option<u64>,
     },
+    /// The malicious `service` asks the CA to certify `victim`'s key, which
+    /// it learned (at an issuance through it, or in a presentation), for a
+    /// subject of its own.
+    Substitute {
+        service: String,
+        victim: String,
+    },
     Partition {
         nodes: Vec<String>,
     },
@@ -228,6 +235,7 @@ impl Action {
             Action::Relay { .. } => "relay",
             Action::Bind { .. } => "bind",
             Action::Requalify { .. } => "requalify",
+            Action::Substitute { .. } => "substitute",
             Action::Partition { .. } => "partition",
             Action::Heal => "heal",
             Action::Crash { .. } => "crash",
@@ -253,6 +261,7 @@ impl Action {
                 | Action::Relay { .. }
                 | Action::Bind { .. }
                 | Action::Requalify { .. }
+                | Action::Substitute { .. }
         )
     }
 }
@@ -308,6 +317,9 @@ impl std::fmt::Display for Action {
             Action::Requalify {
                 service, victim, ..
             } => write!(f, "requalify {service} with {victim}'s presentation"),
+            Action::Substitute { service, victim } => {
+                write!(f, "substitute {victim}'s key at {service}")
+            }
             Action::Partition { nodes } => write!(f, "partition [{}]", nodes.join(", ")),
             Action::Heal => f.write_str("heal"),
             Action::Crash { node } => write!(f, "crash {node}"),
@@ -702,6 +714,10 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
             &["service", "victim", "serial"],
             &["granted", "not-qualified", "revoked", "timeout", "crashed"],
         ),
+        "substitute" => (
+            &["service", "victim"],
+            &["issued", "rejected", "timeout", "crashed"],
+        ),
         "partition" => (&["nodes"], &[]),
         "heal" => (&[], &[]),
         "crash" | "restart" => (&["node"], &[]),
@@ -713,7 +729,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
     })
 }
 
-const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, requalify, partition, heal, crash, restart, wait, deliver, drop, timeout";
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, requalify, substitute, partition, heal, crash, restart, wait, deliver, drop, timeout";
 
 /// The keys a raw step sets, with the span of each value.
 fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
@@ -1180,6 +1196,13 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                     service,
                     victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
                     serial: s.serial.as_ref().map(|n| *n.get_ref()),
+                }
+            }
+            "substitute" => {
+                let service = malicious_service()?;
+                Action::Substitute {
+                    service,
+                    victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
                 }
             }
             "partition" => {

@@ -954,6 +954,25 @@ impl Engine<'_> {
                     }
                 }
             }
+            Action::Substitute { service, victim } => {
+                let (sid, vid) = (resolved(self, service), resolved(self, victim));
+                let ca = self.world.system.dir.ca().unwrap_or_default();
+                match self.world.malicious_substitute(sid, vid) {
+                    Some(choice) => self.begin(i, sid, ca, &choice, what),
+                    None => {
+                        self.record(
+                            Kind::Start,
+                            None,
+                            sid,
+                            ca,
+                            format!("{what}: their key was never shown to it ({victim})"),
+                            cause,
+                            None,
+                        );
+                        self.end_step(i, Some(OpOutcome::Rejected.name().to_string()));
+                    }
+                }
+            }
             Action::Relay {
                 service,
                 victim,

@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::rejection::Rejection;
 use crate::x509::crl::CrlInfo;
+use crate::x509::csr::{self, CsrInfo};
 use crate::x509::der::{Der, serial_from_integer_content};
 use crate::x509::issue::{CertRequest, CertificateAuthority, PkiError};
 use crate::x509::keys::SigningKey;
@@ -99,6 +100,11 @@ handle!(
     /// An Ed25519 signature (a proof of possession).
     SigId,
     "sig"
+);
+handle!(
+    /// A PKCS#10 certification request (the hardening `csr`).
+    CsrId,
+    "csr"
 );
 
 /// Whether the arena remembers verdicts.
@@ -228,6 +234,10 @@ struct Inner {
     stale: Table<(CertId, u64), Result<CertInfo, Rejection>>,
     crl_verdicts: Cache<(CrlId, u64), Result<CrlInfo, Rejection>>,
     proofs: Cache<ProofKey, Result<(), Rejection>>,
+    /// Certification requests made, per (key, common name, e-mail), and
+    /// the verdicts on them.
+    requests: Cache<([u8; 32], String, String), CsrId>,
+    request_verdicts: Cache<CsrId, Result<CsrInfo, Rejection>>,
     /// Time spent in cryptography and X.509 encoding and parsing (rcgen,
     /// x509-parser, ring), in ns: the benchmark's split of a run's cost.
     /// Never read by anything that affects a trace.
@@ -279,6 +289,8 @@ impl Arena {
             stale: Table::new(),
             crl_verdicts: Cache::new(CACHE_GENERATION),
             proofs: Cache::new(CACHE_GENERATION),
+            requests: Cache::new(CACHE_GENERATION),
+            request_verdicts: Cache::new(CACHE_GENERATION),
             crypto_ns: std::sync::atomic::AtomicU64::new(0),
         }))
     }
@@ -479,6 +491,42 @@ impl Arena {
         let verdict = self.timed(|| verify_proof(public_key, message, bytes.as_bytes()));
         if self.remembers() {
             self.0.proofs.insert(key, verdict);
+        }
+        verdict
+    }
+
+    /// A certification request signed with `key` for this subject (rcgen;
+    /// Ed25519 is deterministic, so once suffices).
+    pub fn request(
+        &self,
+        key: &SigningKey,
+        common_name: &str,
+        email: &str,
+    ) -> Result<CsrId, PkiError> {
+        let k = (key.public_key(), common_name.to_string(), email.to_string());
+        if self.remembers()
+            && let Some(id) = self.0.requests.get(&k)
+        {
+            return Ok(id);
+        }
+        let id = CsrId(self.keep(self.timed(|| csr::request(key, common_name, email))?)?);
+        if self.remembers() {
+            self.0.requests.insert(k, id);
+        }
+        Ok(id)
+    }
+
+    /// [`csr::verify_request`] of the request behind `csr`.
+    pub fn verify_request(&self, csr: CsrId) -> Result<CsrInfo, Rejection> {
+        if self.remembers()
+            && let Some(v) = self.0.request_verdicts.get(&csr)
+        {
+            return v;
+        }
+        let der = self.der(csr.0).ok_or(Rejection::CsrMalformed)?;
+        let verdict = self.timed(|| csr::verify_request(der.as_bytes()));
+        if self.remembers() {
+            self.0.request_verdicts.insert(csr, verdict.clone());
         }
         verdict
     }

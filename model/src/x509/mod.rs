@@ -14,6 +14,8 @@
 //!   manner of webpki that names the first one that fails with a precise
 //!   [`Rejection`];
 //! * [`crl`]: CRLs ([`CertificateAuthority::crl`], [`TrustAnchor::verify_crl_info`]);
+//! * [`csr`]: PKCS#10 certification requests, the hardening `csr`
+//!   ([`csr::request`], [`csr::verify_request`]);
 //! * [`proof`]: the "proof of possession" reading of the protocol: the
 //!   presenter signs a service-chosen nonce ([`challenge_bytes`], [`verify_proof`]);
 //! * [`arena`]: what parties hold instead of bytes: small handles ([`CertId`],
@@ -35,6 +37,7 @@
 
 pub mod arena;
 pub mod crl;
+pub mod csr;
 pub mod der;
 pub mod issue;
 pub mod keys;
@@ -51,8 +54,9 @@ pub mod forge;
 mod tests;
 
 pub use crate::rejection::Rejection;
-pub use arena::{Arena, CertId, CrlId, Memo, SigId};
+pub use arena::{Arena, CertId, CrlId, CsrId, Memo, SigId};
 pub use crl::CrlInfo;
+pub use csr::CsrInfo;
 pub use der::{Der, serial_from_integer_content};
 pub use issue::{CertRequest, CertificateAuthority, PkiError};
 pub use keys::{KeyStream, SigningKey, derive_key, key_seed};
