@@ -259,16 +259,18 @@ pub type CcModel = ActorModel<Checked, ModelCfg, Arc<Hashed<History>>>;
 pub type CcState = ActorModelState<Checked, Arc<Hashed<History>>>;
 pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
 
-/// `push-ack`'s bound: at most one copy of each notification and of each
-/// acknowledgement in flight. The CA's retransmission timer may fire while
-/// a copy is still on its way, and a network that kept every copy would
-/// grow without end; a state with a second copy of the same envelope is
-/// outside the checked space (`within_boundary`). The pruned runs differ
-/// only by a redundant copy: the one in flight is still delivered or
-/// dropped, so no state with a single copy is lost. Without `push-ack`
-/// this always holds.
+/// `push-ack`'s and `crl-freshness`'s bound: at most one copy of each
+/// notification (or published CRL) and of each acknowledgement in flight.
+/// The CA's retransmission and publication timers may fire while a copy
+/// is still on its way, and a network that
+/// kept every copy would grow without end; a state with a second copy of
+/// the same envelope is outside the checked space (`within_boundary`). The
+/// pruned runs differ only by a redundant copy: the one in flight is still
+/// delivered or dropped, so no state with a single copy is lost. Without
+/// either option this always holds.
 fn one_copy_in_flight(cfg: &ModelCfg, state: &CcState) -> bool {
-    if !cfg.system.dir.hardening.push_ack {
+    let h = cfg.system.dir.hardening;
+    if !h.push_ack && !h.crl_freshness {
         return true;
     }
     let mut seen = BTreeSet::new();

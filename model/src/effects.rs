@@ -20,6 +20,12 @@ pub enum Timer {
     /// pushes again every notification not yet acknowledged. The patent's
     /// V1 has no retransmission; the interval is the run's timeout.
     Retry,
+    /// `crl-freshness`: the CA's CRL publication timer. When it fires the
+    /// CA publishes its complete CRL to every service and waits again; the
+    /// interval is the run's timeout, well within a CRL's validity (one
+    /// day), so a service that hears the CA never holds a CRL past its
+    /// nextUpdate. In the checker it may fire at any time.
+    NextUpdate,
 }
 
 /// As traces write a timer firing (a trace's text is part of its hash, so
@@ -29,6 +35,7 @@ impl std::fmt::Display for Timer {
         match self {
             Timer::Timeout(op) => write!(f, "timeout of op {op}"),
             Timer::Retry => f.write_str("retransmission timer"),
+            Timer::NextUpdate => f.write_str("CRL publication timer"),
         }
     }
 }

@@ -468,3 +468,79 @@ fn every_step_label_is_realised_by_some_figure() {
     let missing: Vec<_> = Step::ALL.iter().filter(|s| !seen.contains(s)).collect();
     assert!(missing.is_empty(), "never realised: {missing:?}");
 }
+
+/// V1 under `crl-freshness`: a service trusts its own table only while it
+/// holds a current CRL. Before the CA's first publication a use at the
+/// issuing service asks the CA (Fig. 4: P21); after it the own table
+/// answers (P22 alone), as under the patent's V1. After an invalidation
+/// the CA's CRLs list every serial revoked so far, and a CRL older than
+/// the one a service holds changes nothing there.
+#[test]
+fn v1_crl_freshness_trusts_the_own_table_only_under_a_current_crl() {
+    use crate::effects::Timer;
+    use crate::msg::Msg;
+    let mut spec = standard_spec(2, 1, false);
+    spec.modes.revocation = Revocation::Push;
+    spec.hardening.crl_freshness = true;
+    let (mut d, system) = driver(spec);
+    let (ca, a, b) = (id(&system, "CA"), id(&system, "A"), id(&system, "B"));
+    let u = system.dir.users().next().expect("a user");
+    assert_eq!(run(&mut d, u, issue(a)).0, Outcome::Issued);
+    assert_eq!(
+        run(&mut d, u, use_at(a)),
+        (Outcome::Granted, vec![S11, S12, S13, P21, P22])
+    );
+    let held = |d: &FifoDriver, s: Id| {
+        d.world
+            .state(s)
+            .and_then(NodeState::service)
+            .and_then(|st| st.durable.crl)
+    };
+    assert_eq!(held(&d, a), None);
+    // The CA publishes its (still empty) CRL to every service.
+    d.fire(ca, &Timer::NextUpdate);
+    let first = held(&d, a).expect("A holds a CRL");
+    assert_eq!(held(&d, b), Some(first));
+    assert_eq!(
+        run(&mut d, u, use_at(a)),
+        (Outcome::Granted, vec![S11, S12, S13, P22])
+    );
+    // An invalidation: the notification is the complete CRL, numbered on.
+    assert_eq!(
+        run(
+            &mut d,
+            u,
+            Command::Invalidate {
+                service: a,
+                using: Using::Password,
+                credential: None,
+            }
+        )
+        .0,
+        Outcome::Invalidated
+    );
+    let newer = held(&d, a).expect("A holds a CRL");
+    assert!(newer.0 > first.0, "{newer:?} after {first:?}");
+    // The first CRL again (a late or replayed copy) changes nothing.
+    let old = system
+        .dir
+        .arena
+        .crl(&system.authority, first.0, &[], 0)
+        .expect("a CRL");
+    let before = d.world.state(a).cloned();
+    let _ = d.world.deliver(ca, a, Msg::Revocation { crl: old });
+    assert_eq!(d.world.state(a).cloned(), before);
+    // Past the newest CRL's nextUpdate, B no longer trusts its own table.
+    assert_eq!(run(&mut d, u, issue(b)).0, Outcome::Issued);
+    d.fire(ca, &Timer::NextUpdate);
+    assert_eq!(
+        run(&mut d, u, use_at(b)),
+        (Outcome::Granted, vec![S11, S12, S13, P22])
+    );
+    let (_, next_update) = held(&d, b).expect("B holds a CRL");
+    system.clock.set(next_update + 1);
+    assert_eq!(
+        run(&mut d, u, use_at(b)),
+        (Outcome::Granted, vec![S11, S12, S13, P21, P22])
+    );
+}

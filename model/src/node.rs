@@ -131,6 +131,7 @@ impl Node {
                     _ => None,
                 });
                 ca.arm_retry(&st, &mut fx);
+                ca.arm_publish(&mut fx);
                 NodeState::Ca(st)
             }
             Node::Service(s) => {
@@ -153,6 +154,7 @@ impl Node {
                 s.offer_moves(me, &st, &mut fx);
                 let cst = ca.start(c);
                 ca.arm_retry(&cst, &mut fx);
+                ca.arm_publish(&mut fx);
                 NodeState::PortalCa(Box::new(st), cst)
             }
             Node::User(u) => {
@@ -204,6 +206,13 @@ impl Node {
                 if *timer == Timer::Retry =>
             {
                 ca.on_retry(st, &mut fx)
+            }
+            // `crl-freshness`: the CA's CRL publication timer.
+            (Node::Ca(ca), NodeState::Ca(st))
+            | (Node::PortalCa(_, ca), NodeState::PortalCa(_, st))
+                if *timer == Timer::NextUpdate =>
+            {
+                ca.on_publish(st, &mut fx)
             }
             (Node::User(u), NodeState::User(st)) => u.on_timeout(me, st, timer, &mut fx),
             (Node::Attacker(a), NodeState::Attacker(st)) => a.on_timeout(me, st, timer, &mut fx),

@@ -97,6 +97,10 @@ pub struct ServiceDurable {
     /// after the CRL (a race the patent's V1 leaves open). Always empty
     /// without `push-ack`.
     pub revoked: BTreeSet<Serial>,
+    /// `crl-freshness`: the newest complete CRL it has, as (CRL number,
+    /// nextUpdate). A CRL is a file a service keeps: it survives a crash.
+    /// Always None without `crl-freshness`.
+    pub crl: Option<(u64, crate::x509::VirtualTime)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -128,6 +132,7 @@ impl Service {
                 next_nonce: 1,
                 next_replay: 0,
                 revoked: BTreeSet::new(),
+                crl: None,
             }
         });
         ServiceState {
@@ -299,7 +304,17 @@ impl Service {
             Msg::Revocation { crl } if src == self.ca() => {
                 // V1: act only on a CRL the CA signed.
                 if let Ok(info) = self.dir.arena.verify_crl(&self.anchor, crl) {
-                    for serial in info.revoked {
+                    // `crl-freshness`: CRLs are complete and numbered, so one
+                    // older than the newest held (a late or replayed copy)
+                    // says nothing new and is ignored; the newest is kept.
+                    let older = self.refreshes_crl()
+                        && st.durable.crl.is_some_and(|(n, _)| info.crl_number < n);
+                    if self.refreshes_crl() && !older {
+                        st.durable.crl = Some((info.crl_number, info.next_update));
+                        fx.persist = true;
+                    }
+                    let listed = if older { Vec::new() } else { info.revoked };
+                    for serial in listed {
                         if st.durable.table.unlink(serial) {
                             fx.persist = true;
                         }
@@ -317,6 +332,19 @@ impl Service {
             }
             _ => {}
         }
+    }
+
+    /// `crl-freshness` under V1: this service keeps a current CRL.
+    pub(crate) fn refreshes_crl(&self) -> bool {
+        self.dir.hardening.crl_freshness && self.dir.modes.revocation == Revocation::Push
+    }
+
+    /// `crl-freshness`: whether the newest CRL held is still current (its
+    /// nextUpdate not yet passed).
+    fn holds_current_crl(&self, st: &ServiceState) -> bool {
+        st.durable
+            .crl
+            .is_some_and(|(_, next_update)| self.clock.now() <= next_update)
     }
 
     /// A curious service presents a credential its user gave it at the next
@@ -537,7 +565,11 @@ impl Service {
         if self.dir.hardening.ca_authz {
             s.holder = Some(shown.clone());
         }
-        let ask_ca = self.dir.modes.revocation == Revocation::Online && !self.defects.skip_ca_check;
+        // `crl-freshness`: under V1 the own table is trusted only while the
+        // service holds a CRL whose nextUpdate is still ahead.
+        let ask_ca = (self.dir.modes.revocation == Revocation::Online
+            || (self.refreshes_crl() && !self.holds_current_crl(st)))
+            && !self.defects.skip_ca_check;
         let grant = |fx: &mut Effects, msg: Msg| {
             fx.send(session.peer, msg);
         };

@@ -395,6 +395,14 @@ impl FifoDriver {
             steps: out.steps.clone(),
         });
         let mut finished = self.enqueue(who, out);
+        finished.extend(self.drain());
+        let op = op?;
+        finished.into_iter().find(|d| d.op == op)
+    }
+
+    /// Deliver in order until the network is quiet; the operations ended.
+    fn drain(&mut self) -> Vec<Done> {
+        let mut finished = Vec::new();
         while let Some((from, to, msg)) = self.queue.pop_front() {
             let what = msg.to_string();
             let out = self.world.deliver(from, to, msg);
@@ -406,8 +414,20 @@ impl FifoDriver {
             });
             finished.extend(self.enqueue(to, out));
         }
-        let op = op?;
-        finished.into_iter().find(|d| d.op == op)
+        finished
+    }
+
+    /// Fire `timer` at `id` and run until the network is quiet.
+    pub fn fire(&mut self, id: Id, timer: &Timer) {
+        let out = self.world.fire(id, timer);
+        self.log.push(Record {
+            from: id,
+            to: id,
+            what: timer.to_string(),
+            steps: out.steps.clone(),
+        });
+        self.enqueue(id, out);
+        self.drain();
     }
 
     /// Every step label recorded so far, in order.

@@ -363,7 +363,7 @@ fn scenario(
                     quote(&name_of(*id))
                 );
             }
-            ActorModelAction::Timeout(id, Timer::Retry) => {
+            ActorModelAction::Timeout(id, Timer::Retry | Timer::NextUpdate) => {
                 let _ = write!(
                     t,
                     "[[step]]\ndo = \"timeout\"\nnode = {}\n",

@@ -1249,7 +1249,8 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             },
             "timeout" => Action::Timeout {
                 node: resolve_node(&need(&s.node, "node")?, &here)?,
-                // Without `op`: the CA's retransmission timer (`push-ack`);
+                // Without `op`: the CA's retransmission timer (`push-ack`)
+                // or a service's CRL refresh timer (`crl-freshness`);
                 // naming a node that holds no such timer is a script error
                 // when the step runs, like any timer that is not there.
                 op: s.op.as_ref().map(|o| *o.get_ref()),

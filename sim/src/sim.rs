@@ -285,9 +285,10 @@ struct Engine<'a> {
     load: Option<Load<'a>>,
     metrics: Metrics,
     ca: Option<Id>,
-    /// How many of the agenda's events are `push-ack` retransmission timers
-    /// (cancelled ones included), to tell when nothing else is left.
-    retry_events: usize,
+    /// How many of the agenda's events are background timers, `push-ack`'s
+    /// retransmissions and `crl-freshness`'s CRL refreshes (cancelled ones
+    /// included), to tell when nothing else is left.
+    background_events: usize,
     /// Wall time inside the model's `World` (handlers, invariants, history,
     /// and the cryptography they call): the benchmark's cost split.
     world_time: std::time::Duration,
@@ -385,7 +386,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         load,
         metrics: Metrics::default(),
         ca,
-        retry_events: 0,
+        background_events: 0,
         world_time: std::time::Duration::ZERO,
     };
     for (id, out) in starts {
@@ -400,8 +401,8 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
     let looping = std::time::Instant::now();
     let mut runaway = None;
     while let Some(t) = e.agenda.peek_time() {
-        if e.only_futile_retries() {
-            break; // settled: nothing but retransmissions that cannot arrive
+        if e.only_futile_background() {
+            break; // settled: nothing but timers that can change nothing
         }
         if t > horizon {
             runaway = Some(format!(
@@ -467,24 +468,35 @@ impl Engine<'_> {
         self.agenda.now()
     }
 
-    /// `push-ack`: whether all that is left is the CA's retransmission timer
-    /// and it can never reach anyone: every service still to acknowledge
-    /// is down or cut off from the CA, and nothing is scheduled that could
-    /// change that (a restart or a heal is a step, a fault window an end
-    /// time). The CA would retransmit for ever; the run has settled.
-    fn only_futile_retries(&self) -> bool {
-        if self.retry_events == 0 || self.agenda.len() != self.retry_events {
+    /// Whether all that is left is background timers that can change
+    /// nothing, with nothing scheduled that could change that (a restart or
+    /// a heal is a step, a fault window an end time): `push-ack`'s
+    /// retransmissions when every service still to acknowledge is down or
+    /// cut off from the CA, and `crl-freshness`'s refreshes when no service
+    /// that can reach the CA holds a serial the CA revoked. The timers
+    /// would fire for ever; the run has settled.
+    fn only_futile_background(&self) -> bool {
+        if self.background_events == 0 || self.agenda.len() != self.background_events {
             return false;
         }
         let (Some(ca), Some(state)) = (self.ca, self.world.ca_state()) else {
             return true;
         };
         let now = self.now();
+        let reachable = |service: Id| {
+            self.world.is_up(service) && !self.net.cut(usize::from(ca), usize::from(service), now)
+        };
+        let dir = &self.world.system.dir;
+        let refreshes_to_make = dir.hardening.crl_freshness
+            && dir.services().filter(|s| reachable(*s)).any(|s| {
+                self.world
+                    .state(s)
+                    .and_then(|n| n.service())
+                    .is_some_and(|st| state.revoked.iter().any(|r| st.durable.table.holds(*r)))
+            });
         !self.net.window_ahead(now)
-            && state.unacked.values().flatten().all(|service| {
-                !self.world.is_up(*service)
-                    || self.net.cut(usize::from(ca), usize::from(*service), now)
-            })
+            && state.unacked.values().flatten().all(|s| !reachable(*s))
+            && !refreshes_to_make
     }
 
     /// Call into the model, adding the wall time to `world_time` (read by
@@ -646,16 +658,17 @@ impl Engine<'_> {
             let cause = match &timer {
                 Timer::Timeout(op) => self.ops.get(&(actor, *op)).copied().or(cause),
                 // `push-ack`'s retransmissions belong to the invalidation
-                // whose event set the timer.
-                Timer::Retry => cause,
+                // whose event set the timer; a CRL refresh to the event
+                // that armed it.
+                Timer::Retry | Timer::NextUpdate => cause,
             };
             if self.scripted {
                 self.held_timers.push((actor, timer.clone(), cause));
                 continue;
             }
             let at = self.now().saturating_add(self.timeout_ms);
-            if timer == Timer::Retry {
-                self.retry_events += 1;
+            if matches!(timer, Timer::Retry | Timer::NextUpdate) {
+                self.background_events += 1;
             }
             let seq = self.agenda.schedule(
                 at,
@@ -804,8 +817,8 @@ impl Engine<'_> {
                 self.process(to, out, cause);
             }
             Ev::Timer { node, timer, cause } => {
-                if timer == Timer::Retry {
-                    self.retry_events -= 1;
+                if matches!(timer, Timer::Retry | Timer::NextUpdate) {
+                    self.background_events -= 1;
                 }
                 if self.timers.get(&(node, timer.clone())) != Some(&seq) {
                     return; // cancelled, or forgotten in a crash
@@ -1100,11 +1113,17 @@ impl Engine<'_> {
             }
             Action::Timeout { node, op } => {
                 let id = resolved(self, node);
-                let timer = op.map_or(Timer::Retry, Timer::Timeout);
+                // Without `op`: the node's background timer, the CA's
+                // retransmission timer or a service's CRL refresh timer
+                // (the first held, for a V3 portal that has both).
+                let wanted = |t: &Timer| match op {
+                    Some(op) => *t == Timer::Timeout(*op),
+                    None => matches!(t, Timer::Retry | Timer::NextUpdate),
+                };
                 match self
                     .held_timers
                     .iter()
-                    .position(|(n, t, _)| *n == id && *t == timer)
+                    .position(|(n, t, _)| *n == id && wanted(t))
                 {
                     Some(k) => {
                         let (_, timer, cause) = self.held_timers.remove(k);
