@@ -39,7 +39,8 @@ pub struct CaState {
     /// RFC 5280: positive and unique per CA, so a counter from 1.
     pub next_serial: Serial,
     /// Every serial ever invalidated (the CA's record; a pushed CRL lists
-    /// the one just invalidated, see `push_revocation`).
+    /// the one just invalidated, see `push_revocation`, or under
+    /// `crl-freshness` all of them).
     pub revoked: imbl::OrdSet<Serial>,
     pub crl_number: u64,
     /// Issued certificates by the request that asked for them, so that a
@@ -459,7 +460,9 @@ impl Ca {
     /// complete: a service acts on the serials a CRL lists and infers nothing
     /// from a serial's absence. A consequence is the patent's: a lost
     /// notification is never made good by a later one, so the service
-    /// accepts the certificate until it expires.
+    /// accepts the certificate until it expires. Under `crl-freshness` the
+    /// CRL is the complete one instead (`complete_crl`), which the next
+    /// publication repeats.
     fn push_revocation(
         &self,
         st: &mut CaState,
@@ -685,11 +688,6 @@ mod tests {
         assert!(pushed(&node.on_timer(ca, &mut st, &Timer::Retry)).is_empty());
     }
 
-    /// `pop-binding` with `ca-authz`: a qualification needs the holder's
-    /// consent for it (purpose `qualify`, this certificate), good once; a
-    /// proof made to use the service is no consent. Without `pop-binding`
-    /// that proof is accepted, again and again (the finding
-    /// `kept-presentation-qualifies`).
     /// csr: the CA issues only on a request that verifies and names the
     /// subject and key it is asked to certify; without the option a bare
     /// key is certified for any subject.
@@ -760,6 +758,11 @@ mod tests {
         assert_eq!(run(Hardening::default()), [None; 5]);
     }
 
+    /// `pop-binding` with `ca-authz`: a qualification needs the holder's
+    /// consent for it (purpose `qualify`, this certificate), good once; a
+    /// proof made to use the service is no consent. Without `pop-binding`
+    /// that proof is accepted, again and again (the finding
+    /// `kept-presentation-qualifies`).
     #[test]
     fn pop_binding_takes_a_consent_once_and_no_proof_made_for_a_use() {
         use crate::msg::Purpose;

@@ -262,12 +262,14 @@ pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
 /// `push-ack`'s and `crl-freshness`'s bound: at most one copy of each
 /// notification (or published CRL) and of each acknowledgement in flight.
 /// The CA's retransmission and publication timers may fire while a copy
-/// is still on its way, and a network that
-/// kept every copy would grow without end; a state with a second copy of
-/// the same envelope is outside the checked space (`within_boundary`). The
-/// pruned runs differ only by a redundant copy: the one in flight is still
-/// delivered or dropped, so no state with a single copy is lost. Without
-/// either option this always holds.
+/// is still on its way, and a network that kept every copy would grow
+/// without end; a state with a second copy of the same envelope is outside
+/// the checked space (`within_boundary`). This is a bound, not a
+/// reduction: a retransmission or publication sends to several services in
+/// one transition, so while one of them still has its copy in flight the
+/// copies to the others wait too, until that copy is delivered or dropped
+/// (which fairness guarantees, so liveness verdicts keep their meaning).
+/// Verdicts hold within this bound. Without either option it always holds.
 fn one_copy_in_flight(cfg: &ModelCfg, state: &CcState) -> bool {
     let h = cfg.system.dir.hardening;
     if !h.push_ack && !h.crl_freshness {
@@ -1712,6 +1714,26 @@ mod tests {
                 c.biometric = true;
                 c.curious_service = true;
                 c.actions = 2;
+            }),
+            // V1's own-table and CA paths under crl-freshness, and csr's
+            // refused and accepted issuances beside a substituting service.
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.concurrency = 2;
+                c.actions = 3;
+                c.harden = Hardening {
+                    crl_freshness: true,
+                    csr: true,
+                    ..Hardening::default()
+                };
+            }),
+            small(|c| {
+                c.malicious_service = Some(1);
+                c.actions = 2;
+                c.harden = Hardening {
+                    csr: true,
+                    ..Hardening::default()
+                };
             }),
         ] {
             // Each configuration's first 40,000 states (breadth-first): the

@@ -139,16 +139,10 @@ impl Service {
                     }));
                 }
             }
-            // Every user key it learned, other than its own.
-            let shown_keys = m.seen.iter().filter_map(|s| {
-                let (_, req) = self.dir.arena.origin(s.certificate)?;
-                Some(req.public_key)
-            });
-            let keys: BTreeSet<[u8; 32]> = m.offered.keys().copied().chain(shown_keys).collect();
-            let own = self.own_key.as_ref().map(|k| k.public_key());
-            let fresh = |k: &[u8; 32]| Some(*k) != own && !m.substituted.contains(k);
-            for key in keys.into_iter().filter(fresh) {
-                moves.push(Move::Substitute { key });
+            for key in self.learned_keys(m) {
+                if !m.substituted.contains(&key) {
+                    moves.push(Move::Substitute { key });
+                }
             }
             if self.own_key.is_some() && self.dir.own.contains_key(&me) {
                 for credential in &st.harvested {
@@ -242,7 +236,7 @@ impl Service {
                     self.dir.ca().unwrap_or_default(),
                     Msg::IssueRequest {
                         session: Session { peer: me, op },
-                        subject: Arc::new(self.alias(me, key)),
+                        subject: Arc::new(self.alias(me, key, op)),
                         public_key: *key,
                         csr,
                     },
@@ -484,17 +478,36 @@ impl Service {
 
 impl Service {
     /// The subject a malicious service has a substituted `key` certified
-    /// for: one of its own making per key, which no user holds and the CA
-    /// has no certificate for (so `one-per-subject` does not stand in its
-    /// way).
-    pub fn alias(&self, me: Id, key: &[u8; 32]) -> Subject {
+    /// for in its move `op`: one of its own making per key and move, which
+    /// no user holds and the CA has no certificate for (so `one-per-subject`
+    /// does not stand in its way, and a second substitution, say after a
+    /// crash made it forget the first, gives no subject two certificates).
+    pub fn alias(&self, me: Id, key: &[u8; 32], op: OpId) -> Subject {
         let name = self.dir.name(me);
         let tag = crate::counterexample::key_label(key);
         Subject {
-            name: format!("{name} alias {tag}"),
+            name: format!("{name} alias {tag} {op}"),
             address: String::new(),
-            email: format!("alias-{tag}@{}.example", name.to_ascii_lowercase()),
+            email: format!("alias-{tag}-{op}@{}.example", name.to_ascii_lowercase()),
         }
+    }
+
+    /// The users' keys a malicious service has learned: offered to it at
+    /// S3 for an issuance, or certified by a certificate presented to it.
+    /// Not its own, nor an adversary's own (`Directory::own`): a
+    /// substitution is about a user's key.
+    pub fn learned_keys(&self, m: &Malice) -> BTreeSet<[u8; 32]> {
+        let key_of = |cert| self.dir.arena.origin(cert).map(|(_, req)| req.public_key);
+        let adversaries: BTreeSet<[u8; 32]> = (self.dir.own.values())
+            .filter_map(|o| key_of(o.certificate))
+            .chain(self.own_key.as_ref().map(|k| k.public_key()))
+            .collect();
+        m.offered
+            .keys()
+            .copied()
+            .chain(m.seen.iter().filter_map(|s| key_of(s.certificate)))
+            .filter(|k| !adversaries.contains(k))
+            .collect()
     }
 }
 

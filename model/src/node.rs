@@ -200,7 +200,7 @@ impl Node {
     pub fn on_timer(&self, me: Id, state: &mut NodeState, timer: &Timer) -> Effects {
         let mut fx = Effects::default();
         match (self, &mut *state) {
-            // `push-ack`: the CA's retransmission timer (its only timer).
+            // `push-ack`: the CA's retransmission timer.
             (Node::Ca(ca), NodeState::Ca(st))
             | (Node::PortalCa(_, ca), NodeState::PortalCa(_, st))
                 if *timer == Timer::Retry =>

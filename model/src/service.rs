@@ -94,8 +94,8 @@ pub struct ServiceDurable {
     /// `push-ack`: every serial a pushed CRL listed. A service that has a
     /// notification keeps it: S19 never links such a serial, even when the
     /// CA's OK to a qualification sent before the invalidation arrives
-    /// after the CRL (a race the patent's V1 leaves open). Always empty
-    /// without `push-ack`.
+    /// after the CRL (a race the patent's V1 leaves open). Also kept under
+    /// `crl-freshness`. Always empty without either.
     pub revoked: BTreeSet<Serial>,
     /// `crl-freshness`: the newest complete CRL it has, as (CRL number,
     /// nextUpdate). A CRL is a file a service keeps: it survives a crash.
@@ -304,21 +304,30 @@ impl Service {
             Msg::Revocation { crl } if src == self.ca() => {
                 // V1: act only on a CRL the CA signed.
                 if let Ok(info) = self.dir.arena.verify_crl(&self.anchor, crl) {
-                    // `crl-freshness`: CRLs are complete and numbered, so one
-                    // older than the newest held (a late or replayed copy)
-                    // says nothing new and is ignored; the newest is kept.
-                    let older = self.refreshes_crl()
-                        && st.durable.crl.is_some_and(|(n, _)| info.crl_number < n);
-                    if self.refreshes_crl() && !older {
-                        st.durable.crl = Some((info.crl_number, info.next_update));
-                        fx.persist = true;
+                    // `crl-freshness`: CRLs are complete and numbered; the
+                    // service keeps the newest (and, for one number, the
+                    // latest nextUpdate), so a late or replayed older copy
+                    // never stands for the current one. Its serials are
+                    // still deleted: a revocation is for ever, and S19 may
+                    // have linked one since the newer CRL was applied.
+                    if self.refreshes_crl() {
+                        let newest = match st.durable.crl {
+                            Some(held) => held.max((info.crl_number, info.next_update)),
+                            None => (info.crl_number, info.next_update),
+                        };
+                        if st.durable.crl != Some(newest) {
+                            st.durable.crl = Some(newest);
+                            fx.persist = true;
+                        }
                     }
-                    let listed = if older { Vec::new() } else { info.revoked };
-                    for serial in listed {
+                    // `push-ack` and `crl-freshness`: remember every serial
+                    // listed, so that S8 and S19 never link one again.
+                    let remember = self.dir.hardening.push_ack || self.refreshes_crl();
+                    for serial in info.revoked {
                         if st.durable.table.unlink(serial) {
                             fx.persist = true;
                         }
-                        if self.dir.hardening.push_ack && st.durable.revoked.insert(serial) {
+                        if remember && st.durable.revoked.insert(serial) {
                             fx.persist = true;
                         }
                     }

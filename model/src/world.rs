@@ -602,16 +602,13 @@ impl World {
     /// its own alias), if it learned that key: offered at an issuance
     /// through it, or inside a presentation it was shown.
     pub fn malicious_substitute(&self, service: Id, victim: Id) -> Option<Choice> {
+        let Some(Node::Service(s) | Node::PortalCa(s, _)) = self.node(service) else {
+            return None;
+        };
         let key = self.state(victim)?.user()?.identity.key.public_key();
         let malice = self.state(service)?.service()?.malice.as_ref()?;
-        let arena = &self.system.dir.arena;
-        let learned = malice.offered.contains_key(&key)
-            || malice.seen.iter().any(|s| {
-                arena
-                    .origin(s.certificate)
-                    .is_some_and(|(_, r)| r.public_key == key)
-            });
-        learned.then_some(Choice::Malicious(crate::malicious::Move::Substitute {
+        let fresh = s.learned_keys(malice).contains(&key) && !malice.substituted.contains(&key);
+        fresh.then_some(Choice::Malicious(crate::malicious::Move::Substitute {
             key,
         }))
     }

@@ -10,7 +10,7 @@
 //! names. The file expects the violations the checker found in the path's
 //! last state.
 
-use crate::scenario::request_name;
+use crate::scenario::{Background, request_name};
 use commoncert_model::checker::{CheckConfig, NetworkKind, PropertyResult};
 use commoncert_model::config::{Directory, Presentation, Revocation};
 use commoncert_model::effects::Timer;
@@ -363,11 +363,17 @@ fn scenario(
                     quote(&name_of(*id))
                 );
             }
-            ActorModelAction::Timeout(id, Timer::Retry | Timer::NextUpdate) => {
+            ActorModelAction::Timeout(id, timer @ (Timer::Retry | Timer::NextUpdate)) => {
+                let which = if *timer == Timer::Retry {
+                    Background::Retransmission
+                } else {
+                    Background::Publication
+                };
                 let _ = write!(
                     t,
-                    "[[step]]\ndo = \"timeout\"\nnode = {}\n",
-                    quote(&name_of(*id))
+                    "[[step]]\ndo = \"timeout\"\nnode = {}\ntimer = {}\n",
+                    quote(&name_of(*id)),
+                    quote(which.name())
                 );
             }
             ActorModelAction::Crash(id) => {

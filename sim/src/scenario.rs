@@ -214,11 +214,42 @@ pub enum Action {
         op: Option<u32>,
     },
     /// Scripted schedule: fire `node`'s timeout for its operation `op`, or,
-    /// without `op`, the CA's retransmission timer (`push-ack`).
+    /// without `op`, one of the CA's background timers: `timer` names it
+    /// (the retransmission timer of `push-ack`, the publication timer of
+    /// `crl-freshness`); without it, the first the CA holds.
     Timeout {
         node: String,
         op: Option<u32>,
+        timer: Option<Background>,
     },
+}
+
+/// A CA's background timer, as a scripted `timeout` step names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Background {
+    /// `push-ack`'s retransmission timer (`timer = "retransmission"`).
+    Retransmission,
+    /// `crl-freshness`'s publication timer (`timer = "publication"`).
+    Publication,
+}
+
+impl Background {
+    pub const NAMES: &'static str = "retransmission, publication";
+
+    pub fn from_name(name: &str) -> Option<Background> {
+        match name {
+            "retransmission" => Some(Background::Retransmission),
+            "publication" => Some(Background::Publication),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Background::Retransmission => "retransmission",
+            Background::Publication => "publication",
+        }
+    }
 }
 
 impl Action {
@@ -341,8 +372,17 @@ impl std::fmt::Display for Action {
             } => {
                 write!(f, "drop {from} -> {to}: {message}")
             }
-            Action::Timeout { node, op: Some(op) } => write!(f, "timeout of {node}'s op {op}"),
-            Action::Timeout { node, op: None } => write!(f, "{node}'s retransmission timer"),
+            Action::Timeout {
+                node, op: Some(op), ..
+            } => write!(f, "timeout of {node}'s op {op}"),
+            Action::Timeout {
+                node,
+                op: None,
+                timer,
+            } => match timer {
+                Some(t) => write!(f, "{node}'s {} timer", t.name()),
+                None => write!(f, "{node}'s background timer"),
+            },
         }
     }
 }
@@ -520,6 +560,7 @@ struct RawStep {
     duplicate: Option<Spanned<bool>>,
     request: Option<Spanned<String>>,
     serial: Option<Spanned<u64>>,
+    timer: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -724,7 +765,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
         "wait" => (&["ms"], &[]),
         "deliver" => (&["from", "to", "message", "op", "duplicate"], &[]),
         "drop" => (&["from", "to", "message", "op"], &[]),
-        "timeout" => (&["node", "op"], &[]),
+        "timeout" => (&["node", "op", "timer"], &[]),
         _ => return None,
     })
 }
@@ -764,6 +805,7 @@ fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
     add("duplicate", s.duplicate.as_ref().map(Spanned::span));
     add("request", s.request.as_ref().map(Spanned::span));
     add("serial", s.serial.as_ref().map(Spanned::span));
+    add("timer", s.timer.as_ref().map(Spanned::span));
     keys
 }
 
@@ -1247,14 +1289,38 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 message: need(&s.message, "message")?.get_ref().clone(),
                 op: s.op.as_ref().map(|o| *o.get_ref()),
             },
-            "timeout" => Action::Timeout {
-                node: resolve_node(&need(&s.node, "node")?, &here)?,
+            "timeout" => {
                 // Without `op`: the CA's retransmission timer (`push-ack`)
-                // or a service's CRL refresh timer (`crl-freshness`);
+                // or publication timer (`crl-freshness`), as `timer` says;
                 // naming a node that holds no such timer is a script error
                 // when the step runs, like any timer that is not there.
-                op: s.op.as_ref().map(|o| *o.get_ref()),
-            },
+                let timer = match &s.timer {
+                    None => None,
+                    Some(_) if s.op.is_some() => {
+                        return Err(c.at(
+                            spanned.span(),
+                            format!(
+                                "{here}`timer` names a background timer: give it or `op`, not both"
+                            ),
+                        ));
+                    }
+                    Some(t) => Some(Background::from_name(t.get_ref()).ok_or_else(|| {
+                        c.at(
+                            t.span(),
+                            format!(
+                                "{here}unknown timer `{}` (expected one of: {})",
+                                t.get_ref(),
+                                Background::NAMES
+                            ),
+                        )
+                    })?),
+                };
+                Action::Timeout {
+                    node: resolve_node(&need(&s.node, "node")?, &here)?,
+                    op: s.op.as_ref().map(|o| *o.get_ref()),
+                    timer,
+                }
+            }
             _ => Action::Wait {
                 ms: match &s.ms {
                     Some(ms) => *ms.get_ref(),

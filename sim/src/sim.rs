@@ -20,7 +20,7 @@ use crate::clock::{Agenda, Time};
 use crate::faults::FaultProfile;
 use crate::metrics::{Metrics, Summary};
 use crate::network::{DropReason, Fate, Network};
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, Background, Scenario};
 use crate::trace::{EventRef, Kind, Trace};
 use crate::workload::{Arrival, Arrivals, OpKind, Workload};
 use commoncert_model::effects::Timer;
@@ -950,41 +950,17 @@ impl Engine<'_> {
                 serial,
             } => {
                 let (sid, vid) = (resolved(self, service), resolved(self, victim));
-                let ca = self.world.system.dir.ca().unwrap_or_default();
-                match self.world.malicious_requalify(sid, vid, *serial) {
-                    Some(choice) => self.begin(i, sid, ca, &choice, what),
-                    None => {
-                        self.record(
-                            Kind::Start,
-                            None,
-                            sid,
-                            ca,
-                            format!("{what}: no presentation of theirs seen ({victim})"),
-                            cause,
-                            None,
-                        );
-                        self.end_step(i, Some(OpOutcome::NotQualified.name().to_string()));
-                    }
-                }
+                let choice = self.world.malicious_requalify(sid, vid, *serial);
+                let why = format!("{what}: no presentation of theirs seen ({victim})");
+                self.begin_move(i, sid, choice, what, why, OpOutcome::NotQualified);
             }
             Action::Substitute { service, victim } => {
                 let (sid, vid) = (resolved(self, service), resolved(self, victim));
-                let ca = self.world.system.dir.ca().unwrap_or_default();
-                match self.world.malicious_substitute(sid, vid) {
-                    Some(choice) => self.begin(i, sid, ca, &choice, what),
-                    None => {
-                        self.record(
-                            Kind::Start,
-                            None,
-                            sid,
-                            ca,
-                            format!("{what}: their key was never shown to it ({victim})"),
-                            cause,
-                            None,
-                        );
-                        self.end_step(i, Some(OpOutcome::Rejected.name().to_string()));
-                    }
-                }
+                let choice = self.world.malicious_substitute(sid, vid);
+                let why = format!(
+                    "{what}: their key was never shown to it, or is substituted ({victim})"
+                );
+                self.begin_move(i, sid, choice, what, why, OpOutcome::Rejected);
             }
             Action::Relay {
                 service,
@@ -1111,14 +1087,15 @@ impl Engine<'_> {
                 }
                 self.end_step(i, None);
             }
-            Action::Timeout { node, op } => {
+            Action::Timeout { node, op, timer } => {
                 let id = resolved(self, node);
-                // Without `op`: the node's background timer, the CA's
-                // retransmission timer or a service's CRL refresh timer
-                // (the first held, for a V3 portal that has both).
-                let wanted = |t: &Timer| match op {
-                    Some(op) => *t == Timer::Timeout(*op),
-                    None => matches!(t, Timer::Retry | Timer::NextUpdate),
+                // Without `op`: one of the CA's background timers, as
+                // `timer` names it (without it, the first held).
+                let wanted = |t: &Timer| match (op, timer) {
+                    (Some(op), _) => *t == Timer::Timeout(*op),
+                    (None, Some(Background::Retransmission)) => *t == Timer::Retry,
+                    (None, Some(Background::Publication)) => *t == Timer::NextUpdate,
+                    (None, None) => matches!(t, Timer::Retry | Timer::NextUpdate),
                 };
                 match self
                     .held_timers
@@ -1342,6 +1319,28 @@ impl Engine<'_> {
                 credential: override_with(password).map(std::sync::Arc::new),
             },
             _ => Command::Statement { portal: sid },
+        }
+    }
+
+    /// Step `i`: a malicious service's move towards the CA, or, when the
+    /// service cannot make it (`choice` None), the step ends `otherwise`
+    /// with nothing sent, saying `why`.
+    fn begin_move(
+        &mut self,
+        i: usize,
+        service: Id,
+        choice: Option<Choice>,
+        what: String,
+        why: String,
+        otherwise: OpOutcome,
+    ) {
+        let ca = self.world.system.dir.ca().unwrap_or_default();
+        match choice {
+            Some(choice) => self.begin(i, service, ca, &choice, what),
+            None => {
+                self.record(Kind::Start, None, service, ca, why, Some(i), None);
+                self.end_step(i, Some(otherwise.name().to_string()));
+            }
         }
     }
 

@@ -184,8 +184,8 @@ fn a_path_through_the_cas_retransmission_replays_with_it() {
         &path,
     );
     assert!(
-        text.contains("do = \"timeout\"\nnode = \"CA\"\n\n"),
-        "the CA's timer is a step without `op`:\n{text}"
+        text.contains("do = \"timeout\"\nnode = \"CA\"\ntimer = \"retransmission\"\n\n"),
+        "the CA's timer is a step without `op`, naming the timer:\n{text}"
     );
     let sc = commoncert_sim::scenario::parse(std::path::Path::new("retransmission.toml"), &text)
         .expect("the emitted scenario parses");

@@ -260,6 +260,32 @@ fn a_push_ack_run_settles_when_only_hopeless_retransmissions_are_left() {
     );
 }
 
+/// `crl-freshness`: the CA publishes its CRL for ever. A run settles once
+/// only publications are left and none can change anything (every service
+/// holding a revoked serial is cut off); while a reachable service holds
+/// one, it goes on until a publication deletes it
+/// (`scenarios/findings/push-notification-lost-crl-freshness.toml`).
+#[test]
+fn a_crl_freshness_run_settles_only_when_publications_can_change_nothing() {
+    let sc = load_at("tests/settle/crl-freshness-cut-off.toml");
+    let r = run(&sc, sc.seed);
+    assert!(r.pass, "{:?}", r.failures);
+    let healed = load_at("../scenarios/findings/push-notification-lost-crl-freshness.toml");
+    let r = run(&healed, healed.seed);
+    assert!(r.pass, "{:?}", r.failures);
+    let events = &r.trace.events;
+    let last_publication = events
+        .iter()
+        .rposition(|e| e.what == "CRL publication timer");
+    let heal = events
+        .iter()
+        .position(|e| e.kind == commoncert_sim::trace::Kind::Heal);
+    assert!(
+        last_publication > heal && heal.is_some(),
+        "the CA published after the heal: {last_publication:?} {heal:?}"
+    );
+}
+
 /// Regression (swarm seed 195): under `ca-authz` a duplicated withdrawal
 /// (S20-3) used to be answered "not qualified" (the service was no longer
 /// on the list); when that answer overtook the OK, the user's prohibition
