@@ -473,7 +473,7 @@ impl Ca {
     ) {
         // `crl-freshness`: every CRL is complete, so that CRL numbers order
         // them and a later one makes good an earlier one that was lost.
-        let crl = if self.dir.hardening.crl_freshness {
+        let crl = if self.dir.keeps_crls_fresh() {
             self.complete_crl(st)
         } else {
             self.dir
@@ -510,10 +510,18 @@ impl Ca {
             .crl(&self.authority, st.crl_number, &revoked, self.clock.now())
     }
 
+    /// The timers a (re)started CA sets (timers do not survive a crash):
+    /// `push-ack`'s retransmission timer if notifications are still
+    /// unacknowledged, `crl-freshness`'s publication timer.
+    pub fn start_timers(&self, st: &CaState, fx: &mut Effects) {
+        self.arm_retry(st, fx);
+        self.arm_publish(fx);
+    }
+
     /// `crl-freshness` under V1: (re)arm the CRL publication timer, at
-    /// start and after each publication (timers do not survive a crash).
-    pub fn arm_publish(&self, fx: &mut Effects) {
-        if self.dir.hardening.crl_freshness && self.dir.modes.revocation == Revocation::Push {
+    /// start and after each publication.
+    fn arm_publish(&self, fx: &mut Effects) {
+        if self.dir.keeps_crls_fresh() {
             fx.set_timers.push(Timer::NextUpdate);
         }
     }
@@ -534,7 +542,7 @@ impl Ca {
     /// `push-ack`: (re)arm the retransmission timer if notifications are
     /// still unacknowledged: when a CA (re)starts (timers do not survive a
     /// crash; the `unacked` record does), and after each retransmission.
-    pub fn arm_retry(&self, st: &CaState, fx: &mut Effects) {
+    fn arm_retry(&self, st: &CaState, fx: &mut Effects) {
         if !st.unacked.is_empty() {
             fx.set_timers.push(Timer::Retry);
         }

@@ -386,6 +386,12 @@ impl Directory {
         )
     }
 
+    /// `crl-freshness` in force: the hardening is on and revocation is V1's
+    /// push (online revocation has no CRLs to keep fresh).
+    pub fn keeps_crls_fresh(&self) -> bool {
+        self.hardening.crl_freshness && self.modes.revocation == Revocation::Push
+    }
+
     pub fn is_portal(&self, id: Id) -> bool {
         matches!(
             self.party(id).map(|p| &p.role),

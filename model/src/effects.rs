@@ -30,6 +30,15 @@ pub enum Timer {
 
 /// As traces write a timer firing (a trace's text is part of its hash, so
 /// this is fixed).
+impl Timer {
+    /// The CA's own timers, which fire for ever while they have work
+    /// (`push-ack`'s retransmissions, `crl-freshness`'s publications), as
+    /// against a user's or a service's timeout of one operation.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Timer::Retry | Timer::NextUpdate)
+    }
+}
+
 impl std::fmt::Display for Timer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -130,8 +130,7 @@ impl Node {
                     Some(Storage::Ca(c)) => Some(&**c),
                     _ => None,
                 });
-                ca.arm_retry(&st, &mut fx);
-                ca.arm_publish(&mut fx);
+                ca.start_timers(&st, &mut fx);
                 NodeState::Ca(st)
             }
             Node::Service(s) => {
@@ -153,8 +152,7 @@ impl Node {
                 let st = s.start(me, d);
                 s.offer_moves(me, &st, &mut fx);
                 let cst = ca.start(c);
-                ca.arm_retry(&cst, &mut fx);
-                ca.arm_publish(&mut fx);
+                ca.start_timers(&cst, &mut fx);
                 NodeState::PortalCa(Box::new(st), cst)
             }
             Node::User(u) => {

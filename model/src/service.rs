@@ -310,7 +310,7 @@ impl Service {
                     // never stands for the current one. Its serials are
                     // still deleted: a revocation is for ever, and S19 may
                     // have linked one since the newer CRL was applied.
-                    if self.refreshes_crl() {
+                    if self.dir.keeps_crls_fresh() {
                         let newest = match st.durable.crl {
                             Some(held) => held.max((info.crl_number, info.next_update)),
                             None => (info.crl_number, info.next_update),
@@ -322,7 +322,7 @@ impl Service {
                     }
                     // `push-ack` and `crl-freshness`: remember every serial
                     // listed, so that S8 and S19 never link one again.
-                    let remember = self.dir.hardening.push_ack || self.refreshes_crl();
+                    let remember = self.dir.hardening.push_ack || self.dir.keeps_crls_fresh();
                     for serial in info.revoked {
                         if st.durable.table.unlink(serial) {
                             fx.persist = true;
@@ -341,11 +341,6 @@ impl Service {
             }
             _ => {}
         }
-    }
-
-    /// `crl-freshness` under V1: this service keeps a current CRL.
-    pub(crate) fn refreshes_crl(&self) -> bool {
-        self.dir.hardening.crl_freshness && self.dir.modes.revocation == Revocation::Push
     }
 
     /// `crl-freshness`: whether the newest CRL held is still current (its
@@ -577,7 +572,7 @@ impl Service {
         // `crl-freshness`: under V1 the own table is trusted only while the
         // service holds a CRL whose nextUpdate is still ahead.
         let ask_ca = (self.dir.modes.revocation == Revocation::Online
-            || (self.refreshes_crl() && !self.holds_current_crl(st)))
+            || (self.dir.keeps_crls_fresh() && !self.holds_current_crl(st)))
             && !self.defects.skip_ca_check;
         let grant = |fx: &mut Effects, msg: Msg| {
             fx.send(session.peer, msg);

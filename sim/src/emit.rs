@@ -222,6 +222,9 @@ fn scenario(
             })
             .unwrap_or_default()
     };
+    // The built system, for whose key a substitution is (built once, and
+    // only for a path that has one).
+    let system = std::cell::OnceCell::new();
     let keep = config.network == NetworkKind::Duplicating;
     for action in &actions {
         t.push('\n');
@@ -292,10 +295,10 @@ fn scenario(
                     }
                 }
                 Choice::Malicious(Move::Substitute { key }) => {
-                    let victim = spec
-                        .build()
-                        .ok()
-                        .and_then(|system| system.holder_of_key(key))
+                    let victim = system
+                        .get_or_init(|| spec.build().ok())
+                        .as_ref()
+                        .and_then(|s| s.holder_of_key(key))
                         .map(name_of)
                         .unwrap_or_default();
                     let _ = write!(
@@ -363,17 +366,13 @@ fn scenario(
                     quote(&name_of(*id))
                 );
             }
-            ActorModelAction::Timeout(id, timer @ (Timer::Retry | Timer::NextUpdate)) => {
-                let which = if *timer == Timer::Retry {
-                    Background::Retransmission
-                } else {
-                    Background::Publication
-                };
+            ActorModelAction::Timeout(id, timer) => {
+                let which = Background::of(timer).map_or("", Background::name);
                 let _ = write!(
                     t,
                     "[[step]]\ndo = \"timeout\"\nnode = {}\ntimer = {}\n",
                     quote(&name_of(*id)),
-                    quote(which.name())
+                    quote(which)
                 );
             }
             ActorModelAction::Crash(id) => {

@@ -25,6 +25,7 @@ use crate::workload::{Mix, OpKind, Workload};
 use commoncert_model::config::Subject;
 use commoncert_model::config::{Defects, Hardening};
 use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation};
+use commoncert_model::effects::Timer;
 use commoncert_model::msg::Request;
 use commoncert_model::properties::Property;
 use commoncert_model::step::Step as Label;
@@ -249,6 +250,21 @@ impl Background {
             Background::Retransmission => "retransmission",
             Background::Publication => "publication",
         }
+    }
+
+    /// The model's timer this names.
+    pub fn timer(self) -> Timer {
+        match self {
+            Background::Retransmission => Timer::Retry,
+            Background::Publication => Timer::NextUpdate,
+        }
+    }
+
+    /// The name of a background timer (None for an operation's timeout).
+    pub fn of(timer: &Timer) -> Option<Background> {
+        [Background::Retransmission, Background::Publication]
+            .into_iter()
+            .find(|b| b.timer() == *timer)
     }
 }
 

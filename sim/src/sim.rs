@@ -20,7 +20,7 @@ use crate::clock::{Agenda, Time};
 use crate::faults::FaultProfile;
 use crate::metrics::{Metrics, Summary};
 use crate::network::{DropReason, Fate, Network};
-use crate::scenario::{Action, Background, Scenario};
+use crate::scenario::{Action, Scenario};
 use crate::trace::{EventRef, Kind, Trace};
 use crate::workload::{Arrival, Arrivals, OpKind, Workload};
 use commoncert_model::effects::Timer;
@@ -487,7 +487,7 @@ impl Engine<'_> {
             self.world.is_up(service) && !self.net.cut(usize::from(ca), usize::from(service), now)
         };
         let dir = &self.world.system.dir;
-        let refreshes_to_make = dir.hardening.crl_freshness
+        let refreshes_to_make = dir.keeps_crls_fresh()
             && dir.services().filter(|s| reachable(*s)).any(|s| {
                 self.world
                     .state(s)
@@ -667,7 +667,7 @@ impl Engine<'_> {
                 continue;
             }
             let at = self.now().saturating_add(self.timeout_ms);
-            if matches!(timer, Timer::Retry | Timer::NextUpdate) {
+            if timer.is_background() {
                 self.background_events += 1;
             }
             let seq = self.agenda.schedule(
@@ -817,7 +817,7 @@ impl Engine<'_> {
                 self.process(to, out, cause);
             }
             Ev::Timer { node, timer, cause } => {
-                if matches!(timer, Timer::Retry | Timer::NextUpdate) {
+                if timer.is_background() {
                     self.background_events -= 1;
                 }
                 if self.timers.get(&(node, timer.clone())) != Some(&seq) {
@@ -1093,9 +1093,8 @@ impl Engine<'_> {
                 // `timer` names it (without it, the first held).
                 let wanted = |t: &Timer| match (op, timer) {
                     (Some(op), _) => *t == Timer::Timeout(*op),
-                    (None, Some(Background::Retransmission)) => *t == Timer::Retry,
-                    (None, Some(Background::Publication)) => *t == Timer::NextUpdate,
-                    (None, None) => matches!(t, Timer::Retry | Timer::NextUpdate),
+                    (None, Some(named)) => *t == named.timer(),
+                    (None, None) => t.is_background(),
                 };
                 match self
                     .held_timers
