@@ -280,7 +280,9 @@ pub struct History {
     qualified_in: BTreeSet<(Id, Id, OpId)>,
     /// (user, key): the user offered the key for certification in its own
     /// login for an issuance (S3) (`key-bound-by-holder`).
-    key_offers: BTreeSet<(Id, [u8; 32])>,
+    /// (key, user): keyed by the key, so that an issuance looks up only
+    /// the offers of the key it certifies.
+    key_offers: BTreeSet<([u8; 32], Id)>,
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
@@ -355,7 +357,7 @@ impl History {
             key_offers: self
                 .key_offers
                 .iter()
-                .map(|(u, k)| (id(*u), key(k)))
+                .map(|(k, u)| (key(k), id(*u)))
                 .collect(),
             revoked: self.revoked.clone(),
             owners: self.owners.iter().map(|(s, u)| (*s, id(*u))).collect(),
@@ -382,13 +384,14 @@ impl History {
         let Some((_, req)) = dir.arena.origin(certificate) else {
             return false;
         };
-        self.key_offers.iter().any(|(user, key)| {
-            *key == req.public_key
-                && dir
-                    .subjects
+        let key = req.public_key;
+        self.key_offers
+            .range((key, Id::from(0))..=(key, Id::from(usize::MAX)))
+            .any(|(_, user)| {
+                dir.subjects
                     .get(user)
                     .is_some_and(|s| s.name == req.common_name && s.email == req.email)
-        })
+            })
     }
 
     /// Whether observing `msg` can change a history: only credentials, the
@@ -477,7 +480,7 @@ impl History {
                 public_key: Some(key),
                 ..
             } if from_user => {
-                self.key_offers.insert((src, *key));
+                self.key_offers.insert((*key, src));
             }
             Msg::Issued {
                 session,
