@@ -120,12 +120,14 @@ impl Metrics {
         if let Some(h) = self.latency.get_mut(&kind) {
             record(h, now.saturating_sub(from));
         }
-        *self
-            .outcomes
-            .entry(kind)
-            .or_default()
-            .entry(outcome.to_string())
-            .or_default() += 1;
+        let counts = self.outcomes.entry(kind).or_default();
+        // The outcome's name is copied only the first time it is seen.
+        match counts.get_mut(outcome) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(outcome.to_string(), 1);
+            }
+        }
         bump(&mut self.done_per_s, now);
     }
 

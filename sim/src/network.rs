@@ -50,6 +50,19 @@ pub enum DropReason {
     Crashed,
 }
 
+impl DropReason {
+    pub const ALL: [DropReason; 3] = [DropReason::Loss, DropReason::Partition, DropReason::Crashed];
+
+    /// The name it is serialised as.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+            DropReason::Crashed => "crashed",
+        }
+    }
+}
+
 /// What the network does with one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {

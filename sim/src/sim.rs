@@ -111,6 +111,24 @@ pub struct FinalResult {
     pub pass: bool,
 }
 
+/// A map the event loop reads or writes on most events and never iterates
+/// in an order that matters (lookups, inserts, removals, `retain`): aHash
+/// with fixed keys (so that even its iteration order is the same from run
+/// to run) instead of SipHash or a B-tree.
+type FastMap<K, V> = HashMap<K, V, FixedState>;
+
+/// aHash's hasher with fixed keys.
+#[derive(Clone, Copy, Debug, Default)]
+struct FixedState;
+
+impl std::hash::BuildHasher for FixedState {
+    type Hasher = ahash::AHasher;
+
+    fn build_hasher(&self) -> ahash::AHasher {
+        ahash::RandomState::with_seeds(0x636f, 0x6d6d, 0x6f6e, 0x6365).build_hasher()
+    }
+}
+
 /// Where a run's wall time went (not part of any trace or report: wall
 /// time differs between runs of the same seed).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -233,7 +251,7 @@ struct Load<'a> {
     /// Whether generated user `i` has a workload operation in flight.
     busy: Vec<bool>,
     /// (user node, op) -> (kind, start, generated user index).
-    inflight: HashMap<(Id, OpId), (OpKind, Time, usize)>,
+    inflight: FastMap<(Id, OpId), (OpKind, Time, usize)>,
     progress: Option<indicatif::ProgressBar>,
 }
 
@@ -264,9 +282,9 @@ struct Engine<'a> {
     /// A delivered message's summary (a buffer reused from event to event).
     what: String,
     /// Live timers: (node, timer) -> the agenda sequence number of its firing.
-    timers: BTreeMap<(Id, Timer), u64>,
+    timers: FastMap<(Id, Timer), u64>,
     /// Operations in flight: (initiator, op) -> scenario step index.
-    ops: BTreeMap<(Id, OpId), usize>,
+    ops: FastMap<(Id, OpId), usize>,
     steps: Vec<StepState>,
     /// The first step not yet scheduled.
     next: usize,
@@ -345,7 +363,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
                 .map(|j| id(Workload::service_name(j)))
                 .collect(),
             busy: vec![false; w.users],
-            inflight: HashMap::new(),
+            inflight: FastMap::default(),
             progress,
         }
     });
@@ -371,8 +389,8 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         trace,
         labels: Vec::new(),
         what: String::new(),
-        timers: BTreeMap::new(),
-        ops: BTreeMap::new(),
+        timers: FastMap::default(),
+        ops: FastMap::default(),
         steps: sc.steps.iter().map(|_| StepState::default()).collect(),
         next: 0,
         violations: Vec::new(),
@@ -1169,26 +1187,30 @@ impl Engine<'_> {
     fn crash_node(&mut self, id: Id) {
         self.world.crash(id);
         self.timers.retain(|(n, _), _| *n != id);
-        let lost: Vec<usize> = self
+        // In the order of the operations, as the run's order must not
+        // depend on the map's.
+        let mut lost: Vec<(OpId, usize)> = self
             .ops
             .iter()
             .filter(|((n, _), _)| *n == id)
-            .map(|(_, s)| *s)
+            .map(|((_, op), s)| (*op, *s))
             .collect();
+        lost.sort_unstable();
         self.ops.retain(|(n, _), _| *n != id);
-        for s in lost {
+        for (_, s) in lost {
             self.end_step(s, Some("crashed".to_string()));
         }
         let now = self.now();
         if let Some(load) = &mut self.load {
-            let crashed: Vec<(OpKind, Time, usize)> = load
+            let mut crashed: Vec<(OpId, (OpKind, Time, usize))> = load
                 .inflight
                 .iter()
                 .filter(|((n, _), _)| *n == id)
-                .map(|(_, v)| *v)
+                .map(|((_, op), v)| (*op, *v))
                 .collect();
+            crashed.sort_unstable_by_key(|(op, _)| *op);
             load.inflight.retain(|(n, _), _| *n != id);
-            for (kind, from, user) in crashed {
+            for (_, (kind, from, user)) in crashed {
                 load.busy[user] = false;
                 self.metrics.ended(kind, from, now, "crashed");
             }
