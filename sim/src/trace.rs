@@ -429,14 +429,18 @@ mod tests {
                     let violations: Vec<&str> = strings[..n % strings.len()].to_vec();
                     let event = EventRef {
                         index: n * 1_000_003,
-                        time: if n % 2 == 0 { u64::MAX } else { n as u64 },
+                        time: if n.is_multiple_of(2) {
+                            u64::MAX
+                        } else {
+                            n as u64
+                        },
                         kind,
                         reason,
                         from: strings[n % strings.len()],
                         to: what,
                         what,
                         steps: &steps,
-                        cause: (n % 3 != 0).then_some(n),
+                        cause: (!n.is_multiple_of(3)).then_some(n),
                         done: &done,
                         violations: &violations,
                     };
