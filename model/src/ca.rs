@@ -41,16 +41,16 @@ pub struct CaState {
     /// Every serial ever invalidated (the CA's record; a pushed CRL lists
     /// the one just invalidated, see `push_revocation`, or under
     /// `crl-freshness` all of them).
-    pub revoked: imbl::OrdSet<Serial>,
+    pub revoked: crate::pmap::PSet<Serial>,
     pub crl_number: u64,
     /// Issued certificates by the request that asked for them, so that a
     /// duplicated request gets the same certificate, not a second one.
-    pub issued: imbl::OrdMap<(Id, Session), (Serial, CertId)>,
+    pub issued: crate::pmap::PMap<(Id, Session), (Serial, CertId)>,
     /// `push-ack`: each pushed CRL not yet acknowledged by every service it
     /// went to, with the services still to answer. Durable, so that a CA
     /// that crashes resumes its retransmissions when it restarts. Always
     /// empty without `push-ack`.
-    pub unacked: imbl::OrdMap<CrlId, BTreeSet<Id>>,
+    pub unacked: crate::pmap::PMap<CrlId, BTreeSet<Id>>,
     /// `pop-binding` with `ca-authz`: every consent to a qualification the
     /// CA has acted on, with the service and serial it was spent on. A
     /// consent is good for one qualification, so a service that kept one
@@ -58,7 +58,7 @@ pub struct CaState {
     /// (S20); the same consent again from that service for that serial
     /// while it is still qualified is a duplicated request, answered alike.
     /// Always empty without `pop-binding`.
-    pub consents: imbl::OrdMap<SigId, (Id, Serial)>,
+    pub consents: crate::pmap::PMap<SigId, (Id, Serial)>,
 }
 
 impl Ca {
@@ -73,11 +73,11 @@ impl Ca {
                 t
             })),
             next_serial: 1,
-            revoked: imbl::OrdSet::new(),
+            revoked: crate::pmap::PSet::new(),
             crl_number: 0,
-            issued: imbl::OrdMap::new(),
-            unacked: imbl::OrdMap::new(),
-            consents: imbl::OrdMap::new(),
+            issued: crate::pmap::PMap::new(),
+            unacked: crate::pmap::PMap::new(),
+            consents: crate::pmap::PMap::new(),
         })
     }
 

@@ -28,6 +28,7 @@ pub mod liveness;
 pub mod malicious;
 pub mod msg;
 pub mod node;
+pub mod pmap;
 pub mod properties;
 pub mod rejection;
 pub mod rows;

@@ -6,8 +6,9 @@
 //! that can crash a node keeps a snapshot of its durable state at every
 //! persist; with a plain map, the first change after a snapshot copied the
 //! whole table (1,000,000 rows at a workload's scale). Here a snapshot
-//! shares the base (`Arc`) and the overlay (`imbl::OrdMap`, structurally
-//! shared), so it costs O(1), and a change after it O(log n). The base
+//! shares the base (`Arc`) and the overlay (a `pmap::PMap`: a short vector
+//! while few rows changed, then structurally shared), so it costs O(1), and
+//! a change after it O(log n). The base
 //! stays a `BTreeMap` built from a sorted list, with full nodes: a
 //! persistent map holds its nodes about half full, which at 8,000,000
 //! accounts costs more memory than the whole rest of a row.
@@ -29,7 +30,7 @@ use serde::{Serialize, Serializer};
 pub struct Rows<K: Ord + Clone, V: Clone> {
     base: Arc<BTreeMap<K, V>>,
     /// Rows changed since the base was built; `None`: removed.
-    overlay: imbl::OrdMap<K, Option<V>>,
+    overlay: crate::pmap::PMap<K, Option<V>>,
     len: usize,
 }
 
@@ -37,7 +38,7 @@ impl<K: Ord + Clone, V: Clone> Default for Rows<K, V> {
     fn default() -> Self {
         Rows {
             base: Arc::new(BTreeMap::new()),
-            overlay: imbl::OrdMap::new(),
+            overlay: crate::pmap::PMap::new(),
             len: 0,
         }
     }
@@ -51,7 +52,7 @@ impl<K: Ord + Clone, V: Clone> FromIterator<(K, V)> for Rows<K, V> {
         Rows {
             len: base.len(),
             base: Arc::new(base),
-            overlay: imbl::OrdMap::new(),
+            overlay: crate::pmap::PMap::new(),
         }
     }
 }

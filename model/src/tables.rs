@@ -36,8 +36,8 @@ pub struct CaTables {
     pub kept: Kept,
     /// An index on the subject name (as a database would keep one): the
     /// serials registered per subject, and the subjects with more than one.
-    by_subject: imbl::OrdMap<String, BTreeSet<Serial>>,
-    crowded: imbl::OrdSet<String>,
+    by_subject: crate::pmap::PMap<String, BTreeSet<Serial>>,
+    crowded: crate::pmap::PSet<String>,
 }
 
 /// How the rows are kept: Fig. 5 and Fig. 6 apart, or (T1) as one table.
@@ -45,28 +45,28 @@ pub struct CaTables {
 pub enum Kept {
     Split {
         /// Fig. 5, keyed by serial.
-        certificates: imbl::OrdMap<Serial, CertificateRow>,
+        certificates: crate::pmap::PMap<Serial, CertificateRow>,
         /// Fig. 6: serial -> the services the certificate may be used for.
-        available: imbl::OrdMap<Serial, BTreeSet<Id>>,
+        available: crate::pmap::PMap<Serial, BTreeSet<Id>>,
     },
     /// Variant T1.
-    Merged(imbl::OrdMap<Serial, MergedRow>),
+    Merged(crate::pmap::PMap<Serial, MergedRow>),
 }
 
 impl CaTables {
     pub fn new(merged: bool) -> Self {
         let kept = if merged {
-            Kept::Merged(imbl::OrdMap::new())
+            Kept::Merged(crate::pmap::PMap::new())
         } else {
             Kept::Split {
-                certificates: imbl::OrdMap::new(),
-                available: imbl::OrdMap::new(),
+                certificates: crate::pmap::PMap::new(),
+                available: crate::pmap::PMap::new(),
             }
         };
         CaTables {
             kept,
-            by_subject: imbl::OrdMap::new(),
-            crowded: imbl::OrdSet::new(),
+            by_subject: crate::pmap::PMap::new(),
+            crowded: crate::pmap::PSet::new(),
         }
     }
 
@@ -126,12 +126,12 @@ impl CaTables {
     }
 
     /// Subjects with more than one registered certificate.
-    pub fn subjects_with_several_certificates(&self) -> &imbl::OrdSet<String> {
+    pub fn subjects_with_several_certificates(&self) -> &crate::pmap::PSet<String> {
         &self.crowded
     }
 
     fn index_add(&mut self, name: &str, serial: Serial) {
-        let serials = self.by_subject.entry(name.to_string()).or_default();
+        let serials = self.by_subject.get_or_default(name.to_string());
         serials.insert(serial);
         if serials.len() > 1 {
             self.crowded.insert(name.to_string());
@@ -374,7 +374,7 @@ pub struct UserTable {
     /// serial -> the logins whose row holds it (an index over `rows`, so that
     /// S13 is a lookup, not a scan, at 100,000 rows).
     #[serde(skip)]
-    linked: imbl::OrdMap<Serial, BTreeSet<Arc<str>>>,
+    linked: crate::pmap::PMap<Serial, BTreeSet<Arc<str>>>,
 }
 
 impl UserTable {
@@ -398,7 +398,7 @@ impl UserTable {
             .collect();
         UserTable {
             rows: Arc::new(Hashed::new(rows)),
-            linked: imbl::OrdMap::new(),
+            linked: crate::pmap::PMap::new(),
         }
     }
 
@@ -432,7 +432,7 @@ impl UserTable {
                 self.linked.remove(&old);
             }
         }
-        self.linked.entry(serial).or_default().insert(key);
+        self.linked.get_or_default(serial).insert(key);
         true
     }
 
