@@ -36,9 +36,11 @@ pub enum Node {
 /// the size of the small variants.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum NodeState {
-    Ca(CaState),
+    /// Boxed like a service's, so that the per-node slot a driver keeps
+    /// for each of a million users is a user's size.
+    Ca(Box<CaState>),
     Service(Box<ServiceState>),
-    PortalCa(Box<ServiceState>, CaState),
+    PortalCa(Box<ServiceState>, Box<CaState>),
     User(UserState),
     Attacker(AttackerState),
 }
@@ -100,11 +102,9 @@ impl NodeState {
 
     fn durable(&self) -> Option<Storage> {
         match self {
-            NodeState::Ca(c) => Some(Storage::Ca(Box::new(c.clone()))),
+            NodeState::Ca(c) => Some(Storage::Ca(c.clone())),
             NodeState::Service(s) => Some(Storage::Service(s.durable.clone())),
-            NodeState::PortalCa(s, c) => {
-                Some(Storage::PortalCa(s.durable.clone(), Box::new(c.clone())))
-            }
+            NodeState::PortalCa(s, c) => Some(Storage::PortalCa(s.durable.clone(), c.clone())),
             NodeState::User(u) => Some(Storage::User(User::durable(u))),
             NodeState::Attacker(_) => None,
         }
@@ -131,7 +131,7 @@ impl Node {
                     _ => None,
                 });
                 ca.start_timers(&st, &mut fx);
-                NodeState::Ca(st)
+                NodeState::Ca(Box::new(st))
             }
             Node::Service(s) => {
                 let st = s.start(
@@ -153,7 +153,7 @@ impl Node {
                 s.offer_moves(me, &st, &mut fx);
                 let cst = ca.start(c);
                 ca.start_timers(&cst, &mut fx);
-                NodeState::PortalCa(Box::new(st), cst)
+                NodeState::PortalCa(Box::new(st), Box::new(cst))
             }
             Node::User(u) => {
                 let (st, f) = u.start(

@@ -328,7 +328,6 @@ impl<'de, K: Ord + Clone + Deserialize<'de>> Deserialize<'de> for PSet<K> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
-    use std::hash::BuildHasher;
 
     fn hash_of<T: Hash>(t: &T) -> u64 {
         ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(t)

@@ -584,9 +584,11 @@ impl Rename<'_> {
 
     fn node_state(&self, n: &NodeState) -> NodeState {
         match n {
-            NodeState::Ca(c) => NodeState::Ca(self.ca(c)),
+            NodeState::Ca(c) => NodeState::Ca(Box::new(self.ca(c))),
             NodeState::Service(s) => NodeState::Service(Box::new(self.service(s))),
-            NodeState::PortalCa(s, c) => NodeState::PortalCa(Box::new(self.service(s)), self.ca(c)),
+            NodeState::PortalCa(s, c) => {
+                NodeState::PortalCa(Box::new(self.service(s)), Box::new(self.ca(c)))
+            }
             NodeState::User(u) => NodeState::User(self.user(u)),
             NodeState::Attacker(a) => NodeState::Attacker(self.attacker(a)),
         }
