@@ -45,6 +45,12 @@ pub enum NodeState {
     Attacker(AttackerState),
 }
 
+// A driver keeps one slot per node, a million of them for a workload's
+// users: the CA's and the services' states are boxed so that a slot is a
+// user's size (160 bytes with the CA's state inline).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<NodeState>() <= 64);
+
 /// What a node keeps across a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Storage {

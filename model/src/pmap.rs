@@ -216,7 +216,10 @@ impl<K: Ord + Clone, V: Clone + Eq> Eq for PMap<K, V> {}
 
 impl<K: Ord + Clone + Hash, V: Clone + Hash> Hash for PMap<K, V> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // The entries in order, whatever the form (as `imbl` hashes).
+        // The length, then the entries in order, whatever the form: with
+        // the length first, two maps side by side in a state cannot trade
+        // entries and hash alike (`BTreeMap` does the same).
+        state.write_usize(self.len());
         for entry in self.iter() {
             entry.hash(state);
         }
@@ -299,6 +302,7 @@ impl<K: Ord + Clone> FromIterator<K> for PSet<K> {
 
 impl<K: Ord + Clone + Hash> Hash for PSet<K> {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
         for k in self.iter() {
             k.hash(state);
         }
@@ -333,8 +337,10 @@ mod tests {
         ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(t)
     }
 
-    /// The same operations on a `PMap` and a `BTreeMap`, across the spill
-    /// and back below it: the same entries in the same order, always.
+    /// The same operations on a `PMap` and a `BTreeMap`, up to the spill,
+    /// across it and on below it again (a spilled map stays in its large
+    /// form): the same entries in the same order, always, and equal to and
+    /// hashed as the same entries collected afresh in the small form.
     #[test]
     fn behaves_as_an_ordered_map_across_the_spill() {
         let mut ours: PMap<u64, u64> = PMap::new();
@@ -344,8 +350,8 @@ mod tests {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            // Keys from a range a little wider than the spill, so the map
-            // crosses it both ways many times.
+            // Keys from a range twice the spill, so the map spills and then
+            // holds fewer entries than the spill in its large form too.
             let key = (x >> 33) % (2 * SPILL as u64);
             match (x >> 20) % 4 {
                 0 | 1 => assert_eq!(ours.insert(key, round), reference.insert(key, round)),
@@ -358,6 +364,12 @@ mod tests {
             assert_eq!(ours.len(), reference.len());
             assert_eq!(ours.get(&key), reference.get(&key));
             assert!(ours.iter().eq(reference.iter()));
+            if reference.len() <= SPILL {
+                let fresh: PMap<u64, u64> = reference.iter().map(|(k, v)| (*k, *v)).collect();
+                assert!(matches!(fresh.0, Repr::Small(_)));
+                assert_eq!(ours, fresh);
+                assert_eq!(hash_of(&ours), hash_of(&fresh));
+            }
         }
     }
 

@@ -278,10 +278,9 @@ pub struct History {
     /// session of the holder's, and the holder has not withdrawn it since:
     /// a duplicated request of the session is answered alike.
     qualified_in: BTreeSet<(Id, Id, OpId)>,
-    /// (user, key): the user offered the key for certification in its own
-    /// login for an issuance (S3) (`key-bound-by-holder`).
-    /// (key, user): keyed by the key, so that an issuance looks up only
-    /// the offers of the key it certifies.
+    /// (key, user): the user offered the key for certification in its own
+    /// login for an issuance (S3) (`key-bound-by-holder`). Keyed by the key,
+    /// so that an issuance looks up only the offers of the key it certifies.
     key_offers: BTreeSet<([u8; 32], Id)>,
     revoked: BTreeSet<Serial>,
     /// serial -> the user whose key it certifies.

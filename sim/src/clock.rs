@@ -23,7 +23,8 @@ pub type Time = u64;
 ///
 /// Sequence numbers are unique, so the order is total and is the same as
 /// one ordered map's; the lanes only make pushing and popping cheap (no
-/// node allocated per event, no event moved while sifting).
+/// tree nodes allocated and freed as events come and go, no event moved
+/// while sifting).
 #[derive(Debug)]
 pub struct Agenda<E> {
     fifo: VecDeque<(Time, u64, E)>,
@@ -89,7 +90,12 @@ impl<E> Agenda<E> {
             self.fifo.pop_front()?
         } else {
             let Reverse((at, seq, slot)) = self.heap.pop()?;
-            let event = self.slots.get_mut(slot)?.take()?;
+            // Every key in the heap has its event in its slot until popped.
+            let event = self
+                .slots
+                .get_mut(slot)
+                .and_then(Option::take)
+                .expect("a scheduled event is in its slot until it is popped");
             self.free.push(slot);
             (at, seq, event)
         };

@@ -111,10 +111,11 @@ pub struct FinalResult {
     pub pass: bool,
 }
 
-/// A map the event loop reads or writes on most events and never iterates
-/// in an order that matters (lookups, inserts, removals, `retain`): aHash
-/// with fixed keys (so that even its iteration order is the same from run
-/// to run) instead of SipHash or a B-tree.
+/// A map the event loop reads or writes on most events: aHash with fixed
+/// keys instead of SipHash or a B-tree. Nothing may depend on its
+/// iteration order (which aHash does not promise across builds or CPUs):
+/// it is looked up, inserted into, removed from and `retain`ed, and where
+/// a crash collects its entries they are sorted first.
 type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// aHash's hasher with fixed keys.
