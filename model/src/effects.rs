@@ -28,8 +28,6 @@ pub enum Timer {
     NextUpdate,
 }
 
-/// As traces write a timer firing (a trace's text is part of its hash, so
-/// this is fixed).
 impl Timer {
     /// The CA's own timers, which fire for ever while they have work
     /// (`push-ack`'s retransmissions, `crl-freshness`'s publications), as
@@ -39,6 +37,8 @@ impl Timer {
     }
 }
 
+/// As traces write a timer firing (a trace's text is part of its hash, so
+/// this is fixed).
 impl std::fmt::Display for Timer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -94,19 +94,24 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
         }
     }
 
+    /// Make room for `key`: a full small map that lacks it becomes large.
+    fn room_for(&mut self, key: &K) {
+        if let Repr::Small(v) = &mut self.0
+            && v.len() >= SPILL
+            && v.binary_search_by(|(k, _)| k.cmp(key)).is_err()
+        {
+            self.0 = Repr::Large(std::mem::take(v).into_iter().collect());
+        }
+    }
+
     /// Insert `value` under `key`; the value it replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.room_for(&key);
         match &mut self.0 {
             Repr::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(&key)) {
                 Ok(i) => Some(std::mem::replace(&mut v[i].1, value)),
                 Err(i) => {
-                    if v.len() < SPILL {
-                        v.insert(i, (key, value));
-                    } else {
-                        let mut m: imbl::OrdMap<K, V> = std::mem::take(v).into_iter().collect();
-                        m.insert(key, value);
-                        self.0 = Repr::Large(m);
-                    }
+                    v.insert(i, (key, value));
                     None
                 }
             },
@@ -135,14 +140,16 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
     where
         V: Default,
     {
-        if !self.contains_key(&key) {
-            self.insert(key.clone(), V::default());
-        }
+        self.room_for(&key);
         match &mut self.0 {
             Repr::Small(v) => {
-                let i = v
-                    .binary_search_by(|(k, _)| k.cmp(&key))
-                    .unwrap_or_else(|i| i);
+                let i = match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        v.insert(i, (key, V::default()));
+                        i
+                    }
+                };
                 &mut v[i].1
             }
             Repr::Large(m) => m.entry(key).or_default(),

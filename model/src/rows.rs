@@ -7,11 +7,11 @@
 //! persist; with a plain map, the first change after a snapshot copied the
 //! whole table (1,000,000 rows at a workload's scale). Here a snapshot
 //! shares the base (`Arc`) and the overlay (a `pmap::PMap`: a short vector
-//! while few rows changed, then structurally shared), so it costs O(1) in the table's size, and
-//! a change after it O(log n). The base
-//! stays a `BTreeMap` built from a sorted list, with full nodes: a
-//! persistent map holds its nodes about half full, which at 8,000,000
-//! accounts costs more memory than the whole rest of a row.
+//! while few rows changed, then structurally shared), so it costs O(1) in
+//! the table's size, and a change after it O(log n). The base stays a
+//! `BTreeMap` built from a sorted list, with full nodes: a persistent map
+//! holds its nodes about half full, which at 8,000,000 accounts costs more
+//! memory than the whole rest of a row.
 //!
 //! Equality, ordering of iteration and hashing are those of the merged
 //! rows, so two tables holding the same rows are the same table however

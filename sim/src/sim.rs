@@ -114,8 +114,8 @@ pub struct FinalResult {
 /// A map the event loop reads or writes on most events: aHash with fixed
 /// keys instead of SipHash or a B-tree. Nothing may depend on its
 /// iteration order (which aHash does not promise across builds or CPUs):
-/// it is looked up, inserted into, removed from and `retain`ed, and where
-/// a crash collects its entries they are sorted first.
+/// it is looked up, inserted into, removed from and `retain`ed, and the
+/// entries a crash takes out of it are sorted before they are handled.
 type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// aHash's hasher with fixed keys.
@@ -1188,16 +1188,14 @@ impl Engine<'_> {
     fn crash_node(&mut self, id: Id) {
         self.world.crash(id);
         self.timers.retain(|(n, _), _| *n != id);
-        // In the order of the operations, as the run's order must not
-        // depend on the map's.
+        // Taken out of the maps, then handled in the order of the
+        // operations, as the run's order must not depend on the maps'.
         let mut lost: Vec<(OpId, usize)> = self
             .ops
-            .iter()
-            .filter(|((n, _), _)| *n == id)
-            .map(|((_, op), s)| (*op, *s))
+            .extract_if(|(n, _), _| *n == id)
+            .map(|((_, op), s)| (op, s))
             .collect();
         lost.sort_unstable();
-        self.ops.retain(|(n, _), _| *n != id);
         for (_, s) in lost {
             self.end_step(s, Some("crashed".to_string()));
         }
@@ -1205,12 +1203,10 @@ impl Engine<'_> {
         if let Some(load) = &mut self.load {
             let mut crashed: Vec<(OpId, (OpKind, Time, usize))> = load
                 .inflight
-                .iter()
-                .filter(|((n, _), _)| *n == id)
-                .map(|((_, op), v)| (*op, *v))
+                .extract_if(|(n, _), _| *n == id)
+                .map(|((_, op), v)| (op, v))
                 .collect();
             crashed.sort_unstable_by_key(|(op, _)| *op);
-            load.inflight.retain(|(n, _), _| *n != id);
             for (_, (kind, from, user)) in crashed {
                 load.busy[user] = false;
                 self.metrics.ended(kind, from, now, "crashed");

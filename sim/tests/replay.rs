@@ -234,6 +234,15 @@ fn a_late_duplicate_repeats_its_steps_label_and_is_tolerated() {
     );
 }
 
+/// The run of the file at `path` (relative to this crate) at its own seed,
+/// which must pass.
+fn passes_at(path: &str) -> commoncert_sim::sim::Run {
+    let sc = load_at(path);
+    let r = run(&sc, sc.seed);
+    assert!(r.pass, "{path}: {:?}", r.failures);
+    r
+}
+
 /// `push-ack`: the CA retransmits until every service acknowledges, so a
 /// service cut off for good keeps its timer going for ever. The run still
 /// settles (no runaway past the horizon) once nothing but retransmissions
@@ -242,15 +251,11 @@ fn a_late_duplicate_repeats_its_steps_label_and_is_tolerated() {
 #[test]
 fn a_push_ack_run_settles_when_only_hopeless_retransmissions_are_left() {
     // Not under tests/data: that folder is a fixed set other tests count.
-    let sc = load_at("tests/settle/push-ack-cut-off.toml");
-    let r = run(&sc, sc.seed);
     // Passing means: it ended before the horizon, and B still holds the
     // serial (`expect_final`).
-    assert!(r.pass, "{:?}", r.failures);
+    passes_at("tests/settle/push-ack-cut-off.toml");
     // Healed by a step, the same run delivers the retransmission.
-    let healed = load_at("../scenarios/findings/push-notification-lost-push-ack.toml");
-    let r = run(&healed, healed.seed);
-    assert!(r.pass, "{:?}", r.failures);
+    let r = passes_at("../scenarios/findings/push-notification-lost-push-ack.toml");
     assert!(
         r.trace
             .events
@@ -267,12 +272,8 @@ fn a_push_ack_run_settles_when_only_hopeless_retransmissions_are_left() {
 /// (`scenarios/findings/push-notification-lost-crl-freshness.toml`).
 #[test]
 fn a_crl_freshness_run_settles_only_when_publications_can_change_nothing() {
-    let sc = load_at("tests/settle/crl-freshness-cut-off.toml");
-    let r = run(&sc, sc.seed);
-    assert!(r.pass, "{:?}", r.failures);
-    let healed = load_at("../scenarios/findings/push-notification-lost-crl-freshness.toml");
-    let r = run(&healed, healed.seed);
-    assert!(r.pass, "{:?}", r.failures);
+    passes_at("tests/settle/crl-freshness-cut-off.toml");
+    let r = passes_at("../scenarios/findings/push-notification-lost-crl-freshness.toml");
     let events = &r.trace.events;
     let last_publication = events
         .iter()
