@@ -24,6 +24,7 @@ pub mod explorer;
 #[cfg(test)]
 mod figures;
 pub mod hashed;
+pub mod hint;
 pub mod liveness;
 pub mod malicious;
 pub mod msg;

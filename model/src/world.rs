@@ -112,6 +112,24 @@ impl World {
         self.state(id).is_some()
     }
 
+    /// Start loading what an event at `id` reads first (its state's slot,
+    /// its entry in the directory), for a driver that knows the next
+    /// event's party while it handles the current one. A hint only.
+    pub fn prefetch(&self, id: Id) {
+        if let Some(slot) = self.states.get(usize::from(id)) {
+            crate::hint::prefetch(slot);
+        }
+        if let Some(party) = self.system.dir.parties.get(usize::from(id)) {
+            crate::hint::prefetch(party);
+        }
+    }
+
+    /// Start loading `id`'s name, which traces write: one step behind
+    /// [`World::prefetch`], whose entry it reads to find the name.
+    pub fn prefetch_name(&self, id: Id) {
+        crate::hint::prefetch(self.system.dir.name(id).as_bytes());
+    }
+
     /// Every property broken now, judged on the history and every party's state.
     pub fn violated(&self) -> Vec<Property> {
         Property::ALL

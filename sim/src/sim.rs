@@ -242,12 +242,52 @@ enum Ev {
     Arrival(Arrival),
 }
 
+/// Generated user `i`'s node.
+enum Users {
+    /// `first + i`: the system numbers generated users in order, which
+    /// spares every arrival a read from a million-entry list.
+    Consecutive {
+        first: usize,
+        n: usize,
+    },
+    Listed(Vec<Id>),
+}
+
+impl Users {
+    fn new(ids: Vec<Id>) -> Users {
+        let first = ids.first().map_or(0, |id| usize::from(*id));
+        let consecutive = ids
+            .iter()
+            .enumerate()
+            .all(|(i, id)| usize::from(*id) == first + i);
+        if consecutive {
+            Users::Consecutive {
+                first,
+                n: ids.len(),
+            }
+        } else {
+            Users::Listed(ids)
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<Id> {
+        match self {
+            Users::Consecutive { first, n } => (i < *n).then(|| Id::from(first + i)),
+            Users::Listed(ids) => ids.get(i).copied(),
+        }
+    }
+}
+
 /// A running `[workload]`.
 struct Load<'a> {
     w: &'a Workload,
     arrivals: Arrivals,
+    /// The arrival after the one scheduled: drawn one early (from the
+    /// workload's own random stream, so nothing else changes) to ask for
+    /// its user's memory while the events before it run.
+    ahead: Option<Arrival>,
     /// Generated user `i` -> its node, and service `j` -> its node.
-    users: Vec<Id>,
+    users: Users,
     services: Vec<Id>,
     /// Whether generated user `i` has a workload operation in flight.
     busy: Vec<bool>,
@@ -359,7 +399,8 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         Load {
             w,
             arrivals: Arrivals::new(opts.seed),
-            users: (0..w.users).map(|i| id(Workload::user_name(i))).collect(),
+            ahead: None,
+            users: Users::new((0..w.users).map(|i| id(Workload::user_name(i))).collect()),
             services: (0..w.services)
                 .map(|j| id(Workload::service_name(j)))
                 .collect(),
@@ -437,6 +478,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         let Some((t, seq, ev)) = e.agenda.pop() else {
             break;
         };
+        e.prefetch_for_next();
         e.world.system.clock.set(t);
         e.handle(seq, ev);
     }
@@ -1219,8 +1261,34 @@ impl Engine<'_> {
         let Some(load) = &mut self.load else {
             return;
         };
-        if let Some(a) = load.arrivals.next(load.w) {
-            self.agenda.schedule(a.at, Ev::Arrival(a));
+        let next = match load.ahead.take() {
+            Some(a) => Some(a),
+            None => load.arrivals.next(load.w),
+        };
+        let Some(a) = next else {
+            return;
+        };
+        load.ahead = load.arrivals.next(load.w);
+        // The arrival after this one reads its user's slot and directory
+        // entry; this one, next, writes the user's name, which that entry
+        // (asked for one arrival ago) points to.
+        if let Some(uid) = load.ahead.and_then(|b| load.users.get(b.user)) {
+            self.world.prefetch(uid);
+        }
+        if let Some(uid) = load.users.get(a.user) {
+            self.world.prefetch_name(uid);
+        }
+        self.agenda.schedule(a.at, Ev::Arrival(a));
+    }
+
+    /// Ask for the memory of the party the next event acts on, so that it
+    /// arrives while this one is handled (a hint; see `commoncert_model::hint`).
+    fn prefetch_for_next(&self) {
+        match self.agenda.peek() {
+            Some(Ev::Deliver { to, .. }) => self.world.prefetch(*to),
+            Some(Ev::Timer { node, .. }) => self.world.prefetch(*node),
+            // An arrival's user was asked for when it was scheduled.
+            Some(Ev::Arrival(_) | Ev::Start(_) | Ev::WaitOver(_)) | None => {}
         }
     }
 
@@ -1233,8 +1301,7 @@ impl Engine<'_> {
         if let Some(bar) = &load.progress {
             bar.set_position(a.at);
         }
-        let (Some(&uid), Some(&sid)) = (load.users.get(a.user), load.services.get(a.service))
-        else {
+        let (Some(uid), Some(&sid)) = (load.users.get(a.user), load.services.get(a.service)) else {
             return;
         };
         if load.busy[a.user] {
