@@ -116,11 +116,11 @@ pub struct FinalResult {
 /// iteration order (which aHash does not promise across builds or CPUs):
 /// it is looked up, inserted into, removed from and `retain`ed, and the
 /// entries a crash takes out of it are sorted before they are handled.
-type FastMap<K, V> = HashMap<K, V, FixedState>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// aHash's hasher with fixed keys.
 #[derive(Clone, Copy, Debug, Default)]
-struct FixedState;
+pub(crate) struct FixedState;
 
 impl std::hash::BuildHasher for FixedState {
     type Hasher = ahash::AHasher;
@@ -206,7 +206,7 @@ impl Run {
 
     /// How often each step label was realised in this run.
     pub fn coverage(&self) -> BTreeMap<String, usize> {
-        self.trace.coverage().clone()
+        self.trace.coverage()
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::clock::Time;
 use crate::network::DropReason;
+use crate::sim::FastMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -187,7 +188,11 @@ fn push_number(out: &mut Vec<u8>, n: u64) {
 /// A JSON string as `serde_json` writes it: copied as it is unless it holds
 /// a quote, a backslash or a control character, which `serde_json` escapes.
 fn push_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // A fold rather than `any`: without the early exit the check is
+    // vectorised, and nearly every string is short and needs no escape.
+    if s.bytes().fold(false, |esc, b| {
+        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
         // Serialising a string cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
@@ -224,7 +229,9 @@ pub struct Trace {
     keep: usize,
     len: usize,
     digest: ring::digest::Context,
-    coverage: BTreeMap<String, usize>,
+    /// Step label -> how many events realised it (hashed: it is counted
+    /// on every event, sorted only when asked for).
+    coverage: FastMap<String, usize>,
     /// One event's JSON, reused from event to event.
     buffer: Vec<u8>,
 }
@@ -262,7 +269,7 @@ impl Trace {
             keep,
             len: 0,
             digest,
-            coverage: BTreeMap::new(),
+            coverage: FastMap::default(),
             buffer: Vec::new(),
         }
     }
@@ -327,8 +334,11 @@ impl Trace {
     }
 
     /// How often each step label was realised, over every event.
-    pub fn coverage(&self) -> &BTreeMap<String, usize> {
-        &self.coverage
+    pub fn coverage(&self) -> BTreeMap<String, usize> {
+        self.coverage
+            .iter()
+            .map(|(label, n)| (label.clone(), *n))
+            .collect()
     }
 
     /// The canonical serialisation of the kept events (all of them in a
