@@ -1,8 +1,11 @@
-//! A cache hint for drivers that know, one event ahead, which party the
-//! next event touches: the simulator's next delivery, a workload's next
-//! arrival. At a million users each such party's memory is a cache miss
-//! that costs more than the event's own bookkeeping; asking for it early
-//! lets the miss overlap with the current event's work.
+//! A cache hint for drivers that know ahead which party an event will
+//! touch: a workload's next arrival is drawn one arrival early. At a
+//! million users a random user's memory is a cache miss that costs more
+//! than the event's own bookkeeping; asking for it early lets the miss
+//! overlap with the work of the events in between. (Asking for the next
+//! delivery's party too, one event ahead, measured no different: the
+//! address translation, not the load, is what remains, and a prefetch
+//! pays it as a load would.)
 
 /// Ask the CPU to start loading the cache line that holds `r`. A hint: it
 /// reads nothing the program can observe and changes no behaviour; on

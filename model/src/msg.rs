@@ -434,7 +434,7 @@ impl fmt::Display for Msg {
             Msg::Present { purpose, shown, .. } => write!(
                 f,
                 "Present({purpose:?}, cert {}{})",
-                shown.certificate.fingerprint(),
+                shown.certificate,
                 if shown.proof.is_some() {
                     ", signed"
                 } else {
@@ -446,7 +446,7 @@ impl fmt::Display for Msg {
             }
             Msg::Challenge { nonce, .. } => write!(f, "Challenge({nonce})"),
             Msg::Certificate { certificate, .. } => {
-                write!(f, "Certificate({})", certificate.fingerprint())
+                write!(f, "Certificate({})", certificate)
             }
             Msg::Granted { serial, basis, .. } => write!(f, "Granted(#{serial}, {basis:?})"),
             Msg::MemberMenu { serial, .. } => write!(f, "MemberMenu(#{serial})"),
@@ -479,9 +479,9 @@ impl fmt::Display for Msg {
                 Some(s) => write!(f, "Services(#{serial}: {})", s.join(", ")),
                 None => write!(f, "Services(#{serial}: NG)"),
             },
-            Msg::Revocation { crl } => write!(f, "Revocation(CRL {})", crl.fingerprint()),
-            Msg::RevocationAck { crl } => write!(f, "RevocationAck(CRL {})", crl.fingerprint()),
-            Msg::Observed { shown } => write!(f, "Observed({})", shown.certificate.fingerprint()),
+            Msg::Revocation { crl } => write!(f, "Revocation(CRL {crl})"),
+            Msg::RevocationAck { crl } => write!(f, "RevocationAck(CRL {crl})"),
+            Msg::Observed { shown } => write!(f, "Observed({})", shown.certificate),
             other => f.write_str(other.kind()),
         }
     }

@@ -103,22 +103,6 @@ impl<E> Agenda<E> {
         Some((at, seq, event))
     }
 
-    /// The next event, if any, without taking it (what `pop` would return).
-    pub fn peek(&self) -> Option<&E> {
-        let fifo = self.fifo.front();
-        let heap = self.heap.peek();
-        match (fifo, heap) {
-            (Some((at, seq, event)), Some(Reverse((h_at, h_seq, _))))
-                if (at, seq) < (h_at, h_seq) =>
-            {
-                Some(event)
-            }
-            (Some((_, _, event)), None) => Some(event),
-            (_, Some(Reverse((_, _, slot)))) => self.slots.get(*slot).and_then(Option::as_ref),
-            (None, None) => None,
-        }
-    }
-
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<Time> {
         let fifo = self.fifo.front().map(|(at, _, _)| *at);
@@ -167,15 +151,8 @@ mod tests {
         // Interleaved pushes and pops, times drawn from a small range so
         // that many coincide, against an ordered set of what is pending:
         // every pop is its least (time, seq).
-        // `peek` shows the event `pop` then takes.
         let mut a = Agenda::default();
         let mut pending = std::collections::BTreeSet::new();
-        let mut pop = |a: &mut Agenda<u64>| {
-            let peeked = a.peek().copied();
-            let popped = a.pop();
-            assert_eq!(peeked, popped.map(|(_, _, e)| e));
-            popped.map(|(t, s, _)| (t, s))
-        };
         let mut x: u64 = 7;
         for round in 0..2_000u64 {
             x = x
@@ -185,13 +162,12 @@ mod tests {
             let seq = a.schedule(at, round);
             pending.insert((at, seq));
             if x & 3 == 0 {
-                assert_eq!(pop(&mut a), pending.pop_first());
+                assert_eq!(a.pop().map(|(t, s, _)| (t, s)), pending.pop_first());
             }
         }
         while let Some(next) = pending.pop_first() {
-            assert_eq!(pop(&mut a), Some(next));
+            assert_eq!(a.pop().map(|(t, s, _)| (t, s)), Some(next));
         }
         assert!(a.is_empty());
-        assert_eq!(a.peek(), None);
     }
 }

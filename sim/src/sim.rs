@@ -478,7 +478,6 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         let Some((t, seq, ev)) = e.agenda.pop() else {
             break;
         };
-        e.prefetch_for_next();
         e.world.system.clock.set(t);
         e.handle(seq, ev);
     }
@@ -1279,17 +1278,6 @@ impl Engine<'_> {
             self.world.prefetch_name(uid);
         }
         self.agenda.schedule(a.at, Ev::Arrival(a));
-    }
-
-    /// Ask for the memory of the party the next event acts on, so that it
-    /// arrives while this one is handled (a hint; see `commoncert_model::hint`).
-    fn prefetch_for_next(&self) {
-        match self.agenda.peek() {
-            Some(Ev::Deliver { to, .. }) => self.world.prefetch(*to),
-            Some(Ev::Timer { node, .. }) => self.world.prefetch(*node),
-            // An arrival's user was asked for when it was scheduled.
-            Some(Ev::Arrival(_) | Ev::Start(_) | Ev::WaitOver(_)) | None => {}
-        }
     }
 
     /// A workload operation arrives: start it unless its user is busy or down.

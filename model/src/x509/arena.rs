@@ -74,7 +74,15 @@ macro_rules! handle {
             /// The first 8 bytes of the SHA-256 of the DER, in lower-case
             /// hex: the same text as [`Der::fingerprint`].
             pub fn fingerprint(&self) -> String {
-                format!("{:016x}", self.0)
+                self.to_string()
+            }
+        }
+
+        /// The fingerprint, written without an intermediate `String` (a
+        /// trace line names a certificate on most events).
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:016x}", self.0)
             }
         }
 
