@@ -1779,3 +1779,22 @@ fn status(c: commoncert_model::world::CertificateStatus) -> &'static str {
         S::None => "none",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_users_numbered_in_order_are_a_range_and_others_a_list() {
+        let ids = |v: &[usize]| v.iter().copied().map(Id::from).collect::<Vec<_>>();
+        let range = Users::new(ids(&[9, 10, 11]));
+        assert!(matches!(range, Users::Consecutive { first: 9, n: 3 }));
+        assert_eq!(range.get(2), Some(Id::from(11)));
+        assert_eq!(range.get(3), None);
+        let list = Users::new(ids(&[9, 11, 10]));
+        assert!(matches!(list, Users::Listed(_)));
+        assert_eq!(list.get(1), Some(Id::from(11)));
+        assert_eq!(list.get(3), None);
+        assert_eq!(Users::new(Vec::new()).get(0), None);
+    }
+}
