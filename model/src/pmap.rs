@@ -25,6 +25,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Entries above which a map leaves its vector for a persistent map.
 pub const SPILL: usize = 32;
 
+/// Where `key` is (`Ok`) or would go (`Err`) among a small map's sorted
+/// entries.
+fn search<K: Borrow<Q>, V, Q: Ord + ?Sized>(v: &[(K, V)], key: &Q) -> Result<usize, usize> {
+    v.binary_search_by(|(k, _)| k.borrow().cmp(key))
+}
+
 /// An ordered map: see the module documentation.
 #[derive(Clone)]
 pub struct PMap<K: Ord + Clone, V: Clone>(Repr<K, V>);
@@ -64,10 +70,7 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
         Q: Ord + ?Sized,
     {
         match &self.0 {
-            Repr::Small(v) => v
-                .binary_search_by(|(k, _)| k.borrow().cmp(key))
-                .ok()
-                .map(|i| &v[i].1),
+            Repr::Small(v) => search(v, key).ok().map(|i| &v[i].1),
             Repr::Large(m) => m.get(key),
         }
     }
@@ -86,7 +89,7 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
         Q: Ord + ?Sized,
     {
         match &mut self.0 {
-            Repr::Small(v) => match v.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Repr::Small(v) => match search(v, key) {
                 Ok(i) => Some(&mut v[i].1),
                 Err(_) => None,
             },
@@ -98,7 +101,7 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
     fn room_for(&mut self, key: &K) {
         if let Repr::Small(v) = &mut self.0
             && v.len() >= SPILL
-            && v.binary_search_by(|(k, _)| k.cmp(key)).is_err()
+            && search(v, key).is_err()
         {
             self.0 = Repr::Large(std::mem::take(v).into_iter().collect());
         }
@@ -108,7 +111,7 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.room_for(&key);
         match &mut self.0 {
-            Repr::Small(v) => match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Repr::Small(v) => match search(v, &key) {
                 Ok(i) => Some(std::mem::replace(&mut v[i].1, value)),
                 Err(i) => {
                     v.insert(i, (key, value));
@@ -127,7 +130,7 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
         Q: Ord + ?Sized,
     {
         match &mut self.0 {
-            Repr::Small(v) => match v.binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Repr::Small(v) => match search(v, key) {
                 Ok(i) => Some(v.remove(i).1),
                 Err(_) => None,
             },
@@ -143,7 +146,7 @@ impl<K: Ord + Clone, V: Clone> PMap<K, V> {
         self.room_for(&key);
         match &mut self.0 {
             Repr::Small(v) => {
-                let i = match v.binary_search_by(|(k, _)| k.cmp(&key)) {
+                let i = match search(v, &key) {
                     Ok(i) => i,
                     Err(i) => {
                         v.insert(i, (key, V::default()));
@@ -256,8 +259,9 @@ where
     }
 }
 
-/// An ordered set: a [`PMap`] to `()`.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// An ordered set: a [`PMap`] to `()` (hashed as that map is: its length,
+/// then its members, since `()` hashes as nothing).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct PSet<K: Ord + Clone>(PMap<K, ()>);
 
 impl<K: Ord + Clone> PSet<K> {
@@ -304,15 +308,6 @@ impl<K: Ord + Clone> PSet<K> {
 impl<K: Ord + Clone> FromIterator<K> for PSet<K> {
     fn from_iter<I: IntoIterator<Item = K>>(iter: I) -> Self {
         PSet(iter.into_iter().map(|k| (k, ())).collect())
-    }
-}
-
-impl<K: Ord + Clone + Hash> Hash for PSet<K> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_usize(self.len());
-        for k in self.iter() {
-            k.hash(state);
-        }
     }
 }
 
@@ -410,6 +405,14 @@ mod tests {
             b.insert(k);
         }
         assert_eq!(a, b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        // Hashed as its length and then its members, as before it was
+        // hashed through its map.
+        let mut members =
+            std::hash::BuildHasher::build_hasher(&ahash::RandomState::with_seeds(1, 2, 3, 4));
+        members.write_usize(3);
+        [1u8, 2, 3].iter().for_each(|k| k.hash(&mut members));
+        assert_eq!(hash_of(&a), members.finish());
         assert!(a.iter().copied().eq([1, 2, 3]));
         assert!(b.remove(&2) && !b.remove(&2) && !b.contains(&2));
         assert_eq!(serde_json::to_string(&a).ok().as_deref(), Some("[1,2,3]"));

@@ -81,12 +81,7 @@ impl<E> Agenda<E> {
 
     /// The next event, advancing now to its time.
     pub fn pop(&mut self) -> Option<(Time, u64, E)> {
-        let fifo_first = match (self.fifo.front(), self.heap.peek()) {
-            (Some((at, seq, _)), Some(Reverse((h_at, h_seq, _)))) => (at, seq) < (h_at, h_seq),
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        let (at, seq, event) = if fifo_first {
+        let (at, seq, event) = if self.fifo_first() {
             self.fifo.pop_front()?
         } else {
             let Reverse((at, seq, slot)) = self.heap.pop()?;
@@ -105,11 +100,21 @@ impl<E> Agenda<E> {
 
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<Time> {
-        let fifo = self.fifo.front().map(|(at, _, _)| *at);
-        let heap = self.heap.peek().map(|Reverse((at, _, _))| *at);
-        match (fifo, heap) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        if self.fifo_first() {
+            self.fifo.front().map(|(at, _, _)| *at)
+        } else {
+            self.heap.peek().map(|Reverse((at, _, _))| *at)
+        }
+    }
+
+    /// Whether the next event is the first-in-first-out lane's: the least
+    /// (time, seq) of the two fronts, the one decision `pop` and
+    /// `peek_time` share.
+    fn fifo_first(&self) -> bool {
+        match (self.fifo.front(), self.heap.peek()) {
+            (Some((at, seq, _)), Some(Reverse((h_at, h_seq, _)))) => (at, seq) < (h_at, h_seq),
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 
