@@ -297,11 +297,11 @@ impl Trace {
     /// owned copy is made only if the event is kept.
     pub fn push_ref(&mut self, mut event: EventRef<'_>) -> usize {
         event.index = self.len;
-        if self.len > 0 {
-            self.digest.update(b",");
-        }
-        // Serialising plain structs, strings and numbers cannot fail.
+        // The separator and the event go to the digest in one update.
         self.buffer.clear();
+        if self.len > 0 {
+            self.buffer.push(b',');
+        }
         event.write_json(&mut self.buffer);
         self.digest.update(&self.buffer);
         for s in event.steps {
