@@ -18,6 +18,9 @@
 //!
 //! `cargo bench --bench checker`; results in `reports/performance.md`.
 
+#[global_allocator]
+static GLOBAL: commoncert_sim::alloc::Allocator = commoncert_sim::alloc::Allocator;
+
 use commoncert_model::checker::{CheckConfig, check};
 use commoncert_model::config::Revocation;
 use criterion::{Criterion, Throughput};
@@ -138,6 +141,8 @@ fn growth() {
 }
 
 fn main() {
+    // As `commoncert check` runs (`commoncert_sim::alloc`).
+    commoncert_sim::alloc::huge_pages(false);
     let mut c = Criterion::default().configure_from_args();
     bench_fixed(&mut c);
     c.final_summary();

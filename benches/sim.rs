@@ -18,6 +18,9 @@
 //! `cargo bench --bench sim`; results in `reports/performance.md`.
 //! `CC_SPLIT=off` skips the table.
 
+#[global_allocator]
+static GLOBAL: commoncert_sim::alloc::Allocator = commoncert_sim::alloc::Allocator;
+
 use commoncert_model::x509::{
     CertRequest, CertificateAuthority, KeyStream, SigningKey, TrustAnchor, challenge_bytes,
     key_seed, verify_proof,

@@ -16,6 +16,9 @@
 //! `cargo bench --bench workload`; results in `reports/performance.md`.
 //! `CC_SCALE_USERS=N` changes the scale run's population.
 
+#[global_allocator]
+static GLOBAL: commoncert_sim::alloc::Allocator = commoncert_sim::alloc::Allocator;
+
 use commoncert_sim::scenario::{self, Scenario};
 use commoncert_sim::sim::{self, Options, Run};
 use criterion::{Criterion, Throughput};

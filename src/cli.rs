@@ -313,6 +313,14 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // Model checking grows its heap steadily, where huge pages cost
+    // page-fault stalls and buy nothing (`commoncert_sim::alloc`).
+    if matches!(
+        cli.command,
+        None | Some(Command::Check(_) | Command::Explore(_) | Command::Verify(_))
+    ) {
+        commoncert_sim::alloc::huge_pages(false);
+    }
     match cli.command {
         Some(Command::Check(args)) => run_check(&args),
         Some(Command::Explore(args)) => run_explore(&args),
@@ -339,6 +347,7 @@ fn run_default() -> i32 {
     );
     println!();
     println!("== scenarios/ ==");
+    commoncert_sim::alloc::huge_pages(true);
     let replayed = match commoncert_sim::cli::replay_all(std::path::Path::new("scenarios")) {
         Ok(true) => 0,
         Ok(false) => 1,

@@ -8,6 +8,9 @@ mod cli;
 mod swarm;
 mod verify;
 
+#[global_allocator]
+static GLOBAL: commoncert_sim::alloc::Allocator = commoncert_sim::alloc::Allocator;
+
 fn main() {
     std::process::exit(cli::main());
 }

@@ -3,6 +3,7 @@
 //! and replays scenario files (`../shared/scenario-format.md`).
 //!
 //! Code map, turmoil-style:
+//! - [`alloc`]: the allocator the binaries and benches install, and its huge-page switch;
 //! - [`scenario`]: the file format, parsed and checked before anything runs;
 //! - [`clock`]: virtual time and the agenda of events, ordered by (time, seq);
 //! - [`network`]: latency, loss, duplication, partitions (seeded stream);
@@ -22,6 +23,7 @@
 //! clock, iterates a hash map or depends on thread scheduling; the same file
 //! and seed give the same trace, byte for byte.
 
+pub mod alloc;
 pub mod charts;
 pub mod cli;
 pub mod clock;
