@@ -315,9 +315,10 @@ pub fn main() -> i32 {
     };
     // Model checking grows its heap steadily, where huge pages cost
     // page-fault stalls and buy nothing (`commoncert_sim::alloc`).
+    // (The default run switches for its matrix and its scenarios itself.)
     if matches!(
         cli.command,
-        None | Some(Command::Check(_) | Command::Explore(_) | Command::Verify(_))
+        Some(Command::Check(_) | Command::Explore(_) | Command::Verify(_))
     ) {
         commoncert_sim::alloc::huge_pages(false);
     }
@@ -341,6 +342,7 @@ pub fn main() -> i32 {
 /// `cargo run --release`: the verification matrix, then every scenario.
 fn run_default() -> i32 {
     let started = std::time::Instant::now();
+    commoncert_sim::alloc::huge_pages(false);
     let verified = crate::verify::run(
         &PathBuf::from("verification/expectations.toml"),
         &[PathBuf::from("reports/out/verification.md")],

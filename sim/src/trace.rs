@@ -232,7 +232,7 @@ pub struct Trace {
     /// Step label -> how many events realised it (hashed: it is counted
     /// on every event, sorted only when asked for).
     coverage: FastMap<String, usize>,
-    /// One event's JSON, reused from event to event.
+    /// One event's JSON, after its separator, reused from event to event.
     buffer: Vec<u8>,
 }
 
