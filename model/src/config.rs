@@ -6,6 +6,7 @@
 //! every actor, the checker and the simulator.
 
 use crate::x509::{Arena, CertId};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
@@ -187,7 +188,10 @@ pub const OWN_SERIAL_BASE: u64 = 1_000_000;
 pub struct Party {
     pub id: Id,
     /// The id scenario files and traces use (`A`, `bank-a`, `u31`, `CA`).
-    pub name: String,
+    /// Inline when it fits 24 bytes (every generated name does): traces
+    /// write a party's name on every event, and at a million users a name
+    /// on the heap is a cache miss of its own beside the party's entry.
+    pub name: CompactString,
     pub role: Role,
 }
 
@@ -218,7 +222,7 @@ pub struct Directory {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 struct Index {
-    by_name: BTreeMap<String, Id>,
+    by_name: BTreeMap<CompactString, Id>,
     ca: Option<Id>,
     attacker: Option<Id>,
     /// password -> the services holding an account with it.

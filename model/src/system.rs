@@ -159,7 +159,7 @@ impl SystemSpec {
                 next += 1;
                 parties.push(Party {
                     id,
-                    name: name.to_string(),
+                    name: name.into(),
                     role,
                 });
                 Ok(id)
@@ -182,7 +182,7 @@ impl SystemSpec {
             };
             push(&s.name, role, &mut parties)?;
         }
-        let service_ids: BTreeMap<String, Id> = parties
+        let service_ids: BTreeMap<compact_str::CompactString, Id> = parties
             .iter()
             .filter(|p| matches!(p.role, Role::Service { .. } | Role::PortalCa { .. }))
             .map(|p| (p.name.clone(), p.id))
@@ -337,7 +337,7 @@ impl SystemSpec {
                             .get(&p.id)
                             .map(|s| Subject::clone(s))
                             .unwrap_or_else(|| Subject {
-                                name: p.name.clone(),
+                                name: p.name.to_string(),
                                 address: String::new(),
                                 email: String::new(),
                             }),

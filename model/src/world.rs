@@ -113,7 +113,7 @@ impl World {
     }
 
     /// Start loading what an event at `id` reads first (its state's slot,
-    /// its entry in the directory), for a driver that knows a coming
+    /// its entry in the directory, which holds its name inline), for a driver that knows a coming
     /// event's party while it handles earlier ones. A hint only.
     pub fn prefetch(&self, id: Id) {
         if let Some(slot) = self.states.get(usize::from(id)) {
@@ -122,12 +122,6 @@ impl World {
         if let Some(party) = self.system.dir.parties.get(usize::from(id)) {
             crate::hint::prefetch(party);
         }
-    }
-
-    /// Start loading `id`'s name, which traces write: one step behind
-    /// [`World::prefetch`], whose entry it reads to find the name.
-    pub fn prefetch_name(&self, id: Id) {
-        crate::hint::prefetch(self.system.dir.name(id).as_bytes());
     }
 
     /// Every property broken now, judged on the history and every party's state.

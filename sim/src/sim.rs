@@ -21,7 +21,7 @@ use crate::faults::FaultProfile;
 use crate::metrics::{Metrics, Summary};
 use crate::network::{DropReason, Fate, Network};
 use crate::scenario::{Action, Scenario};
-use crate::trace::{EventRef, Kind, Trace};
+use crate::trace::{Done, EventRef, Kind, Trace};
 use crate::workload::{Arrival, Arrivals, OpKind, Workload};
 use commoncert_model::effects::Timer;
 use commoncert_model::malicious::Move;
@@ -242,6 +242,15 @@ enum Ev {
     Arrival(Arrival),
 }
 
+/// An event's lists as the trace records them, borrowed from the model's
+/// outcome (every name is static).
+#[derive(Default)]
+struct Lines {
+    labels: Vec<&'static str>,
+    done: Vec<Done<'static>>,
+    violations: Vec<&'static str>,
+}
+
 /// Generated user `i`'s node.
 enum Users {
     /// `first + i`: the system numbers generated users in order, which
@@ -317,9 +326,9 @@ struct Engine<'a> {
     agenda: Agenda<Ev>,
     net: Network,
     trace: Trace,
-    /// The step labels of the event being recorded (a buffer reused from
-    /// event to event).
-    labels: Vec<&'static str>,
+    /// The step labels, ended operations and broken properties of the
+    /// event being recorded (buffers reused from event to event).
+    lines: Lines,
     /// A delivered message's summary (a buffer reused from event to event).
     what: String,
     /// Live timers: (node, timer) -> the agenda sequence number of its firing.
@@ -429,7 +438,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
             profile.as_ref().and_then(|p| p.partition.clone()),
         ),
         trace,
-        labels: Vec::new(),
+        lines: Lines::default(),
         what: String::new(),
         timers: FastMap::default(),
         ops: FastMap::default(),
@@ -623,7 +632,7 @@ impl Engine<'_> {
         let dir = &self.world.system.dir;
         Self::push_event(
             &mut self.trace,
-            &mut self.labels,
+            &mut self.lines,
             self.agenda.now(),
             kind,
             reason,
@@ -634,12 +643,11 @@ impl Engine<'_> {
         )
     }
 
-    /// Append an event to `trace` (`labels`: a reused buffer for its step
-    /// labels).
+    /// Append an event to `trace` (`lines`: reused buffers for its lists).
     #[allow(clippy::too_many_arguments)]
     fn push_event(
         trace: &mut Trace,
-        labels: &mut Vec<&'static str>,
+        lines: &mut Lines,
         time: Time,
         kind: Kind,
         reason: Option<DropReason>,
@@ -648,16 +656,20 @@ impl Engine<'_> {
         cause: Option<usize>,
         out: Option<&Outcome>,
     ) -> usize {
+        let Lines {
+            labels,
+            done,
+            violations,
+        } = lines;
         labels.clear();
-        let mut done = Vec::new();
-        let mut violations: Vec<&str> = Vec::new();
+        done.clear();
+        violations.clear();
         if let Some(o) = out {
             labels.extend(o.steps.iter().map(|s| s.label()));
-            done.extend(
-                o.done
-                    .iter()
-                    .map(|d| format!("op {}: {}", d.op, d.outcome.name())),
-            );
+            done.extend(o.done.iter().map(|d| Done::Op {
+                op: d.op,
+                outcome: d.outcome.name(),
+            }));
             violations.extend(o.new_violations.iter().map(|p| p.name()));
         }
         trace.push_ref(EventRef {
@@ -670,8 +682,8 @@ impl Engine<'_> {
             what,
             steps: labels,
             cause: cause.map(|i| i + 1),
-            done: &done,
-            violations: &violations,
+            done,
+            violations,
         })
     }
 
@@ -679,7 +691,7 @@ impl Engine<'_> {
     fn note(&mut self, kind: Kind, what: String, cause: Option<usize>) {
         Self::push_event(
             &mut self.trace,
-            &mut self.labels,
+            &mut self.lines,
             self.agenda.now(),
             kind,
             None,
@@ -1269,13 +1281,9 @@ impl Engine<'_> {
         };
         load.ahead = load.arrivals.next(load.w);
         // The arrival after this one reads its user's slot and directory
-        // entry; this one, next, writes the user's name, which that entry
-        // (asked for one arrival ago) points to.
+        // entry (the name is inline there).
         if let Some(uid) = load.ahead.and_then(|b| load.users.get(b.user)) {
             self.world.prefetch(uid);
-        }
-        if let Some(uid) = load.users.get(a.user) {
-            self.world.prefetch_name(uid);
         }
         self.agenda.schedule(a.at, Ev::Arrival(a));
     }
@@ -1739,7 +1747,7 @@ impl Engine<'_> {
             .dir
             .parties
             .iter()
-            .map(|p| p.name.clone())
+            .map(|p| p.name.to_string())
             .collect();
         let names = |n: usize| self.name(Id::from(n));
         let profile = profile.map(|p| p.describe(names));

@@ -102,9 +102,53 @@ pub struct EventRef<'a> {
     pub steps: &'a [&'a str],
     pub cause: Option<usize>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub done: &'a [String],
+    pub done: &'a [Done<'a>],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub violations: &'a [&'a str],
+}
+
+/// An operation that ended at an event, as [`Event::done`] writes it
+/// (`op <n>: <outcome>`): the simulator's own are written straight into the
+/// trace line, with no string built for an event that is not kept.
+#[derive(Clone, Copy, Debug)]
+pub enum Done<'a> {
+    /// Operation `op` ended with `outcome`.
+    Op { op: u32, outcome: &'a str },
+    /// A line already written (an owned [`Event`]'s).
+    Text(&'a str),
+}
+
+impl Done<'_> {
+    fn to_text(self) -> String {
+        match self {
+            Done::Op { op, outcome } => format!("op {op}: {outcome}"),
+            Done::Text(text) => text.to_string(),
+        }
+    }
+
+    /// Append its JSON string, as `serde_json` writes it.
+    fn write_json(self, out: &mut Vec<u8>) {
+        match self {
+            Done::Op { op, outcome } if !needs_escape(outcome) => {
+                out.extend_from_slice(b"\"op ");
+                push_number(out, u64::from(op));
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(outcome.as_bytes());
+                out.push(b'"');
+            }
+            Done::Op { .. } => push_str(out, &self.to_text()),
+            Done::Text(text) => push_str(out, text),
+        }
+    }
+}
+
+impl Serialize for Done<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Done::Op { op, outcome } => serializer.collect_str(&format_args!("op {op}: {outcome}")),
+            Done::Text(text) => serializer.serialize_str(text),
+        }
+    }
 }
 
 impl EventRef<'_> {
@@ -143,8 +187,14 @@ impl EventRef<'_> {
             None => out.extend_from_slice(b"null"),
         }
         if !self.done.is_empty() {
-            out.extend_from_slice(b",\"done\":");
-            push_list(out, self.done.iter().map(String::as_str));
+            out.extend_from_slice(b",\"done\":[");
+            for (i, done) in self.done.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                done.write_json(out);
+            }
+            out.push(b']');
         }
         if !self.violations.is_empty() {
             out.extend_from_slice(b",\"violations\":");
@@ -164,7 +214,7 @@ impl EventRef<'_> {
             what: self.what.to_string(),
             steps: self.steps.iter().map(|s| s.to_string()).collect(),
             cause: self.cause,
-            done: self.done.to_vec(),
+            done: self.done.iter().map(|d| d.to_text()).collect(),
             violations: self.violations.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -187,12 +237,17 @@ fn push_number(out: &mut Vec<u8>, n: u64) {
 
 /// A JSON string as `serde_json` writes it: copied as it is unless it holds
 /// a quote, a backslash or a control character, which `serde_json` escapes.
-fn push_str(out: &mut Vec<u8>, s: &str) {
+/// Whether `serde_json` escapes anything in `s`.
+fn needs_escape(s: &str) -> bool {
     // A fold rather than `any`: without the early exit the check is
     // vectorised, and nearly every string is short and needs no escape.
-    if s.bytes().fold(false, |esc, b| {
+    s.bytes().fold(false, |esc, b| {
         esc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    }) {
+    })
+}
+
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    if needs_escape(s) {
         // Serialising a string cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     } else {
@@ -232,7 +287,8 @@ pub struct Trace {
     /// Step label -> how many events realised it (hashed: it is counted
     /// on every event, sorted only when asked for).
     coverage: FastMap<String, usize>,
-    /// One event's JSON, after its separator, reused from event to event.
+    /// The JSON of the events (each after its separator) not yet given to
+    /// `digest`: up to [`Trace::DIGEST_EVERY`] bytes and one event.
     buffer: Vec<u8>,
 }
 
@@ -270,14 +326,19 @@ impl Trace {
             len: 0,
             digest,
             coverage: FastMap::default(),
-            buffer: Vec::new(),
+            buffer: Vec::with_capacity(Self::DIGEST_EVERY + 1024),
         }
     }
+
+    /// How many bytes of events' JSON are buffered before they are hashed
+    /// (a cache-friendly few kilobytes).
+    const DIGEST_EVERY: usize = 8192;
 
     /// Append an event, numbering it; its index.
     pub fn push(&mut self, event: Event) -> usize {
         let steps: Vec<&str> = event.steps.iter().map(String::as_str).collect();
         let violations: Vec<&str> = event.violations.iter().map(String::as_str).collect();
+        let done: Vec<Done> = event.done.iter().map(|d| Done::Text(d)).collect();
         self.push_ref(EventRef {
             index: 0,
             time: event.time,
@@ -288,7 +349,7 @@ impl Trace {
             what: &event.what,
             steps: &steps,
             cause: event.cause,
-            done: &event.done,
+            done: &done,
             violations: &violations,
         })
     }
@@ -297,13 +358,17 @@ impl Trace {
     /// owned copy is made only if the event is kept.
     pub fn push_ref(&mut self, mut event: EventRef<'_>) -> usize {
         event.index = self.len;
-        // The separator and the event go to the digest in one update.
-        self.buffer.clear();
+        // The separator and the event go to the buffer, and the buffer to
+        // the digest when it holds a few kilobytes: one update per event
+        // paid the digest's per-call work and copied each partial block.
         if self.len > 0 {
             self.buffer.push(b',');
         }
         event.write_json(&mut self.buffer);
-        self.digest.update(&self.buffer);
+        if self.buffer.len() >= Self::DIGEST_EVERY {
+            self.digest.update(&self.buffer);
+            self.buffer.clear();
+        }
         for s in event.steps {
             match self.coverage.get_mut(*s) {
                 Some(n) => *n += 1,
@@ -352,6 +417,7 @@ impl Trace {
     /// bytes, lower-case hex.
     pub fn fingerprint(&self) -> String {
         let mut digest = self.digest.clone();
+        digest.update(&self.buffer);
         digest.update(b"]");
         digest.finish().as_ref()[..16]
             .iter()
@@ -395,16 +461,28 @@ mod tests {
 
     #[test]
     fn the_streamed_fingerprint_is_the_hash_of_the_whole_list() {
+        let whole = |t: &Trace| -> String {
+            let digest = ring::digest::digest(&ring::digest::SHA256, &t.canonical());
+            digest.as_ref()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
         let mut a = Trace::default();
         for w in ["a", "b", "c"] {
             a.push(event(w));
         }
-        let whole = ring::digest::digest(&ring::digest::SHA256, &a.canonical());
-        let hex: String = whole.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(a.fingerprint(), hex);
+        assert_eq!(a.fingerprint(), whole(&a));
+        // Across the buffered bytes' hand-overs to the digest, too.
+        let mut long = Trace::default();
+        for i in 0..1_000 {
+            long.push(event(&"x".repeat(i % 97)));
+            if i % 41 == 0 {
+                assert_eq!(long.fingerprint(), whole(&long), "after {} events", i + 1);
+            }
+        }
+        assert!(long.canonical().len() > 5 * Trace::DIGEST_EVERY);
+        assert_eq!(long.fingerprint(), whole(&long));
         // Keeping fewer events changes neither the fingerprint nor coverage.
         let mut short = Trace::keeping(1);
         for w in ["a", "b", "c"] {
@@ -436,7 +514,23 @@ mod tests {
                 for (i, what) in strings.iter().enumerate() {
                     n += 1;
                     let steps: Vec<&str> = strings[..i].to_vec();
-                    let done: Vec<String> = strings[i..].iter().map(|s| s.to_string()).collect();
+                    // Lines as given, and operations' outcomes written
+                    // by the trace (one needing escapes).
+                    let done: Vec<Done> = strings[i..]
+                        .iter()
+                        .enumerate()
+                        .map(|(k, s)| match k % 2 {
+                            0 => Done::Text(s),
+                            _ => Done::Op {
+                                op: if n.is_multiple_of(2) {
+                                    u32::MAX
+                                } else {
+                                    k as u32
+                                },
+                                outcome: s,
+                            },
+                        })
+                        .collect();
                     let violations: Vec<&str> = strings[..n % strings.len()].to_vec();
                     let event = EventRef {
                         index: n * 1_000_003,
