@@ -107,6 +107,16 @@ impl<E> Agenda<E> {
         }
     }
 
+    /// The next event, if any (what `pop` would return now).
+    pub fn peek(&self) -> Option<&E> {
+        if self.fifo_first() {
+            self.fifo.front().map(|(_, _, e)| e)
+        } else {
+            let Reverse((_, _, slot)) = self.heap.peek()?;
+            self.slots.get(*slot).and_then(Option::as_ref)
+        }
+    }
+
     /// Whether the next event is the first-in-first-out lane's: the least
     /// (time, seq) of the two fronts, the one decision `pop` and
     /// `peek_time` share.

@@ -487,6 +487,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         let Some((t, seq, ev)) = e.agenda.pop() else {
             break;
         };
+        e.prefetch_next();
         e.world.system.clock.set(t);
         e.handle(seq, ev);
     }
@@ -566,6 +567,18 @@ impl Engine<'_> {
         !self.net.window_ahead(now)
             && state.unacked.values().flatten().all(|s| !reachable(*s))
             && !refreshes_to_make
+    }
+
+    /// Start loading what the next event reads first (its node's slot and
+    /// entry), while this one is handled: at a million users a delivery's
+    /// user is a cache miss, one that is over by then. A hint only (the
+    /// event at hand may schedule an earlier one).
+    fn prefetch_next(&self) {
+        match self.agenda.peek() {
+            Some(Ev::Deliver { to, .. }) => self.world.prefetch(*to),
+            Some(Ev::Timer { node, .. }) => self.world.prefetch(*node),
+            _ => {}
+        }
     }
 
     /// Call into the model, adding the wall time to `world_time` (read by
@@ -1282,8 +1295,13 @@ impl Engine<'_> {
         load.ahead = load.arrivals.next(load.w);
         // The arrival after this one reads its user's slot and directory
         // entry (the name is inline there).
-        if let Some(uid) = load.ahead.and_then(|b| load.users.get(b.user)) {
+        if let Some(b) = load.ahead
+            && let Some(uid) = load.users.get(b.user)
+        {
             self.world.prefetch(uid);
+            if let Some(busy) = load.busy.get(b.user) {
+                commoncert_model::hint::prefetch(busy);
+            }
         }
         self.agenda.schedule(a.at, Ev::Arrival(a));
     }
