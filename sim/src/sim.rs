@@ -255,11 +255,9 @@ struct Lines {
 enum Users {
     /// `first + i`: the system numbers generated users in order, which
     /// spares every arrival a read from a million-entry list.
-    Consecutive {
-        first: usize,
-        n: usize,
-    },
-    Listed(Vec<Id>),
+    Consecutive { first: usize, n: usize },
+    /// Otherwise: the nodes, and each node's index among them.
+    Listed(Vec<Id>, FastMap<Id, usize>),
 }
 
 impl Users {
@@ -275,14 +273,25 @@ impl Users {
                 n: ids.len(),
             }
         } else {
-            Users::Listed(ids)
+            let index = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            Users::Listed(ids, index)
+        }
+    }
+
+    /// Which generated user node `id` is, if it is one.
+    fn index_of(&self, id: Id) -> Option<usize> {
+        match self {
+            Users::Consecutive { first, n } => {
+                usize::from(id).checked_sub(*first).filter(|i| i < n)
+            }
+            Users::Listed(_, index) => index.get(&id).copied(),
         }
     }
 
     fn get(&self, i: usize) -> Option<Id> {
         match self {
             Users::Consecutive { first, n } => (i < *n).then(|| Id::from(first + i)),
-            Users::Listed(ids) => ids.get(i).copied(),
+            Users::Listed(ids, _) => ids.get(i).copied(),
         }
     }
 }
@@ -298,11 +307,20 @@ struct Load<'a> {
     /// Generated user `i` -> its node, and service `j` -> its node.
     users: Users,
     services: Vec<Id>,
-    /// Whether generated user `i` has a workload operation in flight.
-    busy: Vec<bool>,
-    /// (user node, op) -> (kind, start, generated user index).
-    inflight: FastMap<(Id, OpId), (OpKind, Time, usize)>,
+    /// Generated user `i`'s workload operation in flight, if any (a user
+    /// has at most one: an arrival for a busy user is counted and
+    /// dropped). A slot per user, not a map: it is read on every arrival
+    /// and every end of an operation, at a random user each time.
+    inflight: Vec<Option<InFlight>>,
     progress: Option<indicatif::ProgressBar>,
+}
+
+/// A workload operation in flight.
+#[derive(Clone, Copy)]
+struct InFlight {
+    op: OpId,
+    kind: OpKind,
+    start: Time,
 }
 
 #[derive(Default)]
@@ -413,8 +431,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
             services: (0..w.services)
                 .map(|j| id(Workload::service_name(j)))
                 .collect(),
-            busy: vec![false; w.users],
-            inflight: FastMap::default(),
+            inflight: vec![None; w.users],
             progress,
         }
     });
@@ -574,10 +591,17 @@ impl Engine<'_> {
     /// user is a cache miss, one that is over by then. A hint only (the
     /// event at hand may schedule an earlier one).
     fn prefetch_next(&self) {
-        match self.agenda.peek() {
-            Some(Ev::Deliver { to, .. }) => self.world.prefetch(*to),
-            Some(Ev::Timer { node, .. }) => self.world.prefetch(*node),
-            _ => {}
+        let node = match self.agenda.peek() {
+            Some(Ev::Deliver { to, .. }) => *to,
+            Some(Ev::Timer { node, .. }) => *node,
+            _ => return,
+        };
+        self.world.prefetch(node);
+        // A workload user's operation in flight, which its end reads.
+        if let Some(load) = &self.load
+            && let Some(slot) = load.users.index_of(node).and_then(|i| load.inflight.get(i))
+        {
+            commoncert_model::hint::prefetch(slot);
         }
     }
 
@@ -772,10 +796,14 @@ impl Engine<'_> {
         }
         for done in out.done {
             if let Some(load) = &mut self.load
-                && let Some((kind, from, user)) = load.inflight.remove(&(actor, done.op))
+                && let Some(slot) = load
+                    .users
+                    .index_of(actor)
+                    .and_then(|i| load.inflight.get_mut(i))
+                && let Some(op) = slot.take_if(|op| op.op == done.op)
             {
-                load.busy[user] = false;
-                self.metrics.ended(kind, from, now, done.outcome.name());
+                self.metrics
+                    .ended(op.kind, op.start, now, done.outcome.name());
                 if done.outcome == OpOutcome::Timeout {
                     self.fault(None);
                 }
@@ -1266,17 +1294,14 @@ impl Engine<'_> {
             self.end_step(s, Some("crashed".to_string()));
         }
         let now = self.now();
-        if let Some(load) = &mut self.load {
-            let mut crashed: Vec<(OpId, (OpKind, Time, usize))> = load
-                .inflight
-                .extract_if(|(n, _), _| *n == id)
-                .map(|((_, op), v)| (op, v))
-                .collect();
-            crashed.sort_unstable_by_key(|(op, _)| *op);
-            for (_, (kind, from, user)) in crashed {
-                load.busy[user] = false;
-                self.metrics.ended(kind, from, now, "crashed");
-            }
+        if let Some(load) = &mut self.load
+            && let Some(op) = load
+                .users
+                .index_of(id)
+                .and_then(|i| load.inflight.get_mut(i))
+                .and_then(Option::take)
+        {
+            self.metrics.ended(op.kind, op.start, now, "crashed");
         }
     }
 
@@ -1299,8 +1324,8 @@ impl Engine<'_> {
             && let Some(uid) = load.users.get(b.user)
         {
             self.world.prefetch(uid);
-            if let Some(busy) = load.busy.get(b.user) {
-                commoncert_model::hint::prefetch(busy);
+            if let Some(slot) = load.inflight.get(b.user) {
+                commoncert_model::hint::prefetch(slot);
             }
         }
         self.agenda.schedule(a.at, Ev::Arrival(a));
@@ -1318,7 +1343,7 @@ impl Engine<'_> {
         let (Some(uid), Some(&sid)) = (load.users.get(a.user), load.services.get(a.service)) else {
             return;
         };
-        if load.busy[a.user] {
+        if load.inflight.get(a.user).is_none_or(Option::is_some) {
             self.metrics.busy();
             return;
         }
@@ -1362,9 +1387,12 @@ impl Engine<'_> {
             return;
         };
         let now = self.now();
-        if let Some(load) = &mut self.load {
-            load.busy[a.user] = true;
-            load.inflight.insert((uid, op), (a.kind, now, a.user));
+        if let Some(slot) = self.load.as_mut().and_then(|l| l.inflight.get_mut(a.user)) {
+            *slot = Some(InFlight {
+                op,
+                kind: a.kind,
+                start: now,
+            });
         }
         self.metrics.started();
         let mut what = std::mem::take(&mut self.what);
@@ -1811,16 +1839,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_users_numbered_in_order_are_a_range_and_others_a_list() {
+    fn generated_users_numbered_in_order_are_a_range_and_others_a_list_both_ways() {
         let ids = |v: &[usize]| v.iter().copied().map(Id::from).collect::<Vec<_>>();
         let range = Users::new(ids(&[9, 10, 11]));
         assert!(matches!(range, Users::Consecutive { first: 9, n: 3 }));
         assert_eq!(range.get(2), Some(Id::from(11)));
         assert_eq!(range.get(3), None);
         let list = Users::new(ids(&[9, 11, 10]));
-        assert!(matches!(list, Users::Listed(_)));
+        assert!(matches!(list, Users::Listed(..)));
         assert_eq!(list.get(1), Some(Id::from(11)));
         assert_eq!(list.get(3), None);
+        // And back, from a node to its index; other nodes are no user's.
+        for users in [&range, &list] {
+            for i in 0..3 {
+                let id = users.get(i).expect("a user");
+                assert_eq!(users.index_of(id), Some(i));
+            }
+            assert_eq!(users.index_of(Id::from(8)), None);
+            assert_eq!(users.index_of(Id::from(12)), None);
+        }
         assert_eq!(Users::new(Vec::new()).get(0), None);
     }
 }
