@@ -608,7 +608,8 @@ impl Engine<'_> {
     /// Call into the model, adding the wall time to `world_time` (read by
     /// the benchmark only, never by anything that affects the trace).
     fn in_world<T>(&mut self, f: impl FnOnce(&mut World) -> T) -> T {
-        let started = std::time::Instant::now();
+        // The TSC, as the arena's tally: this runs on every event.
+        let started = quanta::Instant::now();
         let out = f(&mut self.world);
         self.world_time += started.elapsed();
         out
