@@ -33,6 +33,7 @@ use commoncert_model::user::{Command, Outcome as OpOutcome};
 use commoncert_model::world::{Outcome, World};
 use commoncert_model::x509::{Der, Memo};
 use serde::Serialize;
+use smallvec::SmallVec;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -315,6 +316,65 @@ struct Load<'a> {
     progress: Option<indicatif::ProgressBar>,
 }
 
+/// Live timers, by node: each timer with the agenda sequence number of
+/// its firing (a timer set again fires only at its latest). A short inline
+/// list per node rather than one hashed map: a workload sets, cancels and
+/// fires a timer for every operation, each at a random user among a
+/// million, and a node's list can be prefetched with the node.
+struct Timers(Vec<SmallVec<[(Timer, u64); 1]>>);
+
+impl Timers {
+    fn new(nodes: usize) -> Timers {
+        Timers(vec![SmallVec::new(); nodes])
+    }
+
+    fn list(&mut self, node: Id) -> &mut SmallVec<[(Timer, u64); 1]> {
+        let i = usize::from(node);
+        if i >= self.0.len() {
+            self.0.resize(i + 1, SmallVec::new());
+        }
+        &mut self.0[i]
+    }
+
+    /// `timer` at `node` now fires at agenda sequence number `seq` only.
+    fn set(&mut self, node: Id, timer: Timer, seq: u64) {
+        let list = self.list(node);
+        match list.iter_mut().find(|(t, _)| *t == timer) {
+            Some(live) => live.1 = seq,
+            None => list.push((timer, seq)),
+        }
+    }
+
+    fn cancel(&mut self, node: Id, timer: &Timer) {
+        self.list(node).retain(|(t, _)| t != timer);
+    }
+
+    /// Whether the firing `seq` of `timer` at `node` is live (not
+    /// cancelled, set again or forgotten); if so it is no longer.
+    fn fire(&mut self, node: Id, timer: &Timer, seq: u64) -> bool {
+        let list = self.list(node);
+        match list.iter().position(|(t, s)| t == timer && *s == seq) {
+            Some(i) => {
+                list.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A crash: `node`'s timers are lost.
+    fn forget(&mut self, node: Id) {
+        self.list(node).clear();
+    }
+
+    /// Start loading `node`'s list (a hint).
+    fn prefetch(&self, node: Id) {
+        if let Some(list) = self.0.get(usize::from(node)) {
+            commoncert_model::hint::prefetch(list);
+        }
+    }
+}
+
 /// A workload operation in flight.
 #[derive(Clone, Copy)]
 struct InFlight {
@@ -349,8 +409,8 @@ struct Engine<'a> {
     lines: Lines,
     /// A delivered message's summary (a buffer reused from event to event).
     what: String,
-    /// Live timers: (node, timer) -> the agenda sequence number of its firing.
-    timers: FastMap<(Id, Timer), u64>,
+    /// Live timers, by node.
+    timers: Timers,
     /// Operations in flight: (initiator, op) -> scenario step index.
     ops: FastMap<(Id, OpId), usize>,
     steps: Vec<StepState>,
@@ -445,6 +505,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         let ops = w.ops.map_or(expected, |n| n.min(expected));
         MAX_EVENTS.saturating_add(ops.saturating_mul(200) as usize)
     });
+    let timers = Timers::new(world.system.dir.parties.len());
     let mut e = Engine {
         sc,
         world,
@@ -457,7 +518,7 @@ pub fn run(sc: &Scenario, opts: Options) -> Result<Run, SimError> {
         trace,
         lines: Lines::default(),
         what: String::new(),
-        timers: FastMap::default(),
+        timers,
         ops: FastMap::default(),
         steps: sc.steps.iter().map(|_| StepState::default()).collect(),
         next: 0,
@@ -597,6 +658,7 @@ impl Engine<'_> {
             _ => return,
         };
         self.world.prefetch(node);
+        self.timers.prefetch(node);
         // A workload user's operation in flight, which its end reads.
         if let Some(load) = &self.load
             && let Some(slot) = load.users.index_of(node).and_then(|i| load.inflight.get(i))
@@ -788,12 +850,12 @@ impl Engine<'_> {
                     cause,
                 },
             );
-            self.timers.insert((actor, timer), seq);
+            self.timers.set(actor, timer, seq);
         }
         for timer in out.cancel_timers {
             self.held_timers
                 .retain(|(n, t, _)| !(*n == actor && *t == timer));
-            self.timers.remove(&(actor, timer));
+            self.timers.cancel(actor, &timer);
         }
         for done in out.done {
             if let Some(load) = &mut self.load
@@ -934,10 +996,9 @@ impl Engine<'_> {
                 if timer.is_background() {
                     self.background_events -= 1;
                 }
-                if self.timers.get(&(node, timer.clone())) != Some(&seq) {
+                if !self.timers.fire(node, &timer, seq) {
                     return; // cancelled, or forgotten in a crash
                 }
-                self.timers.remove(&(node, timer.clone()));
                 let what = timer.to_string();
                 let out = self.in_world(|w| w.fire(node, &timer));
                 self.record(Kind::Timer, None, node, node, what, cause, Some(&out));
@@ -1282,7 +1343,7 @@ impl Engine<'_> {
     /// The node stops: its memory, timers and operations in flight are lost.
     fn crash_node(&mut self, id: Id) {
         self.world.crash(id);
-        self.timers.retain(|(n, _), _| *n != id);
+        self.timers.forget(id);
         // Taken out of the maps, then handled in the order of the
         // operations, as the run's order must not depend on the maps'.
         let mut lost: Vec<(OpId, usize)> = self
@@ -1325,6 +1386,7 @@ impl Engine<'_> {
             && let Some(uid) = load.users.get(b.user)
         {
             self.world.prefetch(uid);
+            self.timers.prefetch(uid);
             if let Some(slot) = load.inflight.get(b.user) {
                 commoncert_model::hint::prefetch(slot);
             }
@@ -1838,6 +1900,25 @@ fn status(c: commoncert_model::world::CertificateStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timer_fires_only_at_its_latest_setting_and_not_once_cancelled_or_forgotten() {
+        let (a, b) = (Id::from(1), Id::from(7)); // 7: past the list, grown on demand
+        let mut timers = Timers::new(2);
+        timers.set(a, Timer::Timeout(1), 10);
+        timers.set(a, Timer::Retry, 11);
+        timers.set(a, Timer::Timeout(1), 12); // set again: 10 is stale
+        timers.set(b, Timer::Timeout(1), 13);
+        assert!(!timers.fire(a, &Timer::Timeout(1), 10));
+        assert!(timers.fire(a, &Timer::Timeout(1), 12));
+        assert!(!timers.fire(a, &Timer::Timeout(1), 12), "fires once");
+        timers.cancel(b, &Timer::Timeout(1));
+        assert!(!timers.fire(b, &Timer::Timeout(1), 13));
+        timers.forget(a);
+        assert!(!timers.fire(a, &Timer::Retry, 11));
+        timers.set(a, Timer::Retry, 14);
+        assert!(timers.fire(a, &Timer::Retry, 14), "a restarted node sets timers anew");
+    }
 
     #[test]
     fn generated_users_numbered_in_order_are_a_range_and_others_a_list_both_ways() {
