@@ -1917,7 +1917,10 @@ mod tests {
         timers.forget(a);
         assert!(!timers.fire(a, &Timer::Retry, 11));
         timers.set(a, Timer::Retry, 14);
-        assert!(timers.fire(a, &Timer::Retry, 14), "a restarted node sets timers anew");
+        assert!(
+            timers.fire(a, &Timer::Retry, 14),
+            "a restarted node sets timers anew"
+        );
     }
 
     #[test]
