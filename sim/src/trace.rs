@@ -235,9 +235,8 @@ fn push_number(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// A JSON string as `serde_json` writes it: copied as it is unless it holds
-/// a quote, a backslash or a control character, which `serde_json` escapes.
-/// Whether `serde_json` escapes anything in `s`.
+/// Whether `serde_json` escapes anything in `s`: a quote, a backslash or a
+/// control character.
 fn needs_escape(s: &str) -> bool {
     // A fold rather than `any`: without the early exit the check is
     // vectorised, and nearly every string is short and needs no escape.
@@ -246,6 +245,8 @@ fn needs_escape(s: &str) -> bool {
     })
 }
 
+/// A JSON string as `serde_json` writes it: copied as it is unless
+/// `serde_json` would escape something in it.
 fn push_str(out: &mut Vec<u8>, s: &str) {
     if needs_escape(s) {
         // Serialising a string cannot fail.
