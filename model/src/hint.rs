@@ -1,11 +1,12 @@
 //! A cache hint for drivers that know ahead which party an event will
-//! touch: a workload's next arrival is drawn one arrival early. At a
+//! touch: a workload's next arrival is drawn one arrival early, and the
+//! next event is in the agenda while the current one is handled. At a
 //! million users a random user's memory is a cache miss that costs more
 //! than the event's own bookkeeping; asking for it early lets the miss
 //! overlap with the work of the events in between. (Asking for the next
-//! delivery's party too, one event ahead, measured no different: the
-//! address translation, not the load, is what remains, and a prefetch
-//! pays it as a load would.)
+//! event's party measured no different in an earlier session, before the
+//! allocator's huge pages; re-measured on 2026-11-28 it pays:
+//! `reports/performance.md`.)
 
 /// Ask the CPU to start loading the cache lines that hold `r`: its first
 /// and its last byte (a 64-byte slot in a vector whose buffer is not

@@ -113,8 +113,9 @@ impl World {
     }
 
     /// Start loading what an event at `id` reads first (its state's slot,
-    /// its entry in the directory, which holds its name inline), for a driver that knows a coming
-    /// event's party while it handles earlier ones. A hint only.
+    /// its entry in the directory, which holds its name inline), for a
+    /// driver that knows a coming event's party while it handles earlier
+    /// ones. A hint only.
     pub fn prefetch(&self, id: Id) {
         if let Some(slot) = self.states.get(usize::from(id)) {
             crate::hint::prefetch(slot);

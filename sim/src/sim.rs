@@ -328,6 +328,8 @@ impl Timers {
         Timers(vec![SmallVec::new(); nodes])
     }
 
+    /// `node`'s list, made if the node is past the end (only setting a
+    /// timer needs one).
     fn list(&mut self, node: Id) -> &mut SmallVec<[(Timer, u64); 1]> {
         let i = usize::from(node);
         if i >= self.0.len() {
@@ -346,13 +348,17 @@ impl Timers {
     }
 
     fn cancel(&mut self, node: Id, timer: &Timer) {
-        self.list(node).retain(|(t, _)| t != timer);
+        if let Some(list) = self.0.get_mut(usize::from(node)) {
+            list.retain(|(t, _)| t != timer);
+        }
     }
 
     /// Whether the firing `seq` of `timer` at `node` is live (not
     /// cancelled, set again or forgotten); if so it is no longer.
     fn fire(&mut self, node: Id, timer: &Timer, seq: u64) -> bool {
-        let list = self.list(node);
+        let Some(list) = self.0.get_mut(usize::from(node)) else {
+            return false;
+        };
         match list.iter().position(|(t, s)| t == timer && *s == seq) {
             Some(i) => {
                 list.swap_remove(i);
@@ -364,7 +370,9 @@ impl Timers {
 
     /// A crash: `node`'s timers are lost.
     fn forget(&mut self, node: Id) {
-        self.list(node).clear();
+        if let Some(list) = self.0.get_mut(usize::from(node)) {
+            list.clear();
+        }
     }
 
     /// Start loading `node`'s list (a hint).

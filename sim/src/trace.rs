@@ -474,6 +474,40 @@ mod tests {
             a.push(event(w));
         }
         assert_eq!(a.fingerprint(), whole(&a));
+        // With ended operations, given as lines and written by the trace:
+        // the hash streamed is the hash of the owned events' JSON.
+        let mut ops = Trace::default();
+        ops.push(event("a"));
+        let mut ended = event("Granted(#1, OwnTable)");
+        ended.done = vec!["op 3: granted".into()];
+        ops.push(ended);
+        ops.push_ref(EventRef {
+            index: 0,
+            time: 2,
+            kind: Kind::Delivered,
+            reason: None,
+            from: "A",
+            to: "u",
+            what: "Refused(\"x\")",
+            steps: &["S10"],
+            cause: None,
+            done: &[
+                Done::Op {
+                    op: u32::MAX,
+                    outcome: "granted",
+                },
+                Done::Op {
+                    op: 0,
+                    outcome: "odd \"name\"",
+                },
+            ],
+            violations: &[],
+        });
+        assert_eq!(
+            ops.events[2].done,
+            ["op 4294967295: granted", "op 0: odd \"name\""]
+        );
+        assert_eq!(ops.fingerprint(), whole(&ops));
         // Across the buffered bytes' hand-overs to the digest, too.
         let mut long = Trace::default();
         for i in 0..1_000 {

@@ -161,6 +161,78 @@ expect = "granted"
 }
 
 #[test]
+fn a_crashed_users_operation_ends_crashed_and_its_timers_die_with_it() {
+    // Two users and many arrivals, so that each is nearly always busy: the
+    // crash of u1 ends the operation it has in flight as `crashed`, its
+    // timeout never fires while it is down, and once restarted its
+    // arrivals start operations again.
+    let text = r#"
+name = "a workload user crashes"
+seed = 1
+[workload]
+users = 2
+services = 2
+rate = 100.0
+duration_ms = 20000
+keep_events = 1000000
+
+[[step]]
+do = "wait"
+ms = 5000
+
+[[step]]
+do = "crash"
+node = "u1"
+
+[[step]]
+do = "wait"
+ms = 5000
+
+[[step]]
+do = "restart"
+node = "u1"
+
+[expect]
+# A user restarted without its certificate asks for another: the finding
+# `one-certificate-per-user`, tolerated here as in the other workloads.
+under_faults = ["one-certificate-per-user", "revoked-never-accepted"]
+"#;
+    let r = simulate(text, 1);
+    assert!(r.pass, "{:?}", r.failures);
+    assert!(r.trace.is_complete());
+    let m = r.metrics.as_ref().expect("a workload has figures");
+    let crashed: u64 = m.outcomes.values().filter_map(|o| o.get("crashed")).sum();
+    assert_eq!(crashed, 1, "{:?}", m.outcomes);
+    let at = |kind: &str| {
+        r.trace
+            .events
+            .iter()
+            .find(|e| e.kind.name() == kind && e.to == "u1")
+            .map(|e| e.time)
+            .expect("the step ran")
+    };
+    let (down, up) = (at("crash"), at("restart"));
+    assert!(down < up);
+    let u1 = |e: &&commoncert_sim::trace::Event| e.from == "u1" || e.to == "u1";
+    assert!(
+        !r.trace
+            .events
+            .iter()
+            .filter(u1)
+            .any(|e| e.kind.name() == "timer" && (down..up).contains(&e.time)),
+        "a timer fired at u1 while it was down"
+    );
+    assert!(
+        r.trace
+            .events
+            .iter()
+            .filter(u1)
+            .any(|e| e.time > up && e.what.starts_with("workload: ")),
+        "u1 starts operations again after its restart"
+    );
+}
+
+#[test]
 fn a_bad_workload_is_refused_with_its_place() {
     let cases = [
         ("users = 0", "expected `users` between 1"),
