@@ -328,19 +328,14 @@ impl Timers {
         Timers(vec![SmallVec::new(); nodes])
     }
 
-    /// `node`'s list, made if the node is past the end (only setting a
-    /// timer needs one).
-    fn list(&mut self, node: Id) -> &mut SmallVec<[(Timer, u64); 1]> {
+    /// `timer` at `node` now fires at agenda sequence number `seq` only
+    /// (the list grows for a node past its end).
+    fn set(&mut self, node: Id, timer: Timer, seq: u64) {
         let i = usize::from(node);
         if i >= self.0.len() {
             self.0.resize(i + 1, SmallVec::new());
         }
-        &mut self.0[i]
-    }
-
-    /// `timer` at `node` now fires at agenda sequence number `seq` only.
-    fn set(&mut self, node: Id, timer: Timer, seq: u64) {
-        let list = self.list(node);
+        let list = &mut self.0[i];
         match list.iter_mut().find(|(t, _)| *t == timer) {
             Some(live) => live.1 = seq,
             None => list.push((timer, seq)),
@@ -665,9 +660,15 @@ impl Engine<'_> {
             Some(Ev::Timer { node, .. }) => *node,
             _ => return,
         };
+        self.prefetch_node(node);
+    }
+
+    /// Start loading what an event at `node` reads: its state slot and
+    /// entry (`World::prefetch`), its timers and, for a workload user, its
+    /// operation in flight. A hint only.
+    fn prefetch_node(&self, node: Id) {
         self.world.prefetch(node);
         self.timers.prefetch(node);
-        // A workload user's operation in flight, which its end reads.
         if let Some(load) = &self.load
             && let Some(slot) = load.users.index_of(node).and_then(|i| load.inflight.get(i))
         {
@@ -1388,16 +1389,9 @@ impl Engine<'_> {
             return;
         };
         load.ahead = load.arrivals.next(load.w);
-        // The arrival after this one reads its user's slot and directory
-        // entry (the name is inline there).
-        if let Some(b) = load.ahead
-            && let Some(uid) = load.users.get(b.user)
-        {
-            self.world.prefetch(uid);
-            self.timers.prefetch(uid);
-            if let Some(slot) = load.inflight.get(b.user) {
-                commoncert_model::hint::prefetch(slot);
-            }
+        // The arrival after this one reads its user's memory.
+        if let Some(uid) = load.ahead.and_then(|b| load.users.get(b.user)) {
+            self.prefetch_node(uid);
         }
         self.agenda.schedule(a.at, Ev::Arrival(a));
     }
