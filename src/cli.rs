@@ -56,6 +56,8 @@ enum DefectArg {
     ReuseSerials,
     OnePasswordEverywhere,
     ForgetLinkPersist,
+    InvalidateWithoutYes,
+    KeepRowOnCrl,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -131,7 +133,8 @@ struct ModelArgs {
     harden: Vec<String>,
     /// Flip a deliberate defect in (repeatable): skip-ca-check,
     /// keep-row-on-prohibit, skip-proof-check, reuse-serials,
-    /// one-password-everywhere, forget-link-persist.
+    /// one-password-everywhere, forget-link-persist, invalidate-without-yes,
+    /// keep-row-on-crl.
     #[arg(long = "defect", value_enum)]
     defects: Vec<DefectArg>,
     /// Depth bound: states deeper are not explored (verdicts then `unknown`).
@@ -238,6 +241,8 @@ impl ModelArgs {
                         DefectArg::ReuseSerials => d.reuse_serials = true,
                         DefectArg::OnePasswordEverywhere => d.one_password_everywhere = true,
                         DefectArg::ForgetLinkPersist => d.forget_link_persist = true,
+                        DefectArg::InvalidateWithoutYes => d.invalidate_without_yes = true,
+                        DefectArg::KeepRowOnCrl => d.keep_row_on_crl = true,
                     }
                 }
                 d

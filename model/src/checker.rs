@@ -495,6 +495,14 @@ impl CheckConfig {
                 let mut next = History::clone(history);
                 next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
                 (next != ***history).then(|| Arc::new(Hashed::new(next)))
+            })
+            .record_msg_in(|cfg, history, env| {
+                if !History::may_change_on_delivery(env.msg) {
+                    return None;
+                }
+                let mut next = History::clone(history);
+                next.observe_delivery(&cfg.system.dir, env.src, env.dst, env.msg);
+                (next != ***history).then(|| Arc::new(Hashed::new(next)))
             });
         model = always!(model, Property::RevokedNeverAccepted);
         model = always!(model, Property::OnlyQualifiedServices);
@@ -509,6 +517,7 @@ impl CheckConfig {
         model = always!(model, Property::LinkMatchesSubject);
         model = always!(model, Property::NoUnauthorisedQualification);
         model = always!(model, Property::KeyBoundByHolder);
+        model = always!(model, Property::PushWindowOnly);
         let reachable = self.milestones();
         if reachable.contains(&Milestone::GrantAfterQualification) {
             model = sometimes!(model, Milestone::GrantAfterQualification);
@@ -1333,6 +1342,26 @@ mod tests {
         let changed = changed_by(small(|c| c.users = 2), |d| d.reuse_serials = true);
         assert!(
             changed.contains(&"unique-serials".to_string()),
+            "{changed:?}"
+        );
+        // no-unauthorised-revocation: S9's question skipped, so an issue
+        // login at a service holding the user's serial invalidates it.
+        let changed = changed_by(small(|c| c.actions = 2), |d| {
+            d.invalidate_without_yes = true
+        });
+        assert_eq!(changed, vec!["no-unauthorised-revocation".to_string()]);
+        // push-window-only: under V1 a CRL that deletes nothing, so B's own
+        // table grants the serial after its notification arrived (issue at
+        // A, qualify at B, invalidate at A, use at B).
+        let changed = changed_by(
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.actions = 4;
+            }),
+            |d| d.keep_row_on_crl = true,
+        );
+        assert!(
+            changed.contains(&"push-window-only".to_string()),
             "{changed:?}"
         );
         // one-certificate-per-user needs no defect: the patent's S5 breaks it.

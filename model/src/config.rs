@@ -203,6 +203,11 @@ pub struct Directory {
     pub hardening: Hardening,
     /// Adversaries' own genuine certificates, by holder.
     pub own: BTreeMap<Id, OwnCertificate>,
+    /// The parties that act against the others: the network attacker and
+    /// the curious or malicious services. The properties judge what the
+    /// users, the CA and honest services disclose or suffer: an adversary
+    /// handing out its own secret harms nobody but itself.
+    pub adversaries: std::collections::BTreeSet<Id>,
     pub parties: Vec<Party>,
     /// Each user's identity, shared with the rows of every service where
     /// the user has an account (one copy per person, not per account).
@@ -285,6 +290,7 @@ impl Directory {
             modes,
             hardening: Hardening::default(),
             own: BTreeMap::new(),
+            adversaries: Default::default(),
             parties,
             subjects,
             accounts,
@@ -381,6 +387,11 @@ impl Directory {
                     .or_else(|| by_service.values().next())
                     .copied()
             })
+    }
+
+    /// Whether `id` is an adversary (`Directory::adversaries`).
+    pub fn is_adversary(&self, id: Id) -> bool {
+        self.adversaries.contains(&id)
     }
 
     pub fn is_service(&self, id: Id) -> bool {
@@ -609,6 +620,16 @@ pub struct Defects {
     /// a crash loses the link (caught by crash tests in both drivers).
     #[serde(alias = "forget_link_persist")]
     pub forget_link_persist: bool,
+    /// Services: at S5 Yes for an issue login, invalidate the certificate
+    /// found without asking (S9's question skipped; breaks
+    /// `no-unauthorised-revocation`).
+    #[serde(alias = "invalidate_without_yes")]
+    pub invalidate_without_yes: bool,
+    /// Services, under V1: a CRL deletes nothing from Fig. 7, so the own
+    /// table grants a serial after its notification arrived (breaks
+    /// `push-window-only`).
+    #[serde(alias = "keep_row_on_crl")]
+    pub keep_row_on_crl: bool,
 }
 
 #[cfg(test)]

@@ -306,6 +306,7 @@ impl Model for Readable {
             always!(Property::LinkMatchesSubject),
             always!(Property::NoUnauthorisedQualification),
             always!(Property::KeyBoundByHolder),
+            always!(Property::PushWindowOnly),
             sometimes!(Milestone::GrantAfterQualification),
             sometimes!(Milestone::Invalidation),
             sometimes!(Milestone::Prohibition),

@@ -28,10 +28,17 @@ pub enum Property {
     /// evidence. Independent of revocation: an invalidation withdraws no
     /// service, so a stale grant after it breaks only `revoked-never-accepted`.
     OnlyQualifiedServices,
-    /// A service's password for a user is in no message to any other node.
+    /// A service's password for a user is in no message to any other node,
+    /// as sent by a user, the CA or an honest service. The patent's claim
+    /// is about what the system discloses of a user's secrets: an adversary
+    /// (the curious or malicious service) sending on the password its own
+    /// users typed to it discloses only what it holds, and is not judged.
     PasswordStaysHome,
-    /// No service receives a credential that another service accepts for the
-    /// same person (generalises `password-stays-home` to V2's templates).
+    /// No service receives from its person a credential that another
+    /// service accepts for the same person (generalises
+    /// `password-stays-home` to V2's templates). Judged on what a user
+    /// hands over itself; an adversary replaying a credential it received
+    /// discloses nothing new.
     CredentialStaysHome,
     /// No service grants a user's identity to a party without the user's key.
     NoImpersonation,
@@ -40,10 +47,13 @@ pub enum Property {
     UniqueSerials,
     /// At most one valid certificate per user at the CA.
     OneCertificatePerUser,
-    /// A certificate is invalidated, or a service withdrawn from it, only
-    /// through its holder's action: the CA's OK to an invalidation or a
-    /// withdrawal asked by service S follows the holder's Yes (S9, P12,
-    /// S20-1) to S.
+    /// A certificate is invalidated only through its holder's action: the
+    /// CA's OK to an invalidation asked by service S follows the holder's
+    /// Yes (S9, P12) to S, in that session of the holder's. A withdrawal
+    /// (S20-3/S20-4) names the asking service itself, and a service that
+    /// withdraws itself harms nobody (it could refuse service anyway), so
+    /// only a withdrawal of another service would break this; in this
+    /// model the CA never withdraws anyone but the asker.
     NoUnauthorisedRevocation,
     /// A grant at B of a user's certificate rests on a presentation the user
     /// made to B (under proof of possession, a proof made for B): nobody
@@ -70,6 +80,13 @@ pub enum Property {
     /// registration, RFC 4211). A service that has a key it was shown
     /// certified for a subject of its choosing breaks it.
     KeyBoundByHolder,
+    /// Under V1, a service never grants a serial after the CA's
+    /// notification of that serial's deletion has reached it. Grants while
+    /// the notification is in flight or lost are V1's designed window
+    /// (`revoked-never-accepted` reports those); a grant after it arrived
+    /// is a bug of the design, such as a qualification answered before the
+    /// invalidation that links the serial again (S19) after the CRL.
+    PushWindowOnly,
 }
 
 impl Property {
@@ -87,6 +104,7 @@ impl Property {
         Property::LinkMatchesSubject,
         Property::NoUnauthorisedQualification,
         Property::KeyBoundByHolder,
+        Property::PushWindowOnly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -104,6 +122,7 @@ impl Property {
             Property::LinkMatchesSubject => "link-matches-subject",
             Property::NoUnauthorisedQualification => "no-unauthorised-qualification",
             Property::KeyBoundByHolder => "key-bound-by-holder",
+            Property::PushWindowOnly => "push-window-only",
         }
     }
 
@@ -283,6 +302,9 @@ pub struct History {
     /// so that an issuance looks up only the offers of the key it certifies.
     key_offers: BTreeSet<([u8; 32], Id)>,
     revoked: BTreeSet<Serial>,
+    /// (service, serial): a CRL listing the serial reached the service
+    /// (`push-window-only`).
+    notified: BTreeSet<(Id, Serial)>,
     /// serial -> the user whose key it certifies.
     owners: BTreeMap<Serial, Id>,
     evidence: BTreeMap<(Id, Session), Evidence>,
@@ -359,6 +381,11 @@ impl History {
                 .map(|(k, u)| (key(k), id(*u)))
                 .collect(),
             revoked: self.revoked.clone(),
+            notified: self
+                .notified
+                .iter()
+                .map(|(svc, s)| (id(*svc), *s))
+                .collect(),
             owners: self.owners.iter().map(|(s, u)| (*s, id(*u))).collect(),
             evidence: self
                 .evidence
@@ -415,7 +442,9 @@ impl History {
     /// Observe one message as it is sent (dropped or not).
     pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
         if let Some(credential) = msg.credential() {
-            if let crate::config::Credential::Password { password, .. } = credential {
+            if let crate::config::Credential::Password { password, .. } = credential
+                && !dir.is_adversary(src)
+            {
                 // Judged by the secret: a service's password sent anywhere
                 // else, under whatever login, has left home.
                 let owners = dir.services_of_password(password);
@@ -426,6 +455,7 @@ impl History {
             // Judged on what a user hands over itself: a party replaying a
             // credential it received (the curious service) holds nothing new.
             if dir.person_of(credential, dst) == Some(src)
+                && !dir.is_adversary(src)
                 && !dir.accepted_elsewhere(credential, dst).is_empty()
             {
                 self.violated.insert(Property::CredentialStaysHome);
@@ -556,10 +586,9 @@ impl History {
                         );
                     }
                     Request::Withdraw => {
-                        // Only a service that was qualified is withdrawn.
-                        if self.is_qualified(*serial, dst) {
-                            self.judge_consent(*serial, dst, *session);
-                        }
+                        // The CA withdraws the asking service itself
+                        // (S20-4): no harm to anyone else, so nothing for
+                        // `no-unauthorised-revocation` to judge.
                         if let Some(s) = self.qualified.get_mut(serial) {
                             s.remove(&dst);
                         }
@@ -584,9 +613,27 @@ impl History {
         }
     }
 
-    /// The CA invalidated `serial`, or withdrew `service` from it, at
-    /// `service`'s request for `session`: that session must be its
-    /// holder's, in which the holder said Yes there.
+    /// Whether delivering `msg` can change a history: only a CRL does.
+    pub fn may_change_on_delivery(msg: &Msg) -> bool {
+        matches!(msg, Msg::Revocation { .. })
+    }
+
+    /// Observe one message as it is delivered (after `observe` saw it sent):
+    /// a CRL from the CA has reached a service (`push-window-only`).
+    pub fn observe_delivery(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
+        if let Msg::Revocation { crl } = msg
+            && dir.ca() == Some(src)
+            && dir.is_service(dst)
+        {
+            for serial in dir.arena.crl_listed(*crl).unwrap_or_default() {
+                self.notified.insert((dst, serial));
+            }
+        }
+    }
+
+    /// The CA invalidated `serial` at `service`'s request for `session`:
+    /// that session must be its holder's, in which the holder said Yes
+    /// there.
     fn judge_consent(&mut self, serial: Serial, service: Id, session: Session) {
         if let Some(holder) = self.owners.get(&serial)
             && (session.peer != *holder || !self.consents.contains(&(*holder, service, session.op)))
@@ -623,6 +670,9 @@ impl History {
         }
         if revoked {
             self.violated.insert(Property::RevokedNeverAccepted);
+        }
+        if self.notified.contains(&(service, serial)) {
+            self.violated.insert(Property::PushWindowOnly);
         }
         if self.owners.get(&serial).is_some_and(|owner| *owner != to) {
             self.violated.insert(Property::NoImpersonation);

@@ -324,7 +324,7 @@ impl Service {
                     // listed, so that S8 and S19 never link one again.
                     let remember = self.dir.hardening.push_ack || self.dir.keeps_crls_fresh();
                     for serial in info.revoked {
-                        if st.durable.table.unlink(serial) {
+                        if !self.defects.keep_row_on_crl && st.durable.table.unlink(serial) {
                             fx.persist = true;
                         }
                         if remember && st.durable.revoked.insert(serial) {
@@ -782,7 +782,13 @@ impl Service {
         match purpose {
             Purpose::Issue => {
                 fx.steps(&[Step::S4, Step::S5]);
-                if linked.is_some() {
+                if let Some(serial) = linked {
+                    if self.defects.invalidate_without_yes {
+                        // The defect: the certificate found is invalidated
+                        // as if the user had said Yes (its answer finds no
+                        // session and is dropped).
+                        fx.send(self.ca(), Msg::Invalidate { session, serial });
+                    }
                     // S9: a certificate exists; the user, here to get one, says No.
                     st.sessions.remove(&session);
                     fx.step(Step::S9)

@@ -294,6 +294,18 @@ impl SystemSpec {
         );
         dir.hardening = self.hardening;
         dir.own = own;
+        dir.adversaries = dir
+            .parties
+            .iter()
+            .filter(|p| {
+                p.role == Role::Attacker
+                    || self
+                        .services
+                        .iter()
+                        .any(|s| s.name == p.name && (s.curious || s.malicious))
+            })
+            .map(|p| p.id)
+            .collect();
         let dir = Arc::new(dir);
         let clock = Clock::default();
         let spec_of = |name: &str| self.services.iter().find(|s| s.name == name);

@@ -291,6 +291,14 @@ impl World {
 
     /// Deliver `msg` from `src` to `dst` (dropped if `dst` is down).
     pub fn deliver(&mut self, src: Id, dst: Id, msg: Msg) -> Outcome {
+        // As the checker's `record_msg_in`: only a delivery to a node that
+        // is up is observed.
+        if History::may_change_on_delivery(&msg)
+            && matches!(self.states.get(usize::from(dst)), Some(Some(_)))
+        {
+            self.history
+                .observe_delivery(&self.system.dir, src, dst, &msg);
+        }
         let input = msg.clone();
         self.run(dst, Some((src, &input)), |node, me, st| {
             node.on_message(me, st, src, msg)

@@ -248,6 +248,9 @@ struct Inner {
     /// Who signed what, for the same reason.
     signers: Table<SigId, ([u8; 32], Vec<u8>)>,
     crls: Table<(u64, u64, Vec<u64>, VirtualTime), CrlId>,
+    /// The serials each CRL this run made lists (for the properties, which
+    /// judge what a notification told its receiver without a trust decision).
+    crl_listed: Table<CrlId, Vec<u64>>,
     signed: Cache<([u8; 32], Vec<u8>), SigId>,
     checked: Cache<(CertId, u64), Result<Checked, Rejection>>,
     /// The deliberate defect's memory: never evicted, so the defect shows.
@@ -304,6 +307,7 @@ impl Arena {
             origins: Table::new(),
             signers: Table::new(),
             crls: Table::new(),
+            crl_listed: Table::new(),
             signed: Cache::new(CACHE_GENERATION),
             checked: Cache::new(CACHE_GENERATION),
             stale: Table::new(),
@@ -421,6 +425,7 @@ impl Arena {
         if self.remembers() {
             self.0.crls.insert(key, id);
         }
+        self.0.crl_listed.insert(id, revoked.to_vec());
         Ok(id)
     }
 
@@ -555,6 +560,11 @@ impl Arena {
     /// The CA and request `cert` was issued from, if this run issued it.
     pub fn origin(&self, cert: CertId) -> Option<(CertificateAuthority, CertRequest)> {
         self.0.origins.get(&cert)
+    }
+
+    /// The serials the CRL behind `crl` lists, if this run made it.
+    pub fn crl_listed(&self, crl: CrlId) -> Option<Vec<u64>> {
+        self.0.crl_listed.get(&crl)
     }
 
     /// The public key and message `sig` signs, if this run signed it.
