@@ -1,6 +1,8 @@
 //! `commoncert verify`: the standard matrix against the committed expectations.
 
-use commoncert_model::verify::{Expectations, findings_markdown, markdown, run as run_matrix};
+use commoncert_model::verify::{
+    Expectations, finding_faults, findings_markdown, markdown, run as run_matrix,
+};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -84,12 +86,17 @@ pub fn run(expectations: &Path, reports: &[PathBuf]) -> i32 {
     for f in &replay_failures {
         println!("REPLAY FAILED {f}");
     }
+    // A finding must be what its counterexample shows.
+    let faults = finding_faults(&exp, &outcomes);
+    for f in &faults {
+        println!("FINDING {f}");
+    }
     println!(
         "{} configurations, {differing} differ from the expectations; {replayed} counterexamples replayed in the simulator, {} failed; {seconds:.1}s",
         outcomes.len(),
         replay_failures.len()
     );
-    if differing == 0 && replay_failures.is_empty() {
+    if differing == 0 && replay_failures.is_empty() && faults.is_empty() {
         0
     } else {
         1

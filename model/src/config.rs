@@ -498,6 +498,17 @@ pub struct Hardening {
     /// face value, so one lost, or overtaken by a qualification answered
     /// before the invalidation, is never made good.
     pub crl_freshness: bool,
+    /// `holder-consent`: an invalidation (P13/S10) and a withdrawal
+    /// (S20-3) carry the holder's signature, by the certificate's key, over
+    /// the request: the serial's certificate, the purpose, the asking
+    /// service and a fresh nonce that service chose (sent with S9/P12's or
+    /// S20-1's question). The CA verifies it and refuses without it, and
+    /// accepts each consent once. The patent gives the holder no signature
+    /// on these requests, so its CA cannot tell a request the user said Yes
+    /// to from one a service made up about a serial it issued or was shown.
+    /// The cost: a user who lost the certificate's key can no longer
+    /// invalidate it by password (S9-S10).
+    pub holder_consent: bool,
 }
 
 impl Hardening {
@@ -510,11 +521,12 @@ impl Hardening {
         "pop-binding",
         "csr",
         "crl-freshness",
+        "holder-consent",
     ];
 
     /// Each option's name with its switch, in `NAMES` order: the one table
     /// both `enable` and `names` read.
-    fn switches(&mut self) -> [(&'static str, &mut bool); 7] {
+    fn switches(&mut self) -> [(&'static str, &mut bool); 8] {
         [
             ("ca-authz", &mut self.ca_authz),
             ("one-per-subject", &mut self.one_per_subject),
@@ -523,6 +535,7 @@ impl Hardening {
             ("pop-binding", &mut self.pop_binding),
             ("csr", &mut self.csr),
             ("crl-freshness", &mut self.crl_freshness),
+            ("holder-consent", &mut self.holder_consent),
         ]
     }
 

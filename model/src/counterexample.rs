@@ -270,6 +270,9 @@ pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
         Choice::Malicious(crate::malicious::Move::Probe { request, serial }) => {
             format!("probes the CA: {request:?} #{serial}")
         }
+        Choice::Malicious(crate::malicious::Move::Revoke { request, serial }) => {
+            format!("asks the CA, unasked by the holder: {request:?} #{serial}")
+        }
         Choice::Malicious(crate::malicious::Move::Bind { at, credential }) => format!(
             "binds its own certificate at {} with {}'s credential",
             dir.name(*at),

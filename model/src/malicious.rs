@@ -50,8 +50,17 @@ use std::sync::Arc;
 /// One move of the malicious service.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Move {
-    /// Send `request` about `serial` to the CA, for no user's sake.
+    /// Send `request` about `serial` to the CA, for no user's sake: a
+    /// guess at a serial it was never shown.
     Probe { request: Request, serial: Serial },
+    /// Ask the CA to invalidate (P13/S10) or withdraw it from (S20-3) a
+    /// certificate it issued or was shown, though the holder said no Yes:
+    /// the insider's abuse. The patent's CA cannot tell it from the
+    /// holder's request (nothing of the holder's is in it), and neither can
+    /// `ca-authz`'s, since the service is the issuing or a qualified one.
+    /// Under `holder-consent` the CA wants the holder's signature over the
+    /// request, which the service does not have (it sends none).
+    Revoke { request: Request, serial: Serial },
     /// Present a certificate a user showed it at another service.
     Relay(Replay),
     /// Present its own certificate at `at` and log in with `credential`
@@ -127,6 +136,17 @@ impl Service {
                     moves.push(Move::Probe { request, serial });
                 }
             }
+            let own = self.dir.own.get(&me).map(|o| o.serial);
+            let shown =
+                (m.known.iter().copied()).chain(st.durable.table.linked_rows().map(|(s, _)| s));
+            let mut shown: Vec<Serial> = shown.filter(|s| Some(*s) != own).collect();
+            shown.sort_unstable();
+            shown.dedup();
+            for serial in shown {
+                for request in [Request::Invalidate, Request::Withdraw] {
+                    moves.push(Move::Revoke { request, serial });
+                }
+            }
             for s in &m.seen {
                 let serial = self.dir.arena.serial_of(s.certificate);
                 if serial.is_some_and(|n| !st.durable.table.holds(n)) {
@@ -187,12 +207,21 @@ impl Service {
         fx.persist = true;
         m.moves_done = m.moves_done.saturating_add(1);
         match mv {
-            Move::Probe { request, serial } => {
+            Move::Probe { request, serial } | Move::Revoke { request, serial } => {
                 let session = Session { peer: me, op };
                 let serial = *serial;
+                let consent = None;
                 let msg = match request {
-                    Request::Invalidate => Msg::Invalidate { session, serial },
-                    Request::Withdraw => Msg::Withdraw { session, serial },
+                    Request::Invalidate => Msg::Invalidate {
+                        session,
+                        serial,
+                        consent,
+                    },
+                    Request::Withdraw => Msg::Withdraw {
+                        session,
+                        serial,
+                        consent,
+                    },
                     Request::Qualify => Msg::Qualify {
                         session,
                         serial,

@@ -58,6 +58,12 @@ impl Purpose {
     }
 
     pub const QUALIFY: &'static str = "qualify";
+    /// `holder-consent`: the holder's signed Yes to an invalidation (S9,
+    /// P12) and to a prohibition (S20-1). Apart from the presentation
+    /// purposes, so that a proof made to present a certificate is never
+    /// taken for a consent.
+    pub const CONSENT_INVALIDATE: &'static str = "consent-invalidate";
+    pub const CONSENT_PROHIBIT: &'static str = "consent-prohibit";
 
     /// Whether this purpose presents a certificate (rather than logging in first).
     pub fn presents_certificate(self) -> bool {
@@ -156,8 +162,11 @@ pub enum Msg {
         purpose: Purpose,
         shown: Shown,
     },
-    /// The user's Yes to S9 (invalidate) or S20-1 (prohibit).
-    Confirm { op: OpId },
+    /// The user's Yes to S9 (invalidate) or S20-1 (prohibit). Under
+    /// `holder-consent` it carries the holder's signature, by the
+    /// certificate's key, over the request it agrees to (serial, purpose,
+    /// asking service, the service's fresh nonce). None otherwise.
+    Confirm { op: OpId, consent: Option<SigId> },
     /// P35: select statement display from the member menu.
     SelectStatement { op: OpId },
 
@@ -168,10 +177,12 @@ pub enum Msg {
     Challenge { op: OpId, nonce: u64 },
     /// S8: the issued certificate.
     Certificate { op: OpId, certificate: CertId },
-    /// S9 / P12: a certificate exists; invalidate it?
-    AskInvalidate { op: OpId },
-    /// S20-1: prohibit use of this service with the certificate?
-    AskProhibit { op: OpId },
+    /// S9 / P12: a certificate exists; invalidate it? Under
+    /// `holder-consent` with the nonce the holder's consent must sign.
+    AskInvalidate { op: OpId, nonce: Option<u64> },
+    /// S20-1: prohibit use of this service with the certificate? Under
+    /// `holder-consent` with the nonce the holder's consent must sign.
+    AskProhibit { op: OpId, nonce: Option<u64> },
     /// P6 / P22 / P24: the service serves the user as `subject`.
     Granted {
         op: OpId,
@@ -224,10 +235,19 @@ pub enum Msg {
         serial: Serial,
         holder: Option<Shown>,
     },
-    /// S20-3: delete me from `serial`'s available services.
-    Withdraw { session: Session, serial: Serial },
-    /// S10 / P13: invalidate `serial`.
-    Invalidate { session: Session, serial: Serial },
+    /// S20-3: delete me from `serial`'s available services. `consent`:
+    /// under `holder-consent`, the holder's signed Yes (nonce, signature).
+    Withdraw {
+        session: Session,
+        serial: Serial,
+        consent: Option<(u64, SigId)>,
+    },
+    /// S10 / P13: invalidate `serial`. `consent` as for `Withdraw`.
+    Invalidate {
+        session: Session,
+        serial: Serial,
+        consent: Option<(u64, SigId)>,
+    },
     /// P36: which services may `serial` be used for?
     ListServices { session: Session, serial: Serial },
 
@@ -325,7 +345,7 @@ impl Msg {
             Msg::Access { op, .. }
             | Msg::Login { op, .. }
             | Msg::Present { op, .. }
-            | Msg::Confirm { op }
+            | Msg::Confirm { op, .. }
             | Msg::SelectStatement { op } => Some(*op),
             Msg::IssueRequest { session, .. }
             | Msg::Check { session, .. }
@@ -346,8 +366,8 @@ impl Msg {
             Msg::LoginForm { op, .. }
             | Msg::Challenge { op, .. }
             | Msg::Certificate { op, .. }
-            | Msg::AskInvalidate { op }
-            | Msg::AskProhibit { op }
+            | Msg::AskInvalidate { op, .. }
+            | Msg::AskProhibit { op, .. }
             | Msg::Granted { op, .. }
             | Msg::MemberMenu { op, .. }
             | Msg::Layout { op, .. }
@@ -456,8 +476,12 @@ impl fmt::Display for Msg {
             Msg::IssueRequest { subject, .. } => write!(f, "IssueRequest({})", subject.name),
             Msg::Check { serial, .. } => write!(f, "Check(#{serial})"),
             Msg::Qualify { serial, .. } => write!(f, "Qualify(#{serial})"),
-            Msg::Withdraw { serial, .. } => write!(f, "Withdraw(#{serial})"),
-            Msg::Invalidate { serial, .. } => write!(f, "Invalidate(#{serial})"),
+            Msg::Withdraw {
+                serial, consent, ..
+            } => write!(f, "Withdraw(#{serial}{})", signed(consent)),
+            Msg::Invalidate {
+                serial, consent, ..
+            } => write!(f, "Invalidate(#{serial}{})", signed(consent)),
             Msg::ListServices { serial, .. } => write!(f, "ListServices(#{serial})"),
             Msg::Issued { serial, .. } => write!(f, "Issued(#{serial})"),
             Msg::Answer {
@@ -484,5 +508,15 @@ impl fmt::Display for Msg {
             Msg::Observed { shown } => write!(f, "Observed({})", shown.certificate),
             other => f.write_str(other.kind()),
         }
+    }
+}
+
+/// How a request's consent shows in its text: nothing without one, so that
+/// the patent's messages read as before.
+fn signed<T>(consent: &Option<T>) -> &'static str {
+    if consent.is_some() {
+        ", holder-signed"
+    } else {
+        ""
     }
 }

@@ -478,7 +478,7 @@ impl History {
         let from_user = matches!(dir.party(src).map(|p| &p.role), Some(Role::User));
         match msg {
             // The holder's Yes to S9/P12 (invalidate) or S20-1 (prohibit).
-            Msg::Confirm { op } if from_user && dir.is_service(dst) => {
+            Msg::Confirm { op, .. } if from_user && dir.is_service(dst) => {
                 self.consents.insert((src, dst, *op));
             }
             // The holder's own presentation (a user's, or an adversary's of

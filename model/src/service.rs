@@ -81,6 +81,9 @@ pub struct SessionState {
     pub link: Option<Link>,
     /// `ca-authz`: the presentation S17 forwards to the CA as the holder's.
     pub holder: Option<Shown>,
+    /// `holder-consent`: the nonce sent with S9/P12's or S20-1's question,
+    /// which the holder's Yes must sign.
+    pub consent_nonce: Option<u64>,
 }
 
 /// What survives a crash.
@@ -227,7 +230,9 @@ impl Service {
             Msg::Present { op, purpose, shown } => {
                 self.on_present(me, st, Session { peer: src, op }, purpose, &shown, fx)
             }
-            Msg::Confirm { op } => self.on_confirm(st, Session { peer: src, op }, fx),
+            Msg::Confirm { op, consent } => {
+                self.on_confirm(st, Session { peer: src, op }, consent, fx)
+            }
             Msg::SelectStatement { op } => {
                 let session = Session { peer: src, op };
                 if let Some(s) = st.sessions.get_mut(&session)
@@ -398,7 +403,7 @@ impl Service {
     ) -> bool {
         let op = match msg {
             Msg::LoginForm { op, .. }
-            | Msg::AskInvalidate { op }
+            | Msg::AskInvalidate { op, .. }
             | Msg::Refused { op, .. }
             | Msg::Challenge { op, .. } => *op,
             _ => return false,
@@ -632,9 +637,15 @@ impl Service {
                     return self.refuse(st, session, Refusal::NotQualified, fx);
                 }
                 s.stage = Stage::AwaitConfirm;
+                let nonce = self.consent_nonce(st, &mut s, fx);
                 st.sessions.insert(session, s);
-                fx.steps(&[Step::S13, Step::S20_1])
-                    .send(session.peer, Msg::AskProhibit { op: session.op });
+                fx.steps(&[Step::S13, Step::S20_1]).send(
+                    session.peer,
+                    Msg::AskProhibit {
+                        op: session.op,
+                        nonce,
+                    },
+                );
             }
             Purpose::InvalidateByCertificate => {
                 // P12 "certifies the user in a predetermined certificating
@@ -648,9 +659,15 @@ impl Service {
                 }
                 s.stage = Stage::AwaitConfirm;
                 s.login = login;
+                let nonce = self.consent_nonce(st, &mut s, fx);
                 st.sessions.insert(session, s);
-                fx.step(Step::P12)
-                    .send(session.peer, Msg::AskInvalidate { op: session.op });
+                fx.step(Step::P12).send(
+                    session.peer,
+                    Msg::AskInvalidate {
+                        op: session.op,
+                        nonce,
+                    },
+                );
             }
             Purpose::Statement | Purpose::StatementSource { .. } => {
                 let portal = purpose == Purpose::Statement;
@@ -787,12 +804,25 @@ impl Service {
                         // The defect: the certificate found is invalidated
                         // as if the user had said Yes (its answer finds no
                         // session and is dropped).
-                        fx.send(self.ca(), Msg::Invalidate { session, serial });
+                        let consent = None;
+                        fx.send(
+                            self.ca(),
+                            Msg::Invalidate {
+                                session,
+                                serial,
+                                consent,
+                            },
+                        );
                     }
                     // S9: a certificate exists; the user, here to get one, says No.
                     st.sessions.remove(&session);
-                    fx.step(Step::S9)
-                        .send(session.peer, Msg::AskInvalidate { op: session.op });
+                    fx.step(Step::S9).send(
+                        session.peer,
+                        Msg::AskInvalidate {
+                            op: session.op,
+                            nonce: None,
+                        },
+                    );
                     return;
                 }
                 let Some((public_key, csr)) = public_key else {
@@ -823,13 +853,21 @@ impl Service {
                 let Some(serial) = linked else {
                     return self.refuse(st, session, Refusal::NoCertificate, fx);
                 };
-                if let Some(s) = st.sessions.get_mut(&session) {
+                let mut nonce = None;
+                if let Some(mut s) = st.sessions.remove(&session) {
                     s.stage = Stage::AwaitConfirm;
                     s.login = Some(login);
                     s.serial = Some(serial);
+                    nonce = self.consent_nonce(st, &mut s, fx);
+                    st.sessions.insert(session, s);
                 }
-                fx.step(Step::S9)
-                    .send(session.peer, Msg::AskInvalidate { op: session.op });
+                fx.step(Step::S9).send(
+                    session.peer,
+                    Msg::AskInvalidate {
+                        op: session.op,
+                        nonce,
+                    },
+                );
             }
             Purpose::Use => {
                 let Some(serial) = s.serial else { return };
@@ -871,7 +909,31 @@ impl Service {
         }
     }
 
-    fn on_confirm(&self, st: &mut ServiceState, session: Session, fx: &mut Effects) {
+    /// `holder-consent`: a fresh nonce for the holder's Yes to sign, kept
+    /// in the session (None without the hardening).
+    fn consent_nonce(
+        &self,
+        st: &mut ServiceState,
+        s: &mut SessionState,
+        fx: &mut Effects,
+    ) -> Option<u64> {
+        if !self.dir.hardening.holder_consent {
+            return None;
+        }
+        let nonce = self.nonce(st.durable.next_nonce);
+        st.durable.next_nonce += 1;
+        fx.persist = true;
+        s.consent_nonce = Some(nonce);
+        Some(nonce)
+    }
+
+    fn on_confirm(
+        &self,
+        st: &mut ServiceState,
+        session: Session,
+        consent: Option<SigId>,
+        fx: &mut Effects,
+    ) {
         let Some(s) = st.sessions.get_mut(&session) else {
             return;
         };
@@ -879,12 +941,22 @@ impl Service {
             return;
         }
         let Some(serial) = s.serial else { return };
+        // `holder-consent`: the holder's signature over this nonce goes to
+        // the CA with the request.
+        let consent = s.consent_nonce.zip(consent);
         match s.purpose {
             Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate => {
                 // P13/S10 are recorded when the CA's answer says the rows are
                 // gone (`on_answer`): a lost request deletes nothing.
                 s.stage = Stage::AwaitCa(Request::Invalidate);
-                fx.send(self.ca(), Msg::Invalidate { session, serial });
+                fx.send(
+                    self.ca(),
+                    Msg::Invalidate {
+                        session,
+                        serial,
+                        consent,
+                    },
+                );
             }
             Purpose::Prohibit => {
                 s.stage = Stage::AwaitCa(Request::Withdraw);
@@ -894,8 +966,14 @@ impl Service {
                     fx.persist = true;
                     fx.step(Step::S20_2);
                 }
-                fx.step(Step::S20_3)
-                    .send(self.ca(), Msg::Withdraw { session, serial });
+                fx.step(Step::S20_3).send(
+                    self.ca(),
+                    Msg::Withdraw {
+                        session,
+                        serial,
+                        consent,
+                    },
+                );
             }
             _ => {}
         }
@@ -1029,6 +1107,7 @@ impl SessionState {
             login: None,
             link: None,
             holder: None,
+            consent_nonce: None,
         }
     }
 }

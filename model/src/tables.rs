@@ -213,12 +213,10 @@ impl CaTables {
     }
 
     /// S20-4: delete `service`; false if the serial is not registered.
-    pub fn remove_service(&mut self, serial: Serial, service: Id) -> bool {
-        self.services_mut(serial)
-            .map(|s| {
-                s.remove(&service);
-            })
-            .is_some()
+    /// S20-4: delete `service` from the serial's services. None if the
+    /// serial is not registered, else whether the service was listed.
+    pub fn remove_service(&mut self, serial: Serial, service: Id) -> Option<bool> {
+        self.services_mut(serial).map(|s| s.remove(&service))
     }
 
     /// P13/S10: delete the certificate's rows; the services it had, if any.
@@ -522,7 +520,7 @@ mod tests {
                 t.services(7).cloned(),
                 Some(BTreeSet::from([Id::from(1), Id::from(2)]))
             );
-            assert!(t.remove_service(7, Id::from(1)));
+            assert_eq!(t.remove_service(7, Id::from(1)), Some(true));
             assert_eq!(t.serials_of("taro"), vec![7]);
             assert_eq!(t.delete(7), Some(BTreeSet::from([Id::from(2)])));
             assert!(!t.is_registered(7));

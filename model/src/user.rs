@@ -349,6 +349,20 @@ impl User {
             .ok()
     }
 
+    /// `holder-consent`: the holder's Yes, signed with the certificate's
+    /// key over the service's nonce (None when no nonce was asked for, or
+    /// the user holds no certificate to sign for).
+    fn consent(
+        &self,
+        st: &UserState,
+        service: Id,
+        nonce: Option<u64>,
+        purpose: &str,
+    ) -> Option<SigId> {
+        let certificate = st.certificate?;
+        self.sign(st, service, nonce?, certificate, purpose)
+    }
+
     /// The label a presentation carries, by what it is for.
     fn present_steps(purpose: Purpose, combined_with_access: bool) -> &'static [Step] {
         match purpose {
@@ -566,15 +580,17 @@ impl User {
                 fx.persist = true;
                 self.end(me, st, op, Outcome::Issued, None, fx);
             }
-            Msg::AskInvalidate { .. } => match pending.command {
+            Msg::AskInvalidate { nonce, .. } => match pending.command {
                 // S9 "No ends here": the user wanted a certificate, not to invalidate.
                 Command::Issue { .. } => self.end(me, st, op, Outcome::AlreadyIssued, None, fx),
                 _ => {
-                    fx.send(src, Msg::Confirm { op });
+                    let consent = self.consent(st, src, nonce, Purpose::CONSENT_INVALIDATE);
+                    fx.send(src, Msg::Confirm { op, consent });
                 }
             },
-            Msg::AskProhibit { .. } => {
-                fx.send(src, Msg::Confirm { op });
+            Msg::AskProhibit { nonce, .. } => {
+                let consent = self.consent(st, src, nonce, Purpose::CONSENT_PROHIBIT);
+                fx.send(src, Msg::Confirm { op, consent });
             }
             Msg::Granted { .. } => self.end(me, st, op, Outcome::Granted, None, fx),
             Msg::Invalidated { .. } => {

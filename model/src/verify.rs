@@ -9,7 +9,7 @@
 use crate::checker::PropertyResult;
 use crate::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
 use crate::config::{Presentation, Revocation};
-use crate::counterexample::Event;
+use crate::counterexample::{Event, Line};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -40,8 +40,6 @@ pub struct Expectations {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Finding {
     pub name: String,
-    /// One line: what goes wrong.
-    pub title: String,
     pub property: String,
     /// The run (by name) on the patent as written, where `property` breaks.
     pub patent: String,
@@ -52,8 +50,177 @@ pub struct Finding {
     pub closed_by: String,
     /// The scenario pair: the violation, then its hardened twin.
     pub scenarios: Vec<String>,
+    /// Whose fault: a flaw of the patent as written, or of one of the
+    /// project's hardenings (then `patent` runs with it on).
+    #[serde(default)]
+    pub of: Origin,
+    /// What the shortest counterexample must show harmed.
+    pub harm: Harm,
+    /// How it comes about: what the counterexample must contain.
+    pub mechanism: Vec<Mechanism>,
+    /// Further explanation, written only of what `harm` and `mechanism`
+    /// show and of what closes it.
     #[serde(default)]
     pub note: String,
+}
+
+/// Whose flaw a finding is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    #[default]
+    Patent,
+    Hardening,
+}
+
+/// The harm a finding's counterexample shows: a message some event sends
+/// (a grant, a deletion's OK, a link's grant, an issuance) that hurts a
+/// party other than the adversary.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Harm {
+    /// Who is harmed: a user or an honest service (never the adversary).
+    pub victim: String,
+    /// What it suffers, in words ("its certificate invalidated").
+    pub what: String,
+    /// The harmful message, `from -> to: text`, `*` standing for any text:
+    /// some event of the counterexample sends it. None only for a liveness
+    /// finding, whose harm is the awaited thing never happening (`what`).
+    #[serde(default)]
+    pub sends: Option<String>,
+}
+
+/// One part of how a finding comes about.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Mechanism {
+    pub kind: MechanismKind,
+    /// The message (`from -> to: text`, `*` for any text) for `lost`,
+    /// `in-flight` and `delivered`, the party for `timeout`, the party and
+    /// what it chooses (`party: text`) for `choice`.
+    pub event: String,
+    /// For `before`: the delivery that must come later.
+    #[serde(default)]
+    pub then: Option<String>,
+    /// In words, for the title and the note.
+    pub what: String,
+}
+
+/// What kind of event a mechanism is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MechanismKind {
+    /// The message is lost on the way.
+    Lost,
+    /// The message is still in flight when the harm happens.
+    InFlight,
+    /// The party's timer fires.
+    Timeout,
+    /// The party chooses a move (an adversary's, or a user's operation).
+    Choice,
+    /// The message is delivered.
+    Delivered,
+    /// `event` is delivered before `then` (a race).
+    Before,
+}
+
+/// Whether `text` matches `pattern`, whose `*` stand for any text.
+fn matches_pattern(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+impl Finding {
+    /// The title, written from the declared harm and mechanism.
+    pub fn title(&self) -> String {
+        let how: Vec<&str> = self.mechanism.iter().map(|m| m.what.as_str()).collect();
+        let mut t = format!("{}: {}", self.harm.victim, self.harm.what);
+        if !how.is_empty() {
+            let _ = write!(t, ", after {}", how.join(", then "));
+        }
+        t
+    }
+
+    /// What the counterexample `p` lacks of this finding's declared harm
+    /// and mechanism (empty: it shows all of them).
+    pub fn missing_in(&self, p: &PropertyResult) -> Vec<String> {
+        let line = |l: &Line| format!("{} -> {}: {}", l.from, l.to, l.message);
+        let mut missing = Vec::new();
+        match &self.harm.sends {
+            Some(harm) => {
+                let harmed = p
+                    .counterexample
+                    .iter()
+                    .any(|l| l.sent.iter().any(|s| matches_pattern(harm, s)));
+                if !harmed {
+                    missing.push(format!("harm: no event sends `{harm}`"));
+                }
+            }
+            None if p.loop_from.is_none() => {
+                missing.push("harm: only a liveness lasso may leave `sends` out".into());
+            }
+            None => {}
+        }
+        let delivered_at = |pattern: &str| {
+            p.counterexample.iter().position(|l| {
+                matches!(l.event, Event::Deliver | Event::Duplicate)
+                    && matches_pattern(pattern, &line(l))
+            })
+        };
+        for m in &self.mechanism {
+            let found = match m.kind {
+                MechanismKind::Lost => p.counterexample.iter().any(|l| {
+                    l.event == Event::Lost
+                        && matches_pattern(
+                            &m.event,
+                            &format!(
+                                "{} -> {}: {}",
+                                l.from,
+                                l.to,
+                                l.message.trim_end_matches(" (lost)")
+                            ),
+                        )
+                }),
+                MechanismKind::InFlight => p.in_flight.iter().any(|f| matches_pattern(&m.event, f)),
+                MechanismKind::Timeout => p
+                    .counterexample
+                    .iter()
+                    .any(|l| l.event == Event::Timeout && l.from == m.event),
+                MechanismKind::Choice => p.counterexample.iter().any(|l| {
+                    l.event == Event::Choice
+                        && matches_pattern(&m.event, &format!("{}: {}", l.from, l.message))
+                }),
+                MechanismKind::Delivered => delivered_at(&m.event).is_some(),
+                MechanismKind::Before => match (delivered_at(&m.event), m.then.as_deref()) {
+                    (Some(first), Some(then)) => {
+                        delivered_at(then).is_some_and(|second| first < second)
+                    }
+                    _ => false,
+                },
+            };
+            if !found {
+                missing.push(format!(
+                    "mechanism ({:?}): `{}` ({})",
+                    m.kind, m.event, m.what
+                ));
+            }
+        }
+        missing
+    }
 }
 
 impl Finding {
@@ -329,111 +496,186 @@ fn verdict_word(kind: &str, v: Verdict) -> &'static str {
     }
 }
 
-/// The findings table: per finding, the property and configuration, the
-/// patent-mode verdict with its shortest counterexample, what closes it, and
-/// the closed verdict with its state count. Generated from the matrix run,
-/// never edited by hand; nothing in it depends on timing.
-pub fn findings_markdown(exp: &Expectations, outcomes: &[Outcome]) -> String {
-    let mut s = String::from(
-        "# Findings
+/// Words a note may use only when the finding declares the mechanism
+/// they name, so that a note cannot promise what its trace lacks.
+const MECHANISM_WORDS: &[(&str, MechanismKind)] = &[
+    ("lost", MechanismKind::Lost),
+    ("loss", MechanismKind::Lost),
+    ("in flight", MechanismKind::InFlight),
+    ("timer fires", MechanismKind::Timeout),
+    ("times out", MechanismKind::Timeout),
+    ("overtake", MechanismKind::Before),
+];
 
-",
-    );
+/// What is wrong with the findings against the matrix's outcomes: a patent
+/// run's counterexample that lacks the finding's declared harm or
+/// mechanism, a note that names a mechanism not declared, a harm done to
+/// the adversary itself. `verify` fails on any.
+pub fn finding_faults(exp: &Expectations, outcomes: &[Outcome]) -> Vec<String> {
+    let mut faults = Vec::new();
+    for f in &exp.findings {
+        let result = outcomes
+            .iter()
+            .find(|o| o.name == f.patent)
+            .and_then(|o| o.report.properties.iter().find(|r| r.name == f.property));
+        let Some(result) = result else {
+            faults.push(format!(
+                "finding `{}`: run `{}` has no `{}` result",
+                f.name, f.patent, f.property
+            ));
+            continue;
+        };
+        for m in f.missing_in(result) {
+            faults.push(format!(
+                "finding `{}`: its counterexample lacks the {m}",
+                f.name
+            ));
+        }
+        let note = f.note.to_lowercase();
+        for (word, kind) in MECHANISM_WORDS {
+            if note.contains(word) && !f.mechanism.iter().any(|m| m.kind == *kind) {
+                faults.push(format!(
+                    "finding `{}`: the note says `{word}`, but no `{kind:?}` mechanism is declared",
+                    f.name
+                ));
+            }
+        }
+    }
+    faults
+}
+
+/// The findings report: two tables (the patent's flaws, then the
+/// hardenings' own), each row with its configuration and what closes it,
+/// then per finding its declared harm and mechanism, both runs, and the
+/// shortest counterexample, which `finding_faults` has checked contains
+/// them. Generated from the matrix run, never edited by hand; nothing in it
+/// depends on timing.
+pub fn findings_markdown(exp: &Expectations, outcomes: &[Outcome]) -> String {
+    let mut s = String::from("# Findings\n\n");
     s.push_str(
         "Generated by `cargo run --release -- verify` from `verification/expectations.toml` \
-         (`[[finding]]`); do not edit. Each row is a property the patent as written \
-         (the project's reading of it) breaks, the shortest counterexample the \
-         breadth-first search found, and the configuration that closes it, \
-         checked exhaustively within the same bound. Each finding ships as a \
-         scenario pair under `scenarios/findings/`: the violation, and its hardened \
-         twin that passes.\n\n",
+         (`[[finding]]`); do not edit. Each finding names the harm its shortest \
+         counterexample shows and how it comes about; `verify` checks the counterexample \
+         against both, and the titles are written from them. \"holds\" means holds \
+         exhaustively within the bound given. Each finding ships as a scenario pair \
+         under `scenarios/findings/`: the violation, and its hardened twin that passes.\n",
     );
     let outcome = |name: &str| outcomes.iter().find(|o| o.name == name);
-    let _ = writeln!(
-        s,
-        "| finding | property | configuration (`commoncert check ...`) | patent | counterexample | closed by | closed | unique states | scenarios |"
-    );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-    for f in &exp.findings {
-        let (Some(p), Some(h)) = (outcome(&f.patent), outcome(&f.hardened)) else {
-            continue;
-        };
-        let verdict = |o: &Outcome| {
-            o.report
-                .verdict(&f.property)
-                .map_or("-", |v| verdict_word("always", v))
-        };
-        let steps = p
-            .report
-            .properties
-            .iter()
-            .find(|r| r.name == f.property)
-            .map_or(0, |r| r.counterexample.len());
+    for (origin, heading) in [
+        (Origin::Patent, "Findings of the patent as written"),
+        (Origin::Hardening, "Findings of the project's hardenings"),
+    ] {
+        let _ = writeln!(s, "\n## {heading}\n");
         let _ = writeln!(
             s,
-            "| [{}](#{}) | `{}` | `{}` | {} | {} steps | {} | {} | {} | {} |",
-            f.title,
-            mermaid_id(&f.name),
-            f.property,
-            p.report.config.flags(),
-            verdict(p),
-            steps,
-            if f.is_residual() {
-                "none (residual)".to_string()
-            } else {
-                format!("`{}`", f.closed_by)
-            },
-            verdict(h),
-            h.report.unique_states,
-            f.scenarios
+            "| finding | property | configuration (`commoncert check ...`) | counterexample | closed by | closed | unique states |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+        for f in exp.findings.iter().filter(|f| f.of == origin) {
+            let (Some(p), Some(h)) = (outcome(&f.patent), outcome(&f.hardened)) else {
+                continue;
+            };
+            let steps = p
+                .report
+                .properties
                 .iter()
-                .map(|x| format!("`{x}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    for f in &exp.findings {
-        let (Some(p), Some(h)) = (outcome(&f.patent), outcome(&f.hardened)) else {
-            continue;
-        };
-        let _ = writeln!(
-            s,
-            "\n## <a id=\"{}\"></a>{}\n",
-            mermaid_id(&f.name),
-            f.title
-        );
-        if !f.note.is_empty() {
-            let _ = writeln!(s, "{}\n", f.note.trim());
-        }
-        // One run's line: its command, the property's verdict, its bound.
-        let run = |lead: &str, o: &Outcome| {
-            format!(
-                "- {lead}: `commoncert check {}`: `{}` {} ({} unique states, {}).",
-                o.report.config.flags(),
+                .find(|r| r.name == f.property)
+                .map_or(0, |r| r.counterexample.len());
+            let _ = writeln!(
+                s,
+                "| [{}](#{}) | `{}` | `{}` | {} steps | {} | {} | {} |",
+                f.title(),
+                mermaid_id(&f.name),
                 f.property,
-                o.report
+                p.report.config.flags(),
+                steps,
+                if f.is_residual() {
+                    "none (residual)".to_string()
+                } else {
+                    format!("`{}`", f.closed_by)
+                },
+                h.report
                     .verdict(&f.property)
                     .map_or("-", |v| verdict_word("always", v)),
-                o.report.unique_states,
-                o.report.bound
-            )
-        };
-        let closed_by = if f.is_residual() {
-            "Closed by nothing here".to_string()
-        } else {
-            format!("Closed by `{}`", f.closed_by)
-        };
-        let _ = writeln!(s, "{}\n{}\n", run("Patent", p), run(&closed_by, h));
-        if let Some(r) = p.report.properties.iter().find(|r| r.name == f.property) {
-            s.push_str("The shortest counterexample on the patent as written:\n\n```text\n");
-            for line in &r.counterexample {
-                let _ = writeln!(s, "{line}");
-            }
-            s.push_str("```\n\n");
-            s.push_str(&mermaid(r));
+                h.report.unique_states,
+            );
         }
     }
+    for f in &exp.findings {
+        let (Some(p), Some(h)) = (outcome(&f.patent), outcome(&f.hardened)) else {
+            continue;
+        };
+        finding_section(&mut s, f, p, h);
+    }
     s
+}
+
+/// One finding's section of the report.
+fn finding_section(s: &mut String, f: &Finding, p: &Outcome, h: &Outcome) {
+    let _ = writeln!(
+        s,
+        "\n## <a id=\"{}\"></a>{}\n",
+        mermaid_id(&f.name),
+        f.title()
+    );
+    let _ = match &f.harm.sends {
+        Some(sends) => writeln!(
+            s,
+            "- Harm to {}: {}: `{sends}`.",
+            f.harm.victim, f.harm.what
+        ),
+        None => writeln!(s, "- Harm to {}: {}.", f.harm.victim, f.harm.what),
+    };
+    for m in &f.mechanism {
+        let _ = writeln!(s, "- Mechanism ({:?}): {}: `{}`.", m.kind, m.what, m.event);
+    }
+    let _ = writeln!(
+        s,
+        "- Scenarios: {}.\n",
+        f.scenarios
+            .iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !f.note.is_empty() {
+        let _ = writeln!(s, "{}\n", f.note.trim());
+    }
+    // One run's line: its command, the property's verdict, its bound.
+    let run = |lead: &str, o: &Outcome| {
+        format!(
+            "- {lead}: `commoncert check {}`: `{}` {} ({} unique states, {}).",
+            o.report.config.flags(),
+            f.property,
+            o.report
+                .verdict(&f.property)
+                .map_or("-", |v| verdict_word("always", v)),
+            o.report.unique_states,
+            o.report.bound
+        )
+    };
+    let closed_by = if f.is_residual() {
+        "Closed by nothing here".to_string()
+    } else {
+        format!("Closed by `{}`", f.closed_by)
+    };
+    let lead = match f.of {
+        Origin::Patent => "Patent",
+        Origin::Hardening => "With the hardening",
+    };
+    let _ = writeln!(s, "{}\n{}\n", run(lead, p), run(&closed_by, h));
+    if let Some(r) = p.report.properties.iter().find(|r| r.name == f.property) {
+        let _ = writeln!(
+            s,
+            "The shortest counterexample (`{}`):\n\n```text",
+            p.report.config.flags()
+        );
+        for line in &r.counterexample {
+            let _ = writeln!(s, "{line}");
+        }
+        s.push_str("```\n\n");
+        s.push_str(&mermaid(r));
+    }
 }
 
 /// A Mermaid sequence diagram of a counterexample: one arrow per event

@@ -619,6 +619,25 @@ impl World {
         }))
     }
 
+    /// The malicious service's unasked invalidation or withdrawal of
+    /// `victim`'s certificate, if it knows its serial (issued through it, or
+    /// shown it).
+    pub fn malicious_revoke(
+        &self,
+        service: Id,
+        victim: Id,
+        request: crate::msg::Request,
+    ) -> Option<Choice> {
+        let certificate = self.state(victim)?.user()?.certificate?;
+        let serial = self.system.dir.arena.serial_of(certificate)?;
+        let st = self.state(service)?.service()?;
+        let known = st.malice.as_ref()?.known.contains(&serial) || st.durable.table.holds(serial);
+        known.then_some(Choice::Malicious(crate::malicious::Move::Revoke {
+            request,
+            serial,
+        }))
+    }
+
     /// The malicious service's substitution of `victim`'s key (certified for
     /// its own alias), if it learned that key: offered at an issuance
     /// through it, or inside a presentation it was shown.

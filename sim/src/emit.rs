@@ -222,6 +222,31 @@ fn scenario(
             })
             .unwrap_or_default()
     };
+    // The holder of a serial the path shows a certificate of (a revoke
+    // names its victim, not the serial, so the scenario reads the same
+    // under random serials).
+    let holder_of_serial = |serial: u64| {
+        actions
+            .iter()
+            .find_map(|a| {
+                match a {
+                    ActorModelAction::Deliver { msg, .. } => match msg {
+                        commoncert_model::msg::Msg::Issued { certificate, .. }
+                        | commoncert_model::msg::Msg::Certificate { certificate, .. } => {
+                            Some(*certificate)
+                        }
+                        commoncert_model::msg::Msg::Present { shown, .. } => {
+                            Some(shown.certificate)
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                }
+                .filter(|c| dir.arena.serial_of(*c) == Some(serial))
+            })
+            .map(&holder_of)
+            .unwrap_or_default()
+    };
     // The built system, for whose key a substitution is (built once, and
     // only for a path that has one).
     let system = std::cell::OnceCell::new();
@@ -267,6 +292,15 @@ fn scenario(
                         t,
                         "[[step]]\ndo = \"probe\"\nservice = {}\nrequest = {}\nserial = {serial}\n",
                         quote(&name_of(*actor)),
+                        quote(request_name(*request)),
+                    );
+                }
+                Choice::Malicious(Move::Revoke { request, serial }) => {
+                    let _ = write!(
+                        t,
+                        "[[step]]\ndo = \"revoke\"\nservice = {}\nvictim = {}\nrequest = {}\n",
+                        quote(&name_of(*actor)),
+                        quote(&holder_of_serial(*serial)),
                         quote(request_name(*request)),
                     );
                 }

@@ -177,6 +177,14 @@ pub enum Action {
         victim: String,
         serial: Option<u64>,
     },
+    /// The malicious `service` asks the CA to invalidate `victim`'s
+    /// certificate, or to withdraw it from it (`request`), which it issued
+    /// or was shown, though `victim` said no Yes (the insider's abuse).
+    Revoke {
+        service: String,
+        victim: String,
+        request: Request,
+    },
     /// The malicious `service` asks the CA to certify `victim`'s key, which
     /// it learned (at an issuance through it, or in a presentation), for a
     /// subject of its own.
@@ -283,6 +291,7 @@ impl Action {
             Action::Bind { .. } => "bind",
             Action::Requalify { .. } => "requalify",
             Action::Substitute { .. } => "substitute",
+            Action::Revoke { .. } => "revoke",
             Action::Partition { .. } => "partition",
             Action::Heal => "heal",
             Action::Crash { .. } => "crash",
@@ -309,6 +318,7 @@ impl Action {
                 | Action::Bind { .. }
                 | Action::Requalify { .. }
                 | Action::Substitute { .. }
+                | Action::Revoke { .. }
         )
     }
 }
@@ -367,6 +377,15 @@ impl std::fmt::Display for Action {
             Action::Substitute { service, victim } => {
                 write!(f, "substitute {victim}'s key at {service}")
             }
+            Action::Revoke {
+                service,
+                victim,
+                request,
+            } => write!(
+                f,
+                "{service} asks the CA to {} {victim}'s certificate unasked",
+                request_name(*request)
+            ),
             Action::Partition { nodes } => write!(f, "partition [{}]", nodes.join(", ")),
             Action::Heal => f.write_str("heal"),
             Action::Crash { node } => write!(f, "crash {node}"),
@@ -775,6 +794,17 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
             &["service", "victim"],
             &["issued", "rejected", "timeout", "crashed"],
         ),
+        "revoke" => (
+            &["service", "victim", "request"],
+            &[
+                "invalidated",
+                "prohibited",
+                "revoked",
+                "not-qualified",
+                "timeout",
+                "crashed",
+            ],
+        ),
         "partition" => (&["nodes"], &[]),
         "heal" => (&[], &[]),
         "crash" | "restart" => (&["node"], &[]),
@@ -786,7 +816,7 @@ fn grammar(verb: &str) -> Option<(&'static [&'static str], &'static [&'static st
     })
 }
 
-const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, requalify, substitute, partition, heal, crash, restart, wait, deliver, drop, timeout";
+const VERBS: &str = "issue, use, prohibit, invalidate, statement, impersonate, probe, relay, bind, requalify, substitute, revoke, partition, heal, crash, restart, wait, deliver, drop, timeout";
 
 /// The keys a raw step sets, with the span of each value.
 fn present_keys(s: &RawStep) -> Vec<(&'static str, Range<usize>)> {
@@ -1254,6 +1284,27 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                     service,
                     victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
                     serial: s.serial.as_ref().map(|n| *n.get_ref()),
+                }
+            }
+            "revoke" => {
+                let service = malicious_service()?;
+                let request = need(&s.request, "request")?;
+                let parsed = [Request::Invalidate, Request::Withdraw]
+                    .into_iter()
+                    .find(|r| request_name(*r) == request.get_ref())
+                    .ok_or_else(|| {
+                        c.at(
+                            request.span(),
+                            format!(
+                                "{here}unknown request `{}`: expected invalidate or withdraw",
+                                request.get_ref()
+                            ),
+                        )
+                    })?;
+                Action::Revoke {
+                    service,
+                    victim: resolve(&need(&s.victim, "victim")?, Kind::User, "user", &here)?,
+                    request: parsed,
                 }
             }
             "substitute" => {

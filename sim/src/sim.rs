@@ -1138,6 +1138,16 @@ impl Engine<'_> {
                 let why = format!("{what}: no presentation of theirs seen ({victim})");
                 self.begin_move(i, sid, choice, what, why, OpOutcome::NotQualified);
             }
+            Action::Revoke {
+                service,
+                victim,
+                request,
+            } => {
+                let (sid, vid) = (resolved(self, service), resolved(self, victim));
+                let choice = self.world.malicious_revoke(sid, vid, *request);
+                let why = format!("{what}: it was never shown {victim}'s serial");
+                self.begin_move(i, sid, choice, what, why, OpOutcome::NotQualified);
+            }
             Action::Substitute { service, victim } => {
                 let (sid, vid) = (resolved(self, service), resolved(self, victim));
                 let choice = self.world.malicious_substitute(sid, vid);
