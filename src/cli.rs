@@ -767,14 +767,18 @@ fn run_explore(args: &ExploreArgs) -> i32 {
                 return 2;
             }
         };
-    eprintln!("serving stateright Explorer on http://{addr}");
-    use stateright::Model;
+    let name = format!("check {}", config.flags());
+    eprintln!("serving stateright Explorer for `{name}` on http://{addr}");
     // The same model, presented with party names, step labels and
-    // certificate labels (`commoncert_model::explorer`).
-    commoncert_model::explorer::Readable(model)
-        .checker()
-        .serve(addr);
-    0
+    // certificate labels (`commoncert_model::explorer`), its page named by
+    // the flags (`crate::explorer`).
+    match crate::explorer::serve(commoncert_model::explorer::Readable(model), addr, &name) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }
 
 fn run_pki(args: &PkiArgs) -> i32 {

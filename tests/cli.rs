@@ -247,7 +247,13 @@ fn explore_serves_the_explorer_on_loopback() {
         .map(|a| a.port())
         .expect("a free port");
     let mut child = commoncert()
-        .args(["explore", "--addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "explore",
+            "--revocation",
+            "push",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -274,6 +280,16 @@ fn explore_serves_the_explorer_on_loopback() {
     assert!(
         status.contains("unique_state_count") || status.contains("done"),
         "{status}"
+    );
+    // The page names what it explores by its check flags, not by a type.
+    let flags = "check --services 2 --revocation push --actions 2";
+    assert!(
+        status.contains(&format!("\"model\":\"{flags}\"")),
+        "{status}"
+    );
+    assert!(
+        index.contains(&format!("<title>{flags} - Stateright Explorer</title>")),
+        "{index}"
     );
     let init = init.expect("/.states answered");
     // (the state is a JSON string inside the JSON answer: quotes escaped)
