@@ -768,7 +768,6 @@ fn run_explore(args: &ExploreArgs) -> i32 {
             }
         };
     let name = format!("check {}", config.flags());
-    eprintln!("serving stateright Explorer for `{name}` on http://{addr}");
     // The same model, presented with party names, step labels and
     // certificate labels (`commoncert_model::explorer`), its page named by
     // the flags (`crate::explorer`).

@@ -26,6 +26,7 @@ pub fn serve(model: Readable, addr: SocketAddr, name: &str) -> Result<(), String
     let inner = TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no loopback port for the Explorer: {e}"))?;
+    eprintln!("serving stateright Explorer for `{name}` on http://{addr}");
     std::thread::spawn(move || {
         use stateright::Model;
         model.checker().serve(inner);
