@@ -1,7 +1,9 @@
 //! Argument parsing and output; no protocol logic lives here.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use commoncert_model::checker::{CheckConfig, CheckReport, NetworkKind, Verdict, check};
+use commoncert_model::checker::{
+    CheckConfig, CheckReport, NetworkKind, PropertyResult, Verdict, check,
+};
 use commoncert_model::config::{Defects, Hardening, Presentation, Revocation};
 use commoncert_model::explore::Ended;
 use commoncert_model::step::Step;
@@ -460,9 +462,9 @@ fn run_check(args: &CheckArgs) -> i32 {
         return 2;
     }
     if args.json {
-        println!("{}", report_json(&report));
+        println!("{}", report_json(&report, &args.expect_violated));
     } else {
-        print!("{}", report_text(&report));
+        print!("{}", report_text(&report, &args.expect_violated));
     }
     if let Some(dir) = &args.emit_scenarios {
         match emit_scenarios(&config, &report, dir) {
@@ -588,8 +590,15 @@ pub fn exit_code(report: &CheckReport, expect_violated: &[String]) -> i32 {
     }
 }
 
-/// The `--json` document of a check.
-pub fn report_json(r: &CheckReport) -> serde_json::Value {
+/// Whether `p` is violated and `--expect-violated` named it: its verdict
+/// line says so, so that an expected violation does not read as a failure.
+fn expected_violation(p: &PropertyResult, expect_violated: &[String]) -> bool {
+    p.verdict == Verdict::Violated && expect_violated.contains(&p.name)
+}
+
+/// The `--json` document of a check; `expected` on a property marks a
+/// violation `--expect-violated` named.
+pub fn report_json(r: &CheckReport, expect_violated: &[String]) -> serde_json::Value {
     serde_json::json!({
         "config": r.config,
         "unique_states": r.unique_states,
@@ -605,6 +614,7 @@ pub fn report_json(r: &CheckReport) -> serde_json::Value {
             "kind": p.kind,
             "verdict": p.verdict,
             "verdict_text": r.verdict_text(p),
+            "expected": expected_violation(p, expect_violated),
             "counterexample": p.counterexample.iter().enumerate().map(|(i, l)| serde_json::json!({
                 "from": l.from, "to": l.to, "message": l.message, "event": l.event,
                 "steps": l.steps.iter().map(|s| s.label()).collect::<Vec<_>>(),
@@ -624,8 +634,9 @@ pub fn report_json(r: &CheckReport) -> serde_json::Value {
     })
 }
 
-/// The human report of a check.
-pub fn report_text(r: &CheckReport) -> String {
+/// The human report of a check; a violation `--expect-violated` named is
+/// marked `(expected)` on its verdict line.
+pub fn report_text(r: &CheckReport, expect_violated: &[String]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -645,7 +656,18 @@ pub fn report_text(r: &CheckReport) -> String {
     let _ = writeln!(out, "search: {}", r.bound);
     out.push('\n');
     for p in &r.properties {
-        let _ = writeln!(out, "{:<10} {:<30} {}", p.kind, p.name, r.verdict_text(p));
+        let mark = if expected_violation(p, expect_violated) {
+            " (expected)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<10} {:<30} {}{mark}",
+            p.kind,
+            p.name,
+            r.verdict_text(p)
+        );
     }
     for p in r
         .properties
@@ -750,14 +772,17 @@ fn run_explore(args: &ExploreArgs) -> i32 {
                 return 2;
             }
         };
-    eprintln!("serving stateright Explorer on http://{addr}");
-    use stateright::Model;
+    let name = format!("check {}", config.flags());
     // The same model, presented with party names, step labels and
-    // certificate labels (`commoncert_model::explorer`).
-    commoncert_model::explorer::Readable(model)
-        .checker()
-        .serve(addr);
-    0
+    // certificate labels (`commoncert_model::explorer`), its page named by
+    // the flags (`crate::explorer`).
+    match crate::explorer::serve(commoncert_model::explorer::Readable(model), addr, &name) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }
 
 fn run_pki(args: &PkiArgs) -> i32 {

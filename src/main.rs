@@ -5,6 +5,7 @@
 //! `commoncert-sim` (the simulator and scenarios).
 
 mod cli;
+mod explorer;
 mod swarm;
 mod verify;
 

@@ -265,7 +265,7 @@ pub fn run(
         })
         .collect();
     if json {
-        let mut doc = report_json(&s.report);
+        let mut doc = report_json(&s.report, expect_violated);
         doc["swarm"] = serde_json::json!({
             "members": s.members,
             "budget_ran_out": s.budget_ran_out,
@@ -274,7 +274,7 @@ pub fn run(
         });
         println!("{doc}");
     } else {
-        print!("{}", report_text(&s.report));
+        print!("{}", report_text(&s.report, expect_violated));
         print!("{}", members_text(config, &options, &s));
     }
     if let Some(dir) = emit {

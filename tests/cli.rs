@@ -36,6 +36,7 @@ fn check_json_has_the_documented_shape_and_exit_code() {
         .expect("listed");
     assert_eq!(imp["kind"], "always");
     assert_eq!(imp["verdict"], "violated");
+    assert_eq!(imp["expected"], false, "no --expect-violated named it");
     let ce = imp["counterexample"].as_array().expect("array");
     assert!(!ce.is_empty());
     assert!(ce[0].get("from").is_some() && ce[0].get("steps").is_some());
@@ -77,6 +78,26 @@ fn expected_violations_exit_0_and_anything_else_exits_1() {
         err.contains("summary: violated as expected: one-certificate-per-user"),
         "{err}"
     );
+    // The verdict line itself says the violation was expected; without the
+    // flag the same line is a plain VIOLATED.
+    let line = "always     one-certificate-per-user       VIOLATED";
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{line} (expected)\n")), "{text}");
+    let plain = run(&[]);
+    let text = String::from_utf8_lossy(&plain.stdout);
+    assert!(text.contains(&format!("{line}\n")), "{text}");
+    assert!(!text.contains("(expected)"), "{text}");
+    // In --json, the property says so.
+    let json = run(&["--expect-violated", "one-certificate-per-user", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    for p in v["properties"].as_array().expect("array") {
+        assert_eq!(
+            p["expected"],
+            p["name"] == "one-certificate-per-user",
+            "{}",
+            p["name"]
+        );
+    }
     // Expecting more than is violated, or nothing, is a difference.
     assert_eq!(
         run(&[
@@ -226,7 +247,13 @@ fn explore_serves_the_explorer_on_loopback() {
         .map(|a| a.port())
         .expect("a free port");
     let mut child = commoncert()
-        .args(["explore", "--addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "explore",
+            "--revocation",
+            "push",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -253,6 +280,16 @@ fn explore_serves_the_explorer_on_loopback() {
     assert!(
         status.contains("unique_state_count") || status.contains("done"),
         "{status}"
+    );
+    // The page names what it explores by its check flags, not by a type.
+    let flags = "check --services 2 --revocation push --actions 2";
+    assert!(
+        status.contains(&format!("\"model\":\"{flags}\"")),
+        "{status}"
+    );
+    assert!(
+        index.contains(&format!("<title>{flags} - Stateright Explorer</title>")),
+        "{index}"
     );
     let init = init.expect("/.states answered");
     // (the state is a JSON string inside the JSON answer: quotes escaped)
@@ -367,7 +404,11 @@ fn swarm_shards_merge_into_one_failure_whose_scenario_replays() {
     // The defect is found: exit 1, and the verdict says only what it can.
     assert_eq!(whole.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("no-impersonation               VIOLATED"),
+        stdout.contains("no-impersonation               VIOLATED\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("one-certificate-per-user       VIOLATED (expected)\n"),
         "{stdout}"
     );
     assert!(

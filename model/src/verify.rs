@@ -935,6 +935,49 @@ mod tests {
         assert!(md.contains("## Step coverage"));
     }
 
+    /// A lost message is crossed out on its way to its own receiver: the
+    /// CRL the CA loses on its way to service A is `CA-xA`, whatever lanes
+    /// lie between them.
+    #[test]
+    fn the_mermaid_diagram_crosses_a_lost_message_at_its_receiver() {
+        let r = check(
+            &CheckConfig {
+                revocation: Revocation::Push,
+                lossy: true,
+                liveness: true,
+                ..CheckConfig::default()
+            },
+            |_| {},
+        )
+        .expect("runs");
+        let p = r
+            .properties
+            .iter()
+            .find(|p| p.name == "invalidation-reaches-all")
+            .expect("listed");
+        let m = mermaid(p);
+        let lost: Vec<_> = p
+            .counterexample
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.event == Event::Lost)
+            .collect();
+        assert!(
+            lost.iter()
+                .any(|(_, l)| l.from == "CA" && l.to == "A" && l.message.starts_with("Revocation")),
+            "{m}"
+        );
+        for (i, l) in lost {
+            let arrow = format!(
+                "    {}-x{}: {}. ",
+                mermaid_id(&l.from),
+                mermaid_id(&l.to),
+                i + 1
+            );
+            assert!(m.contains(&arrow), "{arrow} not in\n{m}");
+        }
+    }
+
     #[test]
     fn the_committed_expectations_parse() {
         let text = include_str!("../../verification/expectations.toml");

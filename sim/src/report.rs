@@ -533,6 +533,9 @@ const ROW: i64 = 26;
 /// Extra height of a violating event's row: the line naming what it broke.
 const MARK: i64 = 16;
 const TOP: i64 = 50;
+/// How far short of its receiver's lifeline a lost message's X is drawn:
+/// clear of that lifeline, and far nearer it than any other ([`MIN_COL`]).
+const LOST_SHORT: i64 = 14;
 
 /// Where the lanes go: every box as wide as the widest label needs,
 /// lifelines far enough apart that neighbouring boxes keep [`MIN_GAP`], and
@@ -580,10 +583,20 @@ impl Lanes {
         }
     }
 
-    /// A lost message's line: from the sender to the X halfway.
+    /// A lost message's line: from the sender towards the receiver, to the
+    /// X just short of the receiver's lifeline. An X halfway would sit on a
+    /// middle party's lifeline when the receiver is two lanes away, and read
+    /// as sent to that party.
     fn lost(&self, from: usize, to: usize) -> (i64, i64) {
         let (x1, x2) = (self.x(from), self.x(to));
-        (x1, if x1 == x2 { x1 + 40 } else { (x1 + x2) / 2 })
+        (
+            x1,
+            if x1 == x2 {
+                x1 + 40
+            } else {
+                x2 - LOST_SHORT * (x2 - x1).signum()
+            },
+        )
     }
 }
 
@@ -613,7 +626,7 @@ enum Shape {
         to: usize,
         dashed: bool,
     },
-    /// A message that did not arrive: an X halfway.
+    /// A message that did not arrive: an X just short of its receiver.
     Lost {
         from: usize,
         to: usize,
@@ -652,7 +665,11 @@ fn shape(parties: &[String], e: &Event) -> (Shape, String) {
                 .reason
                 .map(|r| format!("{r:?}").to_lowercase())
                 .unwrap_or_default();
-            (Shape::Lost { from, to }, format!("lost ({why}): {text}"))
+            let ends = format!("{} → {}", e.from, e.to);
+            (
+                Shape::Lost { from, to },
+                format!("{text} {ends}, lost ({why})"),
+            )
         }
         (Kind::Crash, Some(l), _) => (Shape::Crash(l), format!("CRASH {text}")),
         (Kind::Restart, Some(l), _) => (Shape::Restart(l), format!("restart {text}")),
@@ -707,7 +724,8 @@ impl Ink {
 
 /// An SVG sequence diagram of the run: a lifeline per party, an arrow per
 /// message labelled with its time (`t=… ms`, virtual milliseconds), summary
-/// and step labels; a lost message ends in an X halfway; crashes and
+/// and step labels; a lost message ends in an X just short of its
+/// receiver, its label naming sender and receiver; crashes and
 /// restarts are marked on the lifeline; steps, timers, partitions and heals
 /// are notes. Lane boxes are as wide as the longest (cut) party name and
 /// never closer than [`MIN_GAP`]; the picture is as wide as its text.
@@ -719,7 +737,6 @@ impl Ink {
 pub fn svg(run: &Run) -> String {
     let parties = drawn_parties(run);
     let mut lanes = Lanes::new(&parties);
-    let n = parties.len().max(1) as i64;
     let hot = violations_by_event(run);
     let rows: Vec<(Shape, String)> = run
         .trace
@@ -799,7 +816,7 @@ pub fn svg(run: &Run) -> String {
                 escape(&marker)
             );
         }
-        row(&mut s, *sh, text, y, ink, &lanes, n);
+        row(&mut s, *sh, text, y, ink, &lanes, e.index);
         if broke.is_some() {
             y += MARK;
         }
@@ -808,9 +825,12 @@ pub fn svg(run: &Run) -> String {
     s
 }
 
-/// One row of the diagram at height `y`, with its (unescaped) `label`.
-fn row(s: &mut String, shape: Shape, label: &str, y: i64, ink: Ink, lanes: &Lanes, n: i64) {
+/// One row of the diagram at height `y`, with its (unescaped) `label`. A
+/// message's line carries its trace event's index (`data-event`), so a test
+/// can hold its ends against the trace's sender and receiver.
+fn row(s: &mut String, shape: Shape, label: &str, y: i64, ink: Ink, lanes: &Lanes, event: usize) {
     let width = ink.width;
+    let n = lanes.labels.len().max(1) as i64;
     let (tx, _) = lanes.span(shape, text_w(label));
     let text = escape(label);
     match shape {
@@ -823,7 +843,7 @@ fn row(s: &mut String, shape: Shape, label: &str, y: i64, ink: Ink, lanes: &Lane
             };
             let _ = write!(
                 s,
-                "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"{width}\"{dash} marker-end=\"url(#{})\"/>\
+                "<line data-event=\"{event}\" x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" stroke=\"{}\" stroke-width=\"{width}\"{dash} marker-end=\"url(#{})\"/>\
 <text x=\"{}\" y=\"{}\" text-anchor=\"middle\"{}>{text}</text>",
                 ink.stroke,
                 ink.arrow,
@@ -836,7 +856,7 @@ fn row(s: &mut String, shape: Shape, label: &str, y: i64, ink: Ink, lanes: &Lane
             let (x1, xm) = lanes.lost(from, to);
             let _ = write!(
                 s,
-                "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{xm}\" y2=\"{y}\" stroke=\"#b00\" stroke-width=\"{width}\" stroke-dasharray=\"5 3\"/>\
+                "<line data-event=\"{event}\" x1=\"{x1}\" y1=\"{y}\" x2=\"{xm}\" y2=\"{y}\" stroke=\"#b00\" stroke-width=\"{width}\" stroke-dasharray=\"5 3\"/>\
 <path d=\"M{} {} L{} {} M{} {} L{} {}\" stroke=\"#b00\" stroke-width=\"2\"/>\
 <text x=\"{}\" y=\"{}\" text-anchor=\"middle\"{}>{text}</text>",
                 xm - 5,
