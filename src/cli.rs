@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use commoncert_model::checker::{
     CheckConfig, CheckReport, NetworkKind, PropertyResult, Verdict, check,
 };
-use commoncert_model::config::{Defects, Hardening, Presentation, Revocation};
+use commoncert_model::config::{Defects, Hardening, Presentation, Revocation, Serials};
 use commoncert_model::explore::Ended;
 use commoncert_model::step::Step;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -51,6 +51,12 @@ enum PresentationArg {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum SerialsArg {
+    Sequential,
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum DefectArg {
     SkipCaCheck,
     KeepRowOnProhibit,
@@ -90,6 +96,12 @@ struct ModelArgs {
     revocation: RevocationArg,
     #[arg(long, value_enum, default_value = "proof-of-possession")]
     presentation: PresentationArg,
+    /// How the CA numbers certificates: random (64 bits from the system's
+    /// seed, as the Baseline Requirements ask of real CAs) or sequential
+    /// (1, 2, 3, ...: a malicious service can then guess serials it was
+    /// never shown).
+    #[arg(long, value_enum, default_value = "random")]
+    serials: SerialsArg,
     #[arg(long, value_enum, default_value = "unordered")]
     network: NetworkArg,
     /// Messages may be lost.
@@ -214,6 +226,10 @@ impl ModelArgs {
             presentation: match self.presentation {
                 PresentationArg::ProofOfPossession => Presentation::ProofOfPossession,
                 PresentationArg::Bearer => Presentation::Bearer,
+            },
+            serials: match self.serials {
+                SerialsArg::Sequential => Serials::Sequential,
+                SerialsArg::Random => Serials::Random,
             },
             network: match self.network {
                 NetworkArg::Ordered => NetworkKind::Ordered,

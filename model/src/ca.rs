@@ -1,11 +1,12 @@
 //! The certificate authority (CA 34, server 42) and its DB 35.
 //!
-//! Everything the CA holds is durable: the tables, the next serial, the
-//! serials it revoked. It signs real X.509 with a key derived from
-//! the run's seed, and stamps certificates with virtual time.
+//! Everything the CA holds is durable: the tables, the number of the next
+//! issuance, the serials it revoked. It signs real X.509 with a key derived
+//! from the run's seed, stamps certificates with virtual time, and numbers
+//! them as `Modes::serials` says (`Ca::serial_for`).
 
 use crate::clock::Clock;
-use crate::config::{Defects, Directory, Presentation, Revocation, Subject};
+use crate::config::{Defects, Directory, Presentation, Revocation, Serials, Subject};
 use crate::effects::{Effects, Timer};
 use crate::hashed::Hashed;
 use crate::msg::Shown;
@@ -29,6 +30,35 @@ pub struct Ca {
     pub anchor: TrustAnchor,
     pub clock: Clock,
     pub defects: Defects,
+    /// The run's seed: random serials are drawn from it (`random_serial`).
+    pub seed: u64,
+}
+
+/// The ChaCha20 stream random serials are drawn from, apart from every
+/// key stream (`x509::KeyStream`). Fixed forever: changing it changes
+/// every serial, certificate and trace derived from a seed.
+const SERIAL_STREAM: u64 = 0x6363_0005;
+
+/// The random serial for issuance number `n` under `seed`, at its
+/// `attempt`th draw (0 first; a later attempt only after a collision).
+///
+/// The patent is silent on serial numbers (see `config::Serials`); this is
+/// the Baseline Requirements' (7.1) reading: a serial greater than zero
+/// made of 64 bits of CSPRNG output. ChaCha20 keyed by the run's seed, on
+/// a stream of its own (one per attempt), at word position `2 * n`: issuance
+/// `n` reads its own 64 bits, so the same seed and the same order of
+/// issuance give the same serials (the checker's state space keeps the
+/// shape sequential serials give it) and another seed gives others. All 64
+/// bits are kept; a serial with its top bit set is encoded in DER with a
+/// leading zero octet (9 content octets, within RFC 5280's 20). Zero, which
+/// no certificate may have, is drawn again like a collision.
+pub fn random_serial(seed: u64, n: u64, attempt: u32) -> Serial {
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(SERIAL_STREAM | (u64::from(attempt) << 32));
+    rng.set_word_pos(u128::from(n) * 2);
+    rng.next_u64()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -36,7 +66,9 @@ pub struct CaState {
     /// Shared between the checker's states until the CA changes a row
     /// (`Arc::make_mut`), and hashed once per change.
     pub tables: Arc<Hashed<CaTables>>,
-    /// RFC 5280: positive and unique per CA, so a counter from 1.
+    /// The number of the next issuance, from 1: its serial under
+    /// sequential serials, the position of its draw under random ones
+    /// (`Ca::serial_for`).
     pub next_serial: Serial,
     /// Every serial ever invalidated (the CA's record; a pushed CRL lists
     /// the one just invalidated, see `push_revocation`, or under
@@ -120,7 +152,7 @@ impl Ca {
                     fx.send(src, answer);
                     return;
                 }
-                let serial = st.next_serial;
+                let serial = self.serial_for(st);
                 // X.509 times are whole seconds: start at the second already begun,
                 // so the certificate is valid the moment it is issued.
                 let now = self.clock.now();
@@ -307,6 +339,27 @@ impl Ca {
             }
             _ => {}
         }
+    }
+
+    /// The serial of the next certificate (issuance number
+    /// `st.next_serial`). Sequential: the number itself. Random
+    /// (`random_serial`): drawn again, vanishingly rarely, while it is zero
+    /// or a serial this CA already gave (still registered in Fig. 5, or
+    /// invalidated), so serials stay unique; except under the defect
+    /// `reuse-serials`, which gives the last draw again.
+    fn serial_for(&self, st: &CaState) -> Serial {
+        if self.dir.modes.serials == Serials::Sequential {
+            return st.next_serial;
+        }
+        let taken = |s: Serial| {
+            s == 0
+                || (!self.defects.reuse_serials
+                    && (st.tables.is_registered(s) || st.revoked.contains(&s)))
+        };
+        (0..)
+            .map(|attempt| random_serial(self.seed, st.next_serial, attempt))
+            .find(|s| !taken(*s))
+            .unwrap_or(st.next_serial)
     }
 
     /// `ca-authz`: whether `src` may act on `serial`: the certificate was

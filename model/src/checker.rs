@@ -6,7 +6,9 @@
 //! valid for the whole run); every other input is the real one, including
 //! the DER certificates and CRLs.
 
-use crate::config::{Defects, Directory, Hardening, Modes, Presentation, PrimaryAuth, Revocation};
+use crate::config::{
+    Defects, Directory, Hardening, Modes, Presentation, PrimaryAuth, Revocation, Serials,
+};
 use crate::counterexample::{Line, explain};
 use crate::effects::Timer;
 use crate::explore::{Ended, Explored, Limits, Progress, explore, fingerprint, property_targets};
@@ -52,6 +54,10 @@ pub struct CheckConfig {
     pub portal: bool,
     pub revocation: Revocation,
     pub presentation: Presentation,
+    /// How the CA numbers certificates (`config::Serials`): random, as real
+    /// CAs do, unless sequential is asked for; serials are drawn from the
+    /// system's seed, so a run is the same every time.
+    pub serials: Serials,
     pub network: NetworkKind,
     pub lossy: bool,
     /// At most this many nodes crashed at once (tables durable, sessions lost).
@@ -106,6 +112,7 @@ impl Default for CheckConfig {
             portal: false,
             revocation: Revocation::Online,
             presentation: Presentation::ProofOfPossession,
+            serials: Serials::Random,
             network: NetworkKind::Unordered,
             lossy: false,
             crashes: 0,
@@ -315,6 +322,7 @@ impl CheckConfig {
             },
             merged_ca_table: self.merged_tables,
             ca_in_portal: self.ca_in_portal,
+            serials: self.serials,
             ..Modes::default()
         }
     }
@@ -355,6 +363,9 @@ impl CheckConfig {
         }
         if c.presentation == Presentation::Bearer {
             f.push("--presentation bearer".into());
+        }
+        if c.serials != d.serials {
+            f.push(format!("--serials {}", c.serials.name()));
         }
         match c.network {
             NetworkKind::Ordered => f.push("--network ordered".into()),

@@ -53,6 +53,50 @@ pub enum PrimaryAuth {
     Biometric,
 }
 
+/// How the CA numbers the certificates it issues.
+///
+/// The patent is silent on serial numbers. RFC 5280 (4.1.2.2) asks only
+/// that they be positive and unique per CA, which a counter satisfies; the
+/// CA/Browser Forum's Baseline Requirements (7.1) ask more of a real CA:
+/// greater than zero, with at least 64 bits of CSPRNG output, so that a
+/// serial cannot be predicted. The project reads the patent as a real CA
+/// runs it (`Random`, the default) and keeps the counter (`Sequential`)
+/// to show what counting gives away: a service that guesses serials
+/// 1, 2, ... it was never shown (`malicious::Move::Probe`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Serials {
+    /// 1, 2, 3, ... in order of issuance.
+    Sequential,
+    /// A nonzero 64-bit number from the run's seeded ChaCha stream, drawn
+    /// at the position of the issuance (`ca::random_serial`).
+    #[default]
+    Random,
+}
+
+impl Serials {
+    /// The name flags and scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Serials::Sequential => "sequential",
+            Serials::Random => "random",
+        }
+    }
+
+    /// The mode named `name`, or the names there are.
+    pub fn from_name(name: &str) -> Result<Serials, String> {
+        match name {
+            "sequential" => Ok(Serials::Sequential),
+            "random" => Ok(Serials::Random),
+            other => Err(format!(
+                "unknown serials `{other}`: expected \"sequential\" or \"random\""
+            )),
+        }
+    }
+}
+
 /// Which reading of the patent runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -66,6 +110,8 @@ pub struct Modes {
     pub ca_in_portal: bool,
     /// Validity of an issued certificate, in virtual milliseconds.
     pub certificate_validity_ms: u64,
+    /// How the CA numbers certificates (random unless asked otherwise).
+    pub serials: Serials,
 }
 
 impl Default for Modes {
@@ -77,6 +123,7 @@ impl Default for Modes {
             merged_ca_table: false,
             ca_in_portal: false,
             certificate_validity_ms: 365 * 24 * 3600 * 1000,
+            serials: Serials::Random,
         }
     }
 }
@@ -170,7 +217,9 @@ pub struct Subject {
 /// network attacker's, or a malicious service's operator's (a business is
 /// also a customer). The CA issued it before the run and registered it with
 /// one service, so it verifies and checks like any user's. Its serial is
-/// `OWN_SERIAL_BASE` + the holder's id, apart from the users' 1, 2, ...
+/// `OWN_SERIAL_BASE` + the holder's id, apart from the users' sequential
+/// 1, 2, ... (a fixed number under random serials too: only its holder
+/// ever names it, and a random draw that lands on it is drawn again).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct OwnCertificate {
     pub serial: u64,

@@ -4,9 +4,13 @@
 //! The patent trusts every service it lists (DB 52) alike: the CA checks only
 //! that a request comes from some service. A malicious service therefore
 //! - uses its CA channel on serials it was never shown (`Move::Probe`):
-//!   invalidate, withdraw, qualify, check or list any serial. Serials count
-//!   from 1 (RFC 5280 asks only for uniqueness), so it tries 1..=M for M
-//!   users, which covers every serial the checked systems issue first.
+//!   invalidate, withdraw, qualify, check or list any serial. Under
+//!   sequential serials (`config::Serials`; RFC 5280 asks only for
+//!   uniqueness) they count from 1, so it tries 1..=M for M users, which
+//!   covers every serial the checked systems issue first. Under random
+//!   serials, the default (64 bits of CSPRNG output, as the Baseline
+//!   Requirements ask), a guess hits with probability about 2^-64, so it
+//!   makes none: it names only serials it was shown.
 //!   "Never shown" is kept exactly: a serial that reached it in any message
 //!   (a presentation, its own issuance or CA answers, its Fig. 7 table) is
 //!   not probed, and while an issuance through it is under way it probes
@@ -34,7 +38,7 @@
 //! steps (`probe`, `relay`). The hardening `ca-authz` closes the probes.
 
 use crate::attacker::{Replay, Replays, Reply};
-use crate::config::{Credential, Presentation, Subject};
+use crate::config::{Credential, Presentation, Serials, Subject};
 use crate::effects::{Done, Effects, Timer};
 use crate::msg::{Msg, OpId, Purpose, Refusal, Request, Session, Shown, Verdict};
 use crate::node::Choice;
@@ -51,7 +55,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Move {
     /// Send `request` about `serial` to the CA, for no user's sake: a
-    /// guess at a serial it was never shown.
+    /// guess at a serial it was never shown, offered only under sequential
+    /// serials.
     Probe { request: Request, serial: Serial },
     /// Ask the CA to invalidate (P13/S10) or withdraw it from (S20-3) a
     /// certificate it issued or was shown, though the holder said no Yes:
@@ -131,7 +136,12 @@ impl Service {
                 .any(|(_, s)| s.stage == Stage::AwaitCa(Request::Issue));
             let users = self.dir.users().count() as Serial;
             let never_shown = |s: &Serial| !m.known.contains(s) && !st.durable.table.holds(*s);
-            for serial in (1..=users).filter(never_shown).filter(|_| !issuing) {
+            // Only counted serials can be guessed.
+            let guessable = self.dir.modes.serials == Serials::Sequential;
+            for serial in (1..=users)
+                .filter(never_shown)
+                .filter(|_| !issuing && guessable)
+            {
                 for request in PROBES {
                     moves.push(Move::Probe { request, serial });
                 }

@@ -331,6 +331,7 @@ impl SystemSpec {
             anchor: anchor.clone(),
             clock: clock.clone(),
             defects: self.defects,
+            seed,
         };
         let mut user_index = 0u64;
         let nodes = dir

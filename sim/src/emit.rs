@@ -140,6 +140,9 @@ fn scenario(
             Presentation::Bearer => "bearer",
         })
     );
+    if config.serials != CheckConfig::default().serials {
+        let _ = writeln!(t, "serials = {}", quote(config.serials.name()));
+    }
     if config.biometric {
         let _ = writeln!(t, "primary_auth = \"biometric\"");
     }

@@ -24,7 +24,7 @@
 use crate::workload::{Mix, OpKind, Workload};
 use commoncert_model::config::Subject;
 use commoncert_model::config::{Defects, Hardening};
-use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation};
+use commoncert_model::config::{Modes, Presentation, PrimaryAuth, Revocation, Serials};
 use commoncert_model::effects::Timer;
 use commoncert_model::msg::Request;
 use commoncert_model::properties::Property;
@@ -498,6 +498,7 @@ struct RawConfig {
     defects: Option<Defects>,
     schedule: Option<Schedule>,
     harden: Option<Names>,
+    serials: Option<Spanned<String>>,
 }
 
 /// How events are ordered (project addition).
@@ -887,6 +888,10 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
         modes.primary_auth = a;
     }
     modes.merged_ca_table = config.merged_ca_table.unwrap_or(false);
+    if let Some(n) = &config.serials {
+        modes.serials = Serials::from_name(n.get_ref())
+            .map_err(|e| c.at(n.span(), format!("in `[config]`: {e}")))?;
+    }
     let schedule = config.schedule.unwrap_or_default();
     let scripted = schedule == Schedule::Scripted;
     if let Some(v) = &config.validity_ms {
@@ -1252,6 +1257,16 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
                 })?;
                 if *serial.get_ref() == 0 {
                     return Err(c.at(serial.span(), format!("{here}expected a positive `serial`")));
+                }
+                // A probe names a serial its sender was never shown: a guess,
+                // which only counted serials allow (`malicious::Move::Probe`).
+                if modes.serials != Serials::Sequential {
+                    return Err(c.at(
+                        serial.span(),
+                        format!(
+                            "{here}a `probe` guesses its `serial`, which needs `serials = \"sequential\"` in `[config]` (random serials, the default, cannot be guessed)"
+                        ),
+                    ));
                 }
                 Action::Probe {
                     service,
