@@ -628,11 +628,17 @@ impl World {
         victim: Id,
         request: crate::msg::Request,
     ) -> Option<Choice> {
-        let certificate = self.state(victim)?.user()?.certificate?;
-        let serial = self.system.dir.arena.serial_of(certificate)?;
+        // The serial it knows whose Fig. 5 row names the victim (the victim
+        // may not have its certificate yet: the service knows the serial
+        // from the CA's Issued).
+        let name = &self.system.dir.subjects.get(&victim)?.name;
+        let ca = self.state(self.system.dir.ca()?)?.ca()?;
         let st = self.state(service)?.service()?;
-        let known = st.malice.as_ref()?.known.contains(&serial) || st.durable.table.holds(serial);
-        known.then_some(Choice::Malicious(crate::malicious::Move::Revoke {
+        let known = st.malice.as_ref()?.known.iter().copied();
+        let serial = known
+            .chain(st.durable.table.linked_rows().map(|(s, _)| s))
+            .find(|s| ca.tables.subject_of(*s).is_some_and(|x| x.name == *name))?;
+        Some(Choice::Malicious(crate::malicious::Move::Revoke {
             request,
             serial,
         }))
