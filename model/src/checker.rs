@@ -1224,6 +1224,50 @@ mod tests {
         })
     }
 
+    /// An outsider guesses serials only when they count: under sequential
+    /// serials it probes serials it was never shown; under random ones
+    /// (the default) no probe is ever offered, over the whole state space,
+    /// though the CA issues a certificate it could have aimed at.
+    #[test]
+    fn an_outsider_guesses_serials_only_when_they_count() {
+        let probes = |serials| {
+            let (model, _) = small(|c| {
+                c.malicious_service = Some(1);
+                c.outsider = true;
+                c.actions = 1;
+                c.serials = serials;
+            })
+            .into_model()
+            .expect("builds");
+            let (mut probes, mut issued) = (0, 0);
+            let walked = crate::explore::walk_transitions(&model, 200_000, |_, a, n| {
+                if let ActorModelAction::SelectRandom {
+                    random: Choice::Malicious(crate::malicious::Move::Probe { .. }),
+                    ..
+                } = a
+                {
+                    probes += 1;
+                }
+                let registered = n
+                    .actor_states
+                    .iter()
+                    .filter_map(|s| s.ca())
+                    .any(|c| c.next_serial > 1);
+                issued += usize::from(registered);
+                ControlFlow::Continue(())
+            });
+            assert!(walked.complete, "{serials:?}: {walked:?}");
+            assert!(issued > 0, "{serials:?}: the CA never issued");
+            probes
+        };
+        assert!(probes(Serials::Sequential) > 0);
+        assert_eq!(probes(Serials::Random), 0);
+        assert_eq!(CheckConfig::default().serials, Serials::Random);
+        let flags = small(|c| c.serials = Serials::Sequential).flags();
+        assert!(flags.contains("--serials sequential"), "{flags}");
+        assert!(!CheckConfig::default().flags().contains("--serials"));
+    }
+
     #[test]
     fn online_revocation_keeps_every_security_property_on_a_small_configuration() {
         let r = run(small(|c| c.actions = 3));
