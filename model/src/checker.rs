@@ -563,9 +563,11 @@ pub struct PropertyResult {
     /// The path's actions, for replaying it elsewhere (the simulator).
     #[serde(skip)]
     pub actions: Vec<CcAction>,
-    /// Every safety property violated in the path's last state (the one
-    /// this path is for, and any found on the way).
-    pub violated_at_end: Vec<String>,
+    /// Every safety property violated in some state of the path (the one
+    /// this path is for, and any found on the way), as the simulator flags
+    /// them when it replays the path: a property judged on states
+    /// (`link-matches-subject`) may hold again by the path's end.
+    pub violated_on_path: Vec<String>,
     /// For a violated `eventually`: the counterexample is a lasso, and its
     /// loop starts at this line (the lines before are the stem). Equal to
     /// the number of lines when the run stays in the last state forever
@@ -907,9 +909,8 @@ fn report(
             let actions = found
                 .map(|path| path.iter().filter_map(|(_, a)| a.clone()).collect())
                 .unwrap_or_default();
-            let violated_at_end = found
-                .and_then(|path| path.last())
-                .map(|(last, _)| violated_in(last))
+            let violated_on_path = found
+                .map(|path| violated_along(path.iter().map(|(s, _)| s)))
                 .unwrap_or_default();
             PropertyResult {
                 name: p.name.to_string(),
@@ -918,7 +919,7 @@ fn report(
                 counterexample: explained.lines,
                 in_flight: explained.in_flight,
                 actions,
-                violated_at_end,
+                violated_on_path,
                 loop_from: None,
             }
         })
@@ -969,10 +970,13 @@ fn report(
 }
 
 /// Every safety property broken in `s`, by name.
-pub(crate) fn violated_in(s: &CcState) -> Vec<String> {
+/// The safety properties violated in some state of `path`, in
+/// `Property::ALL`'s order.
+pub(crate) fn violated_along<'a>(path: impl Iterator<Item = &'a CcState>) -> Vec<String> {
+    let states: Vec<&CcState> = path.collect();
     Property::ALL
         .iter()
-        .filter(|q| !holds(**q, &s.history, states(s)))
+        .filter(|q| states.iter().any(|s| !holds(**q, &s.history, self::states(s))))
         .map(|q| q.name().to_string())
         .collect()
 }
@@ -1045,7 +1049,7 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
             counterexample: Vec::new(),
             in_flight: Vec::new(),
             actions: Vec::new(),
-            violated_at_end: Vec::new(),
+            violated_on_path: Vec::new(),
             loop_from: None,
         };
         let result = match lasso {
@@ -1068,17 +1072,14 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     path.push((entry, None));
                 }
                 let actions = path.iter().filter_map(|(_, a)| a.clone()).collect();
-                let violated_at_end = path
-                    .last()
-                    .map(|(last, _)| violated_in(last))
-                    .unwrap_or_default();
+                let violated_on_path = violated_along(path.iter().map(|(s, _)| s));
                 let explained = explain(model, path);
                 PropertyResult {
                     verdict: Verdict::Violated,
                     counterexample: explained.lines,
                     in_flight: explained.in_flight,
                     actions,
-                    violated_at_end,
+                    violated_on_path,
                     loop_from,
                     ..no_lasso(Verdict::Violated)
                 }
