@@ -712,7 +712,7 @@ mod tests {
     use super::*;
     use crate::checker::tests_support::verdicts;
     use crate::checker::{CheckConfig, Verdict as V};
-    use crate::config::{Hardening, Presentation, Revocation};
+    use crate::config::{Hardening, Presentation, Revocation, Serials};
     use crate::node::{Node, NodeState};
     use crate::system::standard_spec;
 
@@ -728,6 +728,147 @@ mod tests {
         let node = system.nodes[usize::from(ca)].clone();
         let (state, _) = node.start(ca, None);
         (node, state, ca, a, subject)
+    }
+
+    /// The CA of a standard system numbering under `serials` with `seed`,
+    /// its state, id, service A's id and user 0's subject.
+    fn ca_numbering(serials: Serials, seed: u64) -> (Node, NodeState, Id, Id, Subject) {
+        let mut spec = standard_spec(2, 1, false);
+        spec.modes.serials = serials;
+        spec.seed = seed;
+        let system = spec.build().expect("builds");
+        let ca = system.dir.ca().expect("a CA");
+        let a = system.dir.by_name("A").expect("A");
+        let subject = Subject::clone(system.dir.subjects.values().next().expect("a user"));
+        let node = system.nodes[usize::from(ca)].clone();
+        let (state, _) = node.start(ca, None);
+        (node, state, ca, a, subject)
+    }
+
+    /// The serials of `n` issuances through A (each its own request).
+    fn issued_serials(
+        node: &Node,
+        st: &mut NodeState,
+        ca: Id,
+        a: Id,
+        s: &Subject,
+        n: u32,
+    ) -> Vec<Serial> {
+        (0..n)
+            .map(|op| match issue(node, st, ca, a, op, s, op as u8) {
+                Msg::Issued { serial, .. } => serial,
+                other => panic!("issuance {op} answered {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Sequential serials are the old counter: 1, 2, 3.
+    #[test]
+    fn sequential_serials_count_from_one() {
+        let (node, mut st, ca, a, subject) = ca_numbering(Serials::Sequential, 0);
+        assert_eq!(
+            issued_serials(&node, &mut st, ca, a, &subject, 3),
+            vec![1, 2, 3]
+        );
+    }
+
+    /// Random serials (BR 7.1): nonzero, unique, 64 bits wide (the top
+    /// bit is used, and the numbers are far beyond any counter's), issuance
+    /// n's the stream's draw at n, the same for the same seed, others for
+    /// another seed.
+    #[test]
+    fn random_serials_are_64_bit_nonzero_unique_and_fixed_by_the_seed() {
+        let run = |seed| {
+            let (node, mut st, ca, a, subject) = ca_numbering(Serials::Random, seed);
+            issued_serials(&node, &mut st, ca, a, &subject, 64)
+        };
+        let drawn = run(0);
+        assert!(drawn.iter().all(|s| *s != 0));
+        assert_eq!(drawn.iter().collect::<BTreeSet<_>>().len(), 64, "unique");
+        assert!(drawn.iter().any(|s| s >> 63 == 1), "the top bit is drawn");
+        assert!(drawn.iter().any(|s| s >> 63 == 0));
+        assert!(drawn.iter().all(|s| *s > u64::from(u32::MAX)), "{drawn:?}");
+        let expected: Vec<Serial> = (1..=64).map(|n| random_serial(0, n, 0)).collect();
+        assert_eq!(drawn, expected, "issuance n takes the stream's draw n");
+        assert_eq!(run(0), drawn, "the same seed, the same serials");
+        let other = run(1);
+        assert!(
+            drawn.iter().zip(&other).all(|(x, y)| x != y),
+            "another seed, others"
+        );
+    }
+
+    /// A random draw that lands on a serial the CA already gave (still in
+    /// Fig. 5, or invalidated) is drawn again; under `reuse-serials` it is
+    /// not, so that defect still breaks `unique-serials`.
+    #[test]
+    fn a_random_serial_already_given_is_drawn_again() {
+        for (revoked, reuse) in [(false, false), (true, false), (false, true)] {
+            let (node, mut st, ca, a, subject) = ca_numbering(Serials::Random, 5);
+            let first = random_serial(5, 1, 0);
+            let NodeState::Ca(c) = &mut st else {
+                panic!("not a CA");
+            };
+            if revoked {
+                c.revoked.insert(first);
+            } else {
+                Arc::make_mut(&mut c.tables).register(first, subject.clone(), a);
+            }
+            let node = match node {
+                Node::Ca(mut inner) => {
+                    inner.defects.reuse_serials = reuse;
+                    Node::Ca(inner)
+                }
+                other => other,
+            };
+            let got = issued_serials(&node, &mut st, ca, a, &subject, 1);
+            let want = if reuse { first } else { random_serial(5, 1, 1) };
+            assert_eq!(got, vec![want], "revoked {revoked}, reuse {reuse}");
+            assert_ne!(random_serial(5, 1, 1), first);
+        }
+    }
+
+    /// A serial with its top bit set is a positive INTEGER of 9 content
+    /// octets (a leading zero), and x509-parser reads it back from the
+    /// certificate and from a CRL that lists it.
+    #[test]
+    fn a_top_bit_serial_is_encoded_with_a_leading_zero_and_parses() {
+        let (node, mut st, ca, a, subject) = ca_numbering(Serials::Random, 0);
+        let Node::Ca(authority) = &node else {
+            panic!("not a CA");
+        };
+        let mut found = false;
+        for op in 0..64 {
+            let Msg::Issued {
+                serial,
+                certificate,
+                ..
+            } = issue(&node, &mut st, ca, a, op, &subject, op as u8)
+            else {
+                panic!("not issued");
+            };
+            if serial >> 63 == 0 {
+                continue;
+            }
+            found = true;
+            let arena = &authority.dir.arena;
+            let der = arena.der(certificate.0).expect("issued");
+            let (_, parsed) = x509_parser::parse_x509_certificate(der.as_bytes()).expect("parses");
+            let mut content = vec![0u8];
+            content.extend(serial.to_be_bytes());
+            assert_eq!(parsed.raw_serial(), content.as_slice());
+            let info = arena
+                .verify_certificate(&authority.anchor, certificate, 0)
+                .expect("verifies");
+            assert_eq!(info.serial, serial);
+            let crl = arena
+                .crl(&authority.authority, 1, &[serial], 0)
+                .expect("a CRL");
+            let listed = arena.verify_crl(&authority.anchor, crl).expect("verifies");
+            assert_eq!(listed.revoked, vec![serial]);
+            break;
+        }
+        assert!(found, "no serial with its top bit set among 64");
     }
 
     fn issue(
@@ -1043,7 +1184,7 @@ mod tests {
         let second = issue(&node, &mut st, ca, a, 1, &subject, 7);
         assert!(matches!(
             (first, second),
-            (Msg::Issued { serial: 1, .. }, Msg::Issued { serial: 2, .. })
+            (Msg::Issued { serial: x, .. }, Msg::Issued { serial: y, .. }) if x != y
         ));
     }
 
@@ -1056,14 +1197,16 @@ mod tests {
             ..Hardening::default()
         });
         let b = Id::from(usize::from(a) + 1);
-        issue(&node, &mut st, ca, a, 0, &subject, 7);
+        let Msg::Issued { serial, .. } = issue(&node, &mut st, ca, a, 0, &subject, 7) else {
+            panic!("not issued");
+        };
         let session = Session { peer: b, op: 9 };
         for (msg, refused) in [
-            (Msg::Invalidate { session, serial: 1 }, "invalidate"),
+            (Msg::Invalidate { session, serial }, "invalidate"),
             (
                 Msg::Qualify {
                     session,
-                    serial: 1,
+                    serial,
                     holder: None,
                 },
                 "qualify",
@@ -1085,16 +1228,16 @@ mod tests {
                 fx.sends
             );
         }
-        let fx = node.on_message(ca, &mut st, b, Msg::ListServices { session, serial: 1 });
+        let fx = node.on_message(ca, &mut st, b, Msg::ListServices { session, serial });
         assert!(matches!(
             fx.sends.first(),
             Some((_, Msg::Services { services: None, .. }))
         ));
         // A withdrawal deletes only the asking service: B's changes nothing.
-        let before = st.ca().map(|c| c.tables.services(1).cloned());
-        node.on_message(ca, &mut st, b, Msg::Withdraw { session, serial: 1 });
-        assert_eq!(st.ca().map(|c| c.tables.services(1).cloned()), before);
-        assert!(st.ca().is_some_and(|c| c.tables.is_registered(1)));
+        let before = st.ca().map(|c| c.tables.services(serial).cloned());
+        node.on_message(ca, &mut st, b, Msg::Withdraw { session, serial });
+        assert_eq!(st.ca().map(|c| c.tables.services(serial).cloned()), before);
+        assert!(st.ca().is_some_and(|c| c.tables.is_registered(serial)));
     }
 
     /// The hardenings close only their findings: across modes (V2 too),

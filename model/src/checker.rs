@@ -572,9 +572,11 @@ pub struct PropertyResult {
     /// The path's actions, for replaying it elsewhere (the simulator).
     #[serde(skip)]
     pub actions: Vec<CcAction>,
-    /// Every safety property violated in the path's last state (the one
-    /// this path is for, and any found on the way).
-    pub violated_at_end: Vec<String>,
+    /// Every safety property violated in some state of the path (the one
+    /// this path is for, and any found on the way), as the simulator flags
+    /// them when it replays the path: a property judged on states
+    /// (`link-matches-subject`) may hold again by the path's end.
+    pub violated_on_path: Vec<String>,
     /// For a violated `eventually`: the counterexample is a lasso, and its
     /// loop starts at this line (the lines before are the stem). Equal to
     /// the number of lines when the run stays in the last state forever
@@ -916,9 +918,8 @@ fn report(
             let actions = found
                 .map(|path| path.iter().filter_map(|(_, a)| a.clone()).collect())
                 .unwrap_or_default();
-            let violated_at_end = found
-                .and_then(|path| path.last())
-                .map(|(last, _)| violated_in(last))
+            let violated_on_path = found
+                .map(|path| violated_along(path.iter().map(|(s, _)| s)))
                 .unwrap_or_default();
             PropertyResult {
                 name: p.name.to_string(),
@@ -927,7 +928,7 @@ fn report(
                 counterexample: explained.lines,
                 in_flight: explained.in_flight,
                 actions,
-                violated_at_end,
+                violated_on_path,
                 loop_from: None,
             }
         })
@@ -978,10 +979,13 @@ fn report(
 }
 
 /// Every safety property broken in `s`, by name.
-pub(crate) fn violated_in(s: &CcState) -> Vec<String> {
+/// The safety properties violated in some state of `path`, in
+/// `Property::ALL`'s order.
+pub(crate) fn violated_along<'a>(path: impl Iterator<Item = &'a CcState>) -> Vec<String> {
+    let states: Vec<&CcState> = path.collect();
     Property::ALL
         .iter()
-        .filter(|q| !holds(**q, &s.history, states(s)))
+        .filter(|q| states.iter().any(|s| !holds(**q, &s.history, self::states(s))))
         .map(|q| q.name().to_string())
         .collect()
 }
@@ -1054,7 +1058,7 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
             counterexample: Vec::new(),
             in_flight: Vec::new(),
             actions: Vec::new(),
-            violated_at_end: Vec::new(),
+            violated_on_path: Vec::new(),
             loop_from: None,
         };
         let result = match lasso {
@@ -1077,17 +1081,14 @@ fn check_liveness(config: &CheckConfig, model: &CcModel, report: &mut CheckRepor
                     path.push((entry, None));
                 }
                 let actions = path.iter().filter_map(|(_, a)| a.clone()).collect();
-                let violated_at_end = path
-                    .last()
-                    .map(|(last, _)| violated_in(last))
-                    .unwrap_or_default();
+                let violated_on_path = violated_along(path.iter().map(|(s, _)| s));
                 let explained = explain(model, path);
                 PropertyResult {
                     verdict: Verdict::Violated,
                     counterexample: explained.lines,
                     in_flight: explained.in_flight,
                     actions,
-                    violated_at_end,
+                    violated_on_path,
                     loop_from,
                     ..no_lasso(Verdict::Violated)
                 }
@@ -1231,6 +1232,50 @@ mod tests {
                 Step::P6 | Step::P22 | Step::P24 | Step::P34 | Step::P42 | Step::P46
             )
         })
+    }
+
+    /// An outsider guesses serials only when they count: under sequential
+    /// serials it probes serials it was never shown; under random ones
+    /// (the default) no probe is ever offered, over the whole state space,
+    /// though the CA issues a certificate it could have aimed at.
+    #[test]
+    fn an_outsider_guesses_serials_only_when_they_count() {
+        let probes = |serials| {
+            let (model, _) = small(|c| {
+                c.malicious_service = Some(1);
+                c.outsider = true;
+                c.actions = 1;
+                c.serials = serials;
+            })
+            .into_model()
+            .expect("builds");
+            let (mut probes, mut issued) = (0, 0);
+            let walked = crate::explore::walk_transitions(&model, 200_000, |_, a, n| {
+                if let ActorModelAction::SelectRandom {
+                    random: Choice::Malicious(crate::malicious::Move::Probe { .. }),
+                    ..
+                } = a
+                {
+                    probes += 1;
+                }
+                let registered = n
+                    .actor_states
+                    .iter()
+                    .filter_map(|s| s.ca())
+                    .any(|c| c.next_serial > 1);
+                issued += usize::from(registered);
+                ControlFlow::Continue(())
+            });
+            assert!(walked.complete, "{serials:?}: {walked:?}");
+            assert!(issued > 0, "{serials:?}: the CA never issued");
+            probes
+        };
+        assert!(probes(Serials::Sequential) > 0);
+        assert_eq!(probes(Serials::Random), 0);
+        assert_eq!(CheckConfig::default().serials, Serials::Random);
+        let flags = small(|c| c.serials = Serials::Sequential).flags();
+        assert!(flags.contains("--serials sequential"), "{flags}");
+        assert!(!CheckConfig::default().flags().contains("--serials"));
     }
 
     #[test]

@@ -401,6 +401,17 @@ mod tests {
             .and_then(NodeState::user)
             .and_then(|s| s.certificate)
             .expect("issued");
-        assert_eq!(d.world.system.dir.arena.label(cert), "cert#1(User 0)");
+        // The serial the CA recorded in Fig. 5 (random by default).
+        let ca = d.world.system.dir.ca().expect("a CA");
+        let serial = d
+            .world
+            .state(ca)
+            .and_then(NodeState::ca)
+            .and_then(|c| c.tables.serials_of("User 0").into_iter().next())
+            .expect("registered");
+        assert_eq!(
+            d.world.system.dir.arena.label(cert),
+            format!("cert#{serial}(User 0)")
+        );
     }
 }

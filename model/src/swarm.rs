@@ -28,7 +28,7 @@
 
 use crate::checker::{
     CcAction, CcModel, CheckConfig, CheckError, CheckReport, Coverage, PropertyResult, Verdict,
-    kind_name, violated_in,
+    kind_name, violated_along,
 };
 use crate::counterexample::explain;
 use crate::explore::{Ended, Path, Target, fingerprint, property_targets};
@@ -1039,10 +1039,9 @@ fn result_for(
             .as_ref()
             .map(|p| p.iter().filter_map(|(_, a)| a.clone()).collect())
             .unwrap_or_default(),
-        violated_at_end: path
+        violated_on_path: path
             .as_ref()
-            .and_then(|p| p.last())
-            .map(|(last, _)| violated_in(last))
+            .map(|p| violated_along(p.iter().map(|(s, _)| s)))
             .unwrap_or_default(),
         loop_from: None,
     }
@@ -1382,7 +1381,7 @@ mod tests {
                         .map_or(0, |q| q.counterexample.len());
                     assert!(p.counterexample.len() >= shortest, "{}", p.name);
                     assert_eq!(p.actions.len(), p.counterexample.len());
-                    assert!(p.violated_at_end.contains(&p.name));
+                    assert!(p.violated_on_path.contains(&p.name));
                 }
             }
             assert_eq!(

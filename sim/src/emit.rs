@@ -7,8 +7,8 @@
 //! CRLs are byte-identical, and uses `schedule = "scripted"`: time stays at
 //! zero, as the checker's clock does, and every message and timer waits for
 //! the `deliver`, `drop` or `timeout` step that the counterexample's action
-//! names. The file expects the violations the checker found in the path's
-//! last state.
+//! names. The file expects the violations the checker found along the
+//! path (the simulator flags each at the event that breaks it).
 
 use crate::scenario::{Background, request_name};
 use commoncert_model::checker::{CheckConfig, NetworkKind, PropertyResult};
@@ -428,7 +428,7 @@ fn scenario(
             }
         }
     }
-    let violated: Vec<String> = result.violated_at_end.iter().map(|v| quote(v)).collect();
+    let violated: Vec<String> = result.violated_on_path.iter().map(|v| quote(v)).collect();
     let _ = writeln!(t, "\n[expect]\nviolations = [{}]", violated.join(", "));
     t
 }

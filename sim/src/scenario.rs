@@ -1723,10 +1723,15 @@ expect_steps = ["P3", "P4", "P5", "P6"]
 
     #[test]
     fn adversary_steps_and_hardening_are_checked_with_their_place() {
-        let malicious = OK.replace(
-            "[[service]]\nid = \"B\"",
-            "[[service]]\nid = \"B\"\nmalicious = true",
-        );
+        let malicious = OK
+            .replace(
+                "[[service]]\nid = \"B\"",
+                "[[service]]\nid = \"B\"\nmalicious = true",
+            )
+            .replace(
+                "timeout_ms = 500",
+                "timeout_ms = 500\nserials = \"sequential\"",
+            );
         let probe = |extra: &str| {
             format!(
                 "{malicious}\n[[step]]\ndo = \"probe\"\nservice = \"B\"\nexpect = \"statement\"\n{extra}"
@@ -1773,6 +1778,45 @@ expect_steps = ["P3", "P4", "P5", "P6"]
         )
         .expect("valid");
         assert!(s.spec.hardening.one_per_subject);
+    }
+
+    /// `serials` takes "sequential" or "random" (the default), and a bad
+    /// value is refused at its place; a `probe` guesses its serial, so it
+    /// needs sequential serials.
+    #[test]
+    fn serials_are_read_and_a_bad_value_or_a_guess_under_random_is_refused() {
+        assert_eq!(
+            parse(Path::new("t.toml"), OK)
+                .expect("valid")
+                .spec
+                .modes
+                .serials,
+            Serials::Random
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &OK.replace(
+                "timeout_ms = 500",
+                "timeout_ms = 500\nserials = \"sequential\"",
+            ),
+        )
+        .expect("valid");
+        assert_eq!(s.spec.modes.serials, Serials::Sequential);
+        let e = refused(&OK.replace(
+            "timeout_ms = 500",
+            "timeout_ms = 500\nserials = \"counted\"",
+        ));
+        assert_eq!((e.line, e.column), (7, 11), "{e}");
+        assert!(e.message.contains("`[config]`"), "{e}");
+        assert!(e.message.contains("unknown serials `counted`"), "{e}");
+        assert!(e.message.contains("\"sequential\" or \"random\""), "{e}");
+        let probe = OK.replace(
+            "[[service]]\nid = \"B\"",
+            "[[service]]\nid = \"B\"\nmalicious = true",
+        ) + "\n[[step]]\ndo = \"probe\"\nservice = \"B\"\nrequest = \"check\"\nserial = 1\n";
+        let e = refused(&probe);
+        assert!(e.message.contains("step 3"), "{e}");
+        assert!(e.message.contains("`serials = \"sequential\"`"), "{e}");
     }
 
     #[test]

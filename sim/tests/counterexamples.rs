@@ -174,7 +174,7 @@ fn a_path_through_the_cas_retransmission_replays_with_it() {
         counterexample: Vec::new(),
         in_flight: Vec::new(),
         actions,
-        violated_at_end: Vec::new(),
+        violated_on_path: Vec::new(),
         loop_from: None,
     };
     let text = commoncert_sim::emit::counterexample_scenario(
