@@ -938,7 +938,16 @@ mod tests {
                 },
             );
             let session = Session { peer: a, op: 2 };
-            node.on_message(ca, st, a, Msg::Invalidate { session, serial })
+            node.on_message(
+                ca,
+                st,
+                a,
+                Msg::Invalidate {
+                    session,
+                    serial,
+                    consent: None,
+                },
+            )
         };
         let (node, mut st, ca, a, b, subject) = build(Hardening {
             push_ack: true,
@@ -1119,7 +1128,11 @@ mod tests {
                 ask(qualify(proof(Purpose::QUALIFY))),
                 // A duplicated request, while B is still qualified.
                 ask(qualify(proof(Purpose::QUALIFY))),
-                ask(Msg::Withdraw { session, serial }),
+                ask(Msg::Withdraw {
+                    session,
+                    serial,
+                    consent: None,
+                }),
                 ask(qualify(proof(Purpose::QUALIFY))),
                 ask(qualify(proof(Purpose::Use.tag()))),
             ]
@@ -1202,7 +1215,14 @@ mod tests {
         };
         let session = Session { peer: b, op: 9 };
         for (msg, refused) in [
-            (Msg::Invalidate { session, serial }, "invalidate"),
+            (
+                Msg::Invalidate {
+                    session,
+                    serial,
+                    consent: None,
+                },
+                "invalidate",
+            ),
             (
                 Msg::Qualify {
                     session,
@@ -1235,7 +1255,16 @@ mod tests {
         ));
         // A withdrawal deletes only the asking service: B's changes nothing.
         let before = st.ca().map(|c| c.tables.services(serial).cloned());
-        node.on_message(ca, &mut st, b, Msg::Withdraw { session, serial });
+        node.on_message(
+            ca,
+            &mut st,
+            b,
+            Msg::Withdraw {
+                session,
+                serial,
+                consent: None,
+            },
+        );
         assert_eq!(st.ca().map(|c| c.tables.services(serial).cloned()), before);
         assert!(st.ca().is_some_and(|c| c.tables.is_registered(serial)));
     }
@@ -1257,6 +1286,7 @@ mod tests {
             // (`push-pop-c2-liveness-n2-crl-freshness`), every verdict alike
             // but the one it closes.
             crl_freshness: false,
+            holder_consent: true,
         };
         let configs = [
             CheckConfig {
