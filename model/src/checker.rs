@@ -976,7 +976,11 @@ pub(crate) fn violated_along<'a>(path: impl Iterator<Item = &'a CcState>) -> Vec
     let states: Vec<&CcState> = path.collect();
     Property::ALL
         .iter()
-        .filter(|q| states.iter().any(|s| !holds(**q, &s.history, self::states(s))))
+        .filter(|q| {
+            states
+                .iter()
+                .any(|s| !holds(**q, &s.history, self::states(s)))
+        })
         .map(|q| q.name().to_string())
         .collect()
 }
