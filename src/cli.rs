@@ -134,7 +134,8 @@ struct ModelArgs {
     #[arg(long)]
     curious_service: bool,
     /// Make service ID (A, B, ...) malicious: it probes the CA on serials it
-    /// was never shown, relays presentations to other services and replays
+    /// was never shown (under --serials sequential: only counted serials can
+    /// be guessed), relays presentations to other services and replays
     /// credentials, within the --actions budget.
     #[arg(long, value_name = "ID", value_parser = parse_service_name)]
     malicious_service: Option<usize>,

@@ -51,7 +51,9 @@ const SERIAL_STREAM: u64 = 0x6363_0005;
 /// shape sequential serials give it) and another seed gives others. All 64
 /// bits are kept; a serial with its top bit set is encoded in DER with a
 /// leading zero octet (9 content octets, within RFC 5280's 20). Zero, which
-/// no certificate may have, is drawn again like a collision.
+/// no certificate may have, is drawn again like a collision. A real CA keys
+/// its CSPRNG from fresh entropy; here the key is the run's seed, so that
+/// every run replays.
 pub fn random_serial(seed: u64, n: u64, attempt: u32) -> Serial {
     use rand_chacha::ChaCha20Rng;
     use rand_chacha::rand_core::{Rng, SeedableRng};

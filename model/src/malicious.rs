@@ -14,12 +14,11 @@
 //!   "Never shown" is kept exactly: a serial that reached it in any message
 //!   (a presentation, its own issuance or CA answers, its Fig. 7 table) is
 //!   not probed, and while an issuance through it is under way it probes
-//!   nothing (it cannot know which serial that issuance takes). What a
-//!   malicious service may do to serials it was shown, as the issuing or a
-//!   qualified service, is out of these moves' bound: a guess sent before
-//!   an issuance through it can still land on that certificate, which
-//!   `ca-authz` cannot tell apart (`reports/findings.md`, the residual
-//!   `insider-withdraws`);
+//!   nothing (it cannot know which serial that issuance takes);
+//! - asks the CA to invalidate, or withdraw it from, a certificate it
+//!   issued or was shown, though the holder said no Yes (`Move::Revoke`):
+//!   the insider's abuse, which `ca-authz` cannot tell from the holder's
+//!   request and `holder-consent` refuses (`insider-invalidates`);
 //! - relays a presentation a user made to it to another service, as itself
 //!   (`Move::Relay`): a man in the middle between the user and B. Under
 //!   bearer certificates B cannot tell; under proof of possession the

@@ -201,3 +201,44 @@ fn a_path_through_the_cas_retransmission_replays_with_it() {
         "{what:?}"
     );
 }
+
+/// A guessed serial replays: an outsider's probe under sequential serials
+/// is written with `serials = "sequential"` (else the file would not even
+/// parse: a probe needs it), and a file under the default says nothing.
+#[test]
+fn an_outsiders_guess_replays_under_the_serials_it_was_found_with() {
+    use commoncert_model::config::Serials;
+    let outsider = |serials| CheckConfig {
+        services: 3,
+        malicious_service: Some(2),
+        outsider: true,
+        actions: 2,
+        serials,
+        ..CheckConfig::default()
+    };
+    let report = check(&outsider(Serials::Sequential), |_| {}).expect("valid");
+    let guess = report
+        .properties
+        .iter()
+        .find(|p| p.name == "no-unauthorised-revocation")
+        .expect("the property");
+    let text =
+        commoncert_sim::emit::counterexample_scenario(&report.config, &report.dir, "guess", guess);
+    assert!(text.contains("serials = \"sequential\""), "{text}");
+    assert!(text.contains("do = \"probe\""), "{text}");
+    let (n, failures) = replay("guess", &outsider(Serials::Sequential));
+    assert!(n > 0);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let report = check(&outsider(Serials::Random), |_| {}).expect("valid");
+    let any = report
+        .properties
+        .iter()
+        .find(|p| p.name == "one-certificate-per-user")
+        .expect("the property");
+    assert!(
+        !any.counterexample.is_empty(),
+        "a second certificate is issued"
+    );
+    let text = commoncert_sim::emit::counterexample_scenario(&report.config, &report.dir, "x", any);
+    assert!(!text.contains("serials ="), "{text}");
+}
