@@ -978,6 +978,96 @@ mod tests {
         }
     }
 
+    /// A finding is refused when its counterexample lacks the harm or the
+    /// mechanism it declares, or its note names a mechanism it does not
+    /// declare; the true declaration passes.
+    #[test]
+    fn a_finding_whose_trace_lacks_its_mechanism_is_refused() {
+        let text = r#"
+[[run]]
+name = "patent"
+[run.config]
+actions = 3
+lossy = true
+[run.expect]
+one-certificate-per-user = "violated"
+
+[[run]]
+name = "fixed"
+[run.config]
+actions = 3
+lossy = true
+harden = ["one-per-subject"]
+[run.expect]
+one-certificate-per-user = "holds"
+
+[[finding]]
+name = "retry"
+property = "one-certificate-per-user"
+patent = "patent"
+hardened = "fixed"
+closed-by = "one-per-subject"
+scenarios = ["a.toml", "b.toml"]
+harm = { victim = "u0", what = "a second certificate", sends = "CA -> A: Issued(*" }
+mechanism = [{ kind = "timeout", event = "u0", what = "u0's timer fires" }]
+"#;
+        let exp = Expectations::parse(text).expect("valid");
+        let outcomes = run(&exp, |_| {}).expect("runs");
+        assert_eq!(finding_faults(&exp, &outcomes), Vec::<String>::new());
+        // The shortest counterexample loses nothing: a planted loss is refused.
+        let planted = text.replace(
+            r#"{ kind = "timeout", event = "u0", what = "u0's timer fires" }"#,
+            r#"{ kind = "lost", event = "CA -> A: Issued(*", what = "the CA's answer is lost" }"#,
+        );
+        let exp = Expectations::parse(&planted).expect("valid");
+        let faults = finding_faults(&exp, &outcomes);
+        assert!(
+            faults.len() == 1 && faults[0].contains("lacks the mechanism (Lost)"),
+            "{faults:?}"
+        );
+        // A harm the trace does not show is refused.
+        let planted = text.replace("CA -> A: Issued(*", "CA -> B: Issued(*");
+        let exp = Expectations::parse(&planted).expect("valid");
+        let faults = finding_faults(&exp, &outcomes);
+        assert!(
+            faults.iter().any(|f| f.contains("lacks the harm")),
+            "{faults:?}"
+        );
+        // A note that promises a loss the finding does not declare.
+        let planted = text.replace(
+            r#"scenarios = ["a.toml", "b.toml"]"#,
+            "scenarios = [\"a.toml\", \"b.toml\"]\nnote = \"The answer is lost.\"",
+        );
+        let exp = Expectations::parse(&planted).expect("valid");
+        let faults = finding_faults(&exp, &outcomes);
+        assert!(
+            faults.iter().any(|f| f.contains("says `lost`")),
+            "{faults:?}"
+        );
+    }
+
+    #[test]
+    fn matching_patterns_take_any_text_for_a_star() {
+        assert!(matches_pattern(
+            "CA -> C: Answer(#*, OK)",
+            "CA -> C: Answer(#12, OK)"
+        ));
+        assert!(!matches_pattern(
+            "CA -> C: Answer(#*, OK)",
+            "CA -> C: Answer(#12, NG)"
+        ));
+        assert!(matches_pattern(
+            "B -> u0: Granted(*",
+            "B -> u0: Granted(#1, OwnTable)"
+        ));
+        assert!(!matches_pattern(
+            "B -> u0: Granted(*",
+            "A -> u0: Granted(#1, OwnTable)"
+        ));
+        assert!(matches_pattern("u0", "u0"));
+        assert!(!matches_pattern("u0", "u01"));
+    }
+
     #[test]
     fn the_committed_expectations_parse() {
         let text = include_str!("../../verification/expectations.toml");
