@@ -658,10 +658,9 @@ mod tests {
     fn subject_match_closes_the_v2_bind_and_nothing_else_changes() {
         for (serials, closed) in [
             (Serials::Sequential, &["link-matches-subject"][..]),
-            (
-                Serials::Random,
-                &["link-matches-subject", "no-unauthorised-revocation"][..],
-            ),
+            // (The insider's own invalidation, `Move::Revoke`, breaks
+            // no-unauthorised-revocation either way.)
+            (Serials::Random, &["link-matches-subject"][..]),
         ] {
             let v2 = |h: Hardening| {
                 insider(|c| {

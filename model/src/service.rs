@@ -612,14 +612,11 @@ impl Service {
                         },
                     );
                 }
-                Some(link) => {
-                    // V1: the own table is the only check.
+                Some(_) => {
+                    // V1: the own table is the only check. Not P22/P24,
+                    // whose trigger is the CA's OK: the variant's own step.
                     st.sessions.remove(&session);
-                    fx.step(Step::S13).step(if link == Link::Issued {
-                        Step::P22
-                    } else {
-                        Step::P24
-                    });
+                    fx.step(Step::S13).step(Step::V1);
                     grant(
                         fx,
                         Msg::Granted {
@@ -1079,13 +1076,10 @@ impl Service {
             (Purpose::InvalidateByPassword | Purpose::InvalidateByCertificate, _) => {
                 // Invalid either way now: the CA deleted it, or had already
                 // (then it deleted nothing for this request, so no P13/S10).
-                if verdict == Verdict::Ok {
-                    // S10/P13: the CA deleted both rows and answered; A deletes
-                    // the serial and tells the user.
-                    if s.purpose == Purpose::InvalidateByPassword {
-                        fx.step(Step::S10);
-                    }
-                    fx.step(Step::P13);
+                if verdict == Verdict::Ok && s.purpose == Purpose::InvalidateByPassword {
+                    // S10: the CA deleted both rows (its P13) and answered; A
+                    // deletes the serial and tells the user.
+                    fx.step(Step::S10);
                 }
                 st.durable.table.unlink(serial);
                 fx.persist = true;

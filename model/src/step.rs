@@ -34,7 +34,8 @@
 //! | S9 | service, S5 Yes | `AskInvalidate` sent |
 //! | P11 | user | a password login or the certificate sent for invalidation |
 //! | P12 | service | the user authenticated: `AskInvalidate` or a no-certificate answer sent |
-//! | P13, S10 | service, on the CA's OK to `Invalidate` | the CA has no row for the serial, the service's Fig. 7 lacks it, `Invalidated` sent (a lost request or answer records neither) |
+//! | P13 | CA, on `Invalidate` | the CA deleted the serial's rows and answers OK (recorded even when the answer is lost; a lost request records nothing) |
+//! | S10 | service, on the CA's OK to `Invalidate` (password path) | the CA has no row for the serial, the service's Fig. 7 lacks it, `Invalidated` sent |
 //! | S11 | user starts use/prohibit | `Access` or (bearer) `Present` sent |
 //! | S12 | user | the certificate presented for use or prohibition |
 //! | S13 | service, on `Present` | a presented certificate received and looked up |
@@ -46,7 +47,8 @@
 //! | P14 | service, on the CA's answer to `Check` | the answer is NG (only a validity check, never a refused qualification) |
 //! | P15 | service, same event | the service's Fig. 7 lacks the serial, `Refused(revoked)` sent |
 //! | P21, P23, P33, P41, P45 | service, on the CA's answer to `Check` | the answer is OK |
-//! | P22, P24 | service | `Granted` sent (online: after P21/P23; V1: from the own table) |
+//! | P22, P24 | service, on the CA's OK to `Check` | `Granted` sent on that OK (the patent's trigger: "on OK from the CA") |
+//! | V1 | service, S13 Yes under V1 | `Granted` sent from the own table alone (the patent's V1 omits the check, so P21-P24 do not happen; the project records the variant's own step) |
 //! | S20-1 | service, S13 Yes | `AskProhibit` sent |
 //! | S20-2 | service, on the user's Yes | the service's Fig. 7 lacks the serial |
 //! | S20-3 | service, same event | `Withdraw` sent |
@@ -160,21 +162,24 @@ steps! {
     S20_2 => "S20-2": "Fig. 9: B deletes the serial from its table.",
     S20_3 => "S20-3": "Fig. 9: B asks the CA to delete B from the certificate's services.",
     S20_4 => "S20-4": "Fig. 9: CA deletes B and answers; B tells the user use of B is prohibited.",
+    V1 => "V1": "Variant V1: the checking step omitted; the service serves the user on its own Fig. 7 table alone.",
 }
 
-/// The figure family a label belongs to: `P` (Fig. 3A-4, 11) or `S` (Fig. 8-9).
+/// The figure family a label belongs to: `P` (Fig. 3A-4, 11), `S`
+/// (Fig. 8-9) or `V` (the variants' own steps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     P,
     S,
+    V,
 }
 
 impl Step {
     pub fn family(self) -> Family {
-        if self.label().starts_with('P') {
-            Family::P
-        } else {
-            Family::S
+        match self.label().as_bytes().first() {
+            Some(b'P') => Family::P,
+            Some(b'V') => Family::V,
+            _ => Family::S,
         }
     }
 }
@@ -232,8 +237,9 @@ mod tests {
 
     #[test]
     fn catalogue_has_every_label_of_flows_md() {
-        // P1-P6, P11-P15, P21-P24, P31-P46, S1-S19, S20-1..4
-        assert_eq!(Step::ALL.len(), 6 + 5 + 4 + 16 + 19 + 4);
+        // P1-P6, P11-P15, P21-P24, P31-P46, S1-S19, S20-1..4, and V1's
+        // own-table grant
+        assert_eq!(Step::ALL.len(), 6 + 5 + 4 + 16 + 19 + 4 + 1);
     }
 
     #[test]

@@ -234,18 +234,42 @@ pub fn check(step: Step, ev: &Event) -> Result<(), String> {
             }),
             "P12: the user authenticated and answered",
         ),
-        P13 | S10 => {
+        P13 => {
+            let Some(Msg::Invalidate { serial, .. }) = ev.input() else {
+                return Err("P13: recorded without an invalidation request at the CA".into());
+            };
+            need_ca(
+                ev.ca_registered(*serial).map(|r| {
+                    !r && ev
+                        .sent(|m| answer(m) == Some((*serial, Request::Invalidate, Verdict::Ok)))
+                }),
+                "P13: the CA deleted the serial's rows and answers OK",
+            )
+        }
+        S10 => {
             let Some((serial, Request::Invalidate, Verdict::Ok)) = ev.input().and_then(answer)
             else {
-                return Err("P13/S10: recorded without the CA's OK to an invalidation".into());
+                return Err("S10: recorded without the CA's OK to an invalidation".into());
             };
             need(
                 ev.ca_registered(serial) != Some(true)
                     && ev.my_table_holds(serial) == Some(false)
                     && ev.sent(|m| matches!(m, Msg::Invalidated { .. })),
-                "P13/S10: the CA has no row, A's Fig. 7 lacks the serial, the user is told",
+                "S10: the CA has no row, A's Fig. 7 lacks the serial, the user is told",
             )
         }
+        V1 => need(
+            ev.sent(|m| {
+                matches!(
+                    m,
+                    Msg::Granted {
+                        basis: Basis::OwnTable,
+                        ..
+                    }
+                )
+            }),
+            "V1: the user served from the own table alone",
+        ),
         P14 => need(
             matches!(
                 ev.input().and_then(answer),
@@ -310,16 +334,14 @@ pub fn check(step: Step, ev: &Event) -> Result<(), String> {
                 granted.is_some_and(|(serial, basis)| {
                     // (online, a concurrent S20-2 may have deleted the row
                     // since S13 found it; the CA's OK decides)
+                    // On the CA's OK to this check (Fig. 4); V1's own-table
+                    // grant records V1 instead.
                     ev.my_link(serial).is_none_or(|l| l == link)
-                        && match basis {
-                            // Online: on the CA's OK to this check (Fig. 4).
-                            Basis::CaAnswer => matches!(
-                                ev.input().and_then(answer),
-                                Some((s, Request::Check, Verdict::Ok)) if s == serial
-                            ),
-                            // V1: on the own table alone.
-                            Basis::OwnTable => true,
-                        }
+                        && basis == Basis::CaAnswer
+                        && matches!(
+                            ev.input().and_then(answer),
+                            Some((s, Request::Check, Verdict::Ok)) if s == serial
+                        )
                 }),
                 "P22/P24: the user served on the CA's OK (online) or the own table (V1), at the issuing (P22) or a qualified (P24) service",
             )

@@ -931,7 +931,8 @@ mod tests {
         assert!(table.iter().all(|l| cells(l) == cells(table[0])
             || l.starts_with("| label")
             || l.starts_with("| P")
-            || l.starts_with("| S")));
+            || l.starts_with("| S")
+            || l.starts_with("| V")));
         assert!(md.contains("## Step coverage"));
     }
 
