@@ -56,6 +56,7 @@ enum DefectArg {
     ReuseSerials,
     OnePasswordEverywhere,
     ForgetLinkPersist,
+    IgnoreExpiry,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -131,7 +132,7 @@ struct ModelArgs {
     harden: Vec<String>,
     /// Flip a deliberate defect in (repeatable): skip-ca-check,
     /// keep-row-on-prohibit, skip-proof-check, reuse-serials,
-    /// one-password-everywhere, forget-link-persist.
+    /// one-password-everywhere, forget-link-persist, ignore-expiry.
     #[arg(long = "defect", value_enum)]
     defects: Vec<DefectArg>,
     /// Depth bound: states deeper are not explored (verdicts then `unknown`).
@@ -158,6 +159,12 @@ struct ModelArgs {
     /// drops, crashes and choices not (no --symmetry).
     #[arg(long)]
     liveness: bool,
+    /// Let the clock jump forward at most K times, each jump a choice of
+    /// the environment (never forced by fairness): past every certificate's
+    /// notAfter, or under crl-freshness also past every CRL's nextUpdate.
+    /// 0: time stands still.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    clock_jumps: u8,
 }
 
 /// A standard system's service name (`A`..`H`) as its index.
@@ -238,6 +245,7 @@ impl ModelArgs {
                         DefectArg::ReuseSerials => d.reuse_serials = true,
                         DefectArg::OnePasswordEverywhere => d.one_password_everywhere = true,
                         DefectArg::ForgetLinkPersist => d.forget_link_persist = true,
+                        DefectArg::IgnoreExpiry => d.ignore_expiry = true,
                     }
                 }
                 d
@@ -248,6 +256,7 @@ impl ModelArgs {
             symmetry: self.symmetry,
             threads: self.threads.into(),
             liveness: self.liveness,
+            clock_jumps: self.clock_jumps,
         }
     }
 }

@@ -122,6 +122,7 @@ fn describe_node(dir: &crate::config::Directory, node: &NodeState) -> Value {
             "seen": a.seen.iter().map(|s| dir.arena.label(s.certificate)).collect::<Vec<_>>(),
             "pending": a.replays.pending.len(),
         }),
+        NodeState::Clock(c) => json!({ "now_ms": c.now, "jumps_left": c.jumps_left }),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::{Directory, Role};
 use crate::msg::{Basis, Msg, OpId, Request, Session, Verdict};
 use crate::node::NodeState;
 use crate::tables::Serial;
-use crate::x509::CertId;
+use crate::x509::{CertId, VirtualTime};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,6 +70,11 @@ pub enum Property {
     /// registration, RFC 4211). A service that has a key it was shown
     /// certified for a subject of its choosing breaks it.
     KeyBoundByHolder,
+    /// No service grants on a certificate whose notAfter had passed when
+    /// it was presented there (judged as the presentation is sent, which
+    /// the service's check follows). Only a run in which time passes can
+    /// break it, so the checker judges it with `--clock-jumps` only.
+    ExpiredNeverAccepted,
 }
 
 impl Property {
@@ -87,6 +92,7 @@ impl Property {
         Property::LinkMatchesSubject,
         Property::NoUnauthorisedQualification,
         Property::KeyBoundByHolder,
+        Property::ExpiredNeverAccepted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -104,6 +110,7 @@ impl Property {
             Property::LinkMatchesSubject => "link-matches-subject",
             Property::NoUnauthorisedQualification => "no-unauthorised-qualification",
             Property::KeyBoundByHolder => "key-bound-by-holder",
+            Property::ExpiredNeverAccepted => "expired-never-accepted",
         }
     }
 
@@ -129,6 +136,15 @@ pub enum Milestone {
     /// (reachable under V2, where the template is the same everywhere; not
     /// under passwords).
     ReplayedCredentialAccepted,
+    /// A service refused a certificate because its notAfter had passed
+    /// (rejection `expired`): reachable only when time passes
+    /// (`--clock-jumps`).
+    ExpiredRefused,
+    /// Under `crl-freshness`, a service whose newest CRL had passed its
+    /// nextUpdate checked a presentation with the CA instead of its own
+    /// table (a check for want of any CRL yet does not count). Judged on
+    /// the services' sessions (`SessionState::stale_crl`), not the history.
+    StaleCrlAsksCa,
 }
 
 impl Milestone {
@@ -138,7 +154,25 @@ impl Milestone {
         Milestone::Prohibition,
         Milestone::StatementTwoSources,
         Milestone::ReplayedCredentialAccepted,
+        Milestone::ExpiredRefused,
+        Milestone::StaleCrlAsksCa,
     ];
+
+    /// Whether some run has reached this milestone by the state with this
+    /// history and these parties' states.
+    pub fn reached<'a>(
+        self,
+        history: &History,
+        states: impl IntoIterator<Item = &'a NodeState>,
+    ) -> bool {
+        match self {
+            Milestone::StaleCrlAsksCa => states
+                .into_iter()
+                .filter_map(NodeState::service)
+                .any(|s| s.sessions.values().any(|session| session.stale_crl)),
+            m => history.reached.contains(&m),
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -147,6 +181,8 @@ impl Milestone {
             Milestone::Prohibition => "prohibition",
             Milestone::StatementTwoSources => "statement-two-sources",
             Milestone::ReplayedCredentialAccepted => "replayed-credential-accepted",
+            Milestone::ExpiredRefused => "expired-refused",
+            Milestone::StaleCrlAsksCa => "stale-crl-asks-ca",
         }
     }
 }
@@ -159,9 +195,17 @@ pub enum Liveness {
     /// Every operation a user starts ends with an outcome.
     OperationsEnd,
     /// After the CA deletes a serial, every service that holds it
-    /// eventually deletes it (V1). Online, every use asks the CA, so a
-    /// deleted serial is refused everywhere from the deletion on (which
-    /// `revoked-never-accepted` checks as safety); nothing is awaited.
+    /// eventually deletes it (V1), or its certificate expires. Online,
+    /// every use asks the CA, so a deleted serial is refused everywhere
+    /// from the deletion on (which `revoked-never-accepted` checks as
+    /// safety); nothing is awaited. The project's reading of "for ever":
+    /// once the certificate's notAfter has passed every service refuses it
+    /// (`expired` at S11-S12, before any table lookup), so a row left
+    /// behind grants nothing and is no longer awaited. Time passes only
+    /// with `check --clock-jumps`, and a jump is never forced (it is not
+    /// weakly fair), so a run may still keep the time short of notAfter
+    /// for ever; without jumps nothing expires and the reading changes
+    /// nothing.
     InvalidationReachesAll,
     /// Under a reliable network and no crash, an honest issue (the
     /// account's own credential) ends issued or already-issued. A user that
@@ -205,10 +249,12 @@ impl Liveness {
                 let Some(ca) = states.iter().find_map(|s| s.ca()) else {
                     return false;
                 };
+                let now = states.iter().find_map(|s| s.clock()).map(|c| c.now);
                 states.iter().filter_map(|s| s.service()).any(|service| {
-                    ca.revoked
-                        .iter()
-                        .any(|serial| service.durable.table.holds(*serial))
+                    ca.revoked.iter().any(|serial| {
+                        service.durable.table.holds(*serial)
+                            && !now.is_some_and(|now| expired(dir, ca, *serial, now))
+                    })
                 })
             }
             // Outstanding: an honest issue under way, or one that ended
@@ -229,6 +275,33 @@ impl Liveness {
             }
         }
     }
+}
+
+/// Whether the certificate the CA issued with `serial` has expired at `now`
+/// (its notAfter passed). A serial the CA did not issue in this run is
+/// not known to have expired.
+fn expired(dir: &Directory, ca: &crate::ca::CaState, serial: Serial, now: u64) -> bool {
+    ca.issued
+        .values()
+        .find(|(s, _)| *s == serial)
+        .map(|(_, cert)| *cert)
+        .or_else(|| {
+            dir.own
+                .values()
+                .find(|o| o.serial == serial)
+                .map(|o| o.certificate)
+        })
+        .and_then(|cert| dir.arena.not_after(cert))
+        .is_some_and(|not_after| now > not_after)
+}
+
+/// Whether any certificate of this run can have expired at `now`: every
+/// certificate the CA issues is valid for `certificate_validity_ms` from a
+/// time at or after 0 (rounded to seconds), so none has before. A
+/// simulation that runs for less than the validity (most) pays nothing for
+/// `expired-never-accepted`.
+fn may_have_expired(dir: &Directory, now: VirtualTime) -> bool {
+    now.saturating_add(1000) > dir.modes.certificate_validity_ms
 }
 
 /// Every property's and milestone's name, as flags and files write them.
@@ -278,6 +351,10 @@ pub struct History {
     /// session of the holder's, and the holder has not withdrawn it since:
     /// a duplicated request of the session is answered alike.
     qualified_in: BTreeSet<(Id, Id, OpId)>,
+    /// (presenter, service, operation): a certificate was presented there
+    /// after its notAfter had passed, in a session still open
+    /// (`expired-never-accepted`). Empty unless time passes.
+    presented_expired: BTreeSet<(Id, Id, OpId)>,
     /// (key, user): the user offered the key for certification in its own
     /// login for an issuance (S3) (`key-bound-by-holder`). Keyed by the key,
     /// so that an issuance looks up only the offers of the key it certifies.
@@ -353,6 +430,11 @@ impl History {
                 .iter()
                 .map(|(h, svc, op)| (id(*h), id(*svc), *op))
                 .collect(),
+            presented_expired: self
+                .presented_expired
+                .iter()
+                .map(|(h, svc, op)| (id(*h), id(*svc), *op))
+                .collect(),
             key_offers: self
                 .key_offers
                 .iter()
@@ -412,8 +494,8 @@ impl History {
             )
     }
 
-    /// Observe one message as it is sent (dropped or not).
-    pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
+    /// Observe one message as it is sent (dropped or not), at `now`.
+    pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg, now: VirtualTime) {
         if let Some(credential) = msg.credential() {
             if let crate::config::Credential::Password { password, .. } = credential {
                 // Judged by the secret: a service's password sent anywhere
@@ -445,6 +527,17 @@ impl History {
         {
             self.reached.insert(Milestone::ReplayedCredentialAccepted);
         }
+        if dir.is_service(src)
+            && matches!(
+                msg,
+                Msg::Refused {
+                    refusal: crate::msg::Refusal::Rejected(crate::rejection::Rejection::Expired),
+                    ..
+                }
+            )
+        {
+            self.reached.insert(Milestone::ExpiredRefused);
+        }
         let from_user = matches!(dir.party(src).map(|p| &p.role), Some(Role::User));
         match msg {
             // The holder's Yes to S9/P12 (invalidate) or S20-1 (prohibit).
@@ -462,9 +555,22 @@ impl History {
                         self.using.insert((src, dst, *op));
                     }
                 }
+                if may_have_expired(dir, now)
+                    && dir
+                        .arena
+                        .not_after(shown.certificate)
+                        .is_some_and(|not_after| now > not_after)
+                {
+                    self.presented_expired.insert((src, dst, *op));
+                }
             }
-            // A use's session ends with the service's answer.
-            Msg::Granted { op, .. } | Msg::Refused { op, .. } => {
+            // A use's session ends with the service's answer (a grant is
+            // judged below first).
+            Msg::Refused { op, .. } => {
+                self.using.remove(&(dst, src, *op));
+                self.presented_expired.remove(&(dst, src, *op));
+            }
+            Msg::Granted { op, .. } => {
                 self.using.remove(&(dst, src, *op));
             }
             // P37 to anyone but a portal.
@@ -630,6 +736,13 @@ impl History {
         if !self.presented.contains(&(serial, service)) {
             self.violated.insert(Property::NoRelay);
         }
+        let expired = (to, service, op);
+        if self.presented_expired.contains(&expired) {
+            self.violated.insert(Property::ExpiredNeverAccepted);
+            if matches!(msg, Msg::Granted { .. }) {
+                self.presented_expired.remove(&expired);
+            }
+        }
         match msg {
             Msg::Granted { .. }
                 if self
@@ -721,7 +834,7 @@ mod tests {
                 for env in n.network.iter_all() {
                     if !History::may_change(env.msg) {
                         let mut h = History::clone(&s.history);
-                        h.observe(&dir, env.src, env.dst, env.msg);
+                        h.observe(&dir, env.src, env.dst, env.msg, 0);
                         assert_eq!(h, **s.history, "{}", env.msg);
                     }
                 }

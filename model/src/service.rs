@@ -81,6 +81,12 @@ pub struct SessionState {
     pub link: Option<Link>,
     /// `ca-authz`: the presentation S17 forwards to the CA as the holder's.
     pub holder: Option<Shown>,
+    /// Ghost, read by no handler: this session's check went to the CA
+    /// because the service's newest CRL had passed its nextUpdate
+    /// (`crl-freshness`), as against holding none yet. Only the
+    /// `stale-crl-asks-ca` milestone reads it; it is never true unless
+    /// time passes (`check --clock-jumps`).
+    pub stale_crl: bool,
 }
 
 /// What survives a crash.
@@ -482,10 +488,21 @@ impl Service {
         session: Session,
         shown: &Shown,
     ) -> Result<CertInfo, Rejection> {
-        let info =
-            self.dir
+        let now = self.clock.now();
+        // The deliberate defect `ignore_expiry`: check as of the notAfter
+        // once it has passed, so an expired certificate verifies.
+        let at = match self.defects.ignore_expiry {
+            true => self
+                .dir
                 .arena
-                .verify_certificate(&self.anchor, shown.certificate, self.clock.now())?;
+                .not_after(shown.certificate)
+                .map_or(now, |not_after| now.min(not_after)),
+            false => now,
+        };
+        let info = self
+            .dir
+            .arena
+            .verify_certificate(&self.anchor, shown.certificate, at)?;
         if self.dir.modes.presentation == Presentation::Bearer || self.defects.skip_proof_check {
             return Ok(info);
         }
@@ -574,6 +591,9 @@ impl Service {
         let ask_ca = (self.dir.modes.revocation == Revocation::Online
             || (self.dir.keeps_crls_fresh() && !self.holds_current_crl(st)))
             && !self.defects.skip_ca_check;
+        // Under V1 a check goes to the CA only for want of a current CRL;
+        // the ghost tells a stale one from none yet.
+        let stale_crl = ask_ca && self.dir.keeps_crls_fresh() && st.durable.crl.is_some();
         let grant = |fx: &mut Effects, msg: Msg| {
             fx.send(session.peer, msg);
         };
@@ -598,6 +618,7 @@ impl Service {
                     );
                 }
                 Some(_) if ask_ca => {
+                    s.stale_crl = stale_crl;
                     st.sessions.insert(session, s);
                     fx.step(Step::S13).send(
                         self.ca(),
@@ -667,6 +688,7 @@ impl Service {
                 }
                 let first = purpose == Purpose::StatementSource { region: 0 };
                 if ask_ca {
+                    s.stale_crl = stale_crl;
                     st.sessions.insert(session, s);
                     fx.step(match (portal, first) {
                         (true, _) => Step::P32,
@@ -1023,6 +1045,7 @@ impl SessionState {
             login: None,
             link: None,
             holder: None,
+            stale_crl: false,
         }
     }
 }

@@ -591,6 +591,8 @@ impl Rename<'_> {
             }
             NodeState::User(u) => NodeState::User(self.user(u)),
             NodeState::Attacker(a) => NodeState::Attacker(self.attacker(a)),
+            // Time names no user.
+            NodeState::Clock(c) => NodeState::Clock(*c),
         }
     }
 
@@ -624,6 +626,7 @@ impl Rename<'_> {
                     }),
                     // Never offered: a system with a malicious service has no symmetry.
                     m @ Choice::Malicious(_) => m,
+                    j @ Choice::Jump(_) => j,
                 })
                 .collect();
             if renamed.iter().any(|c| matches!(c, Choice::Attacker(_))) {

@@ -425,7 +425,7 @@ struct Engine<'a> {
     first_duplicate: Option<Time>,
     timeout_ms: Time,
     /// `schedule = "scripted"`: messages and timers wait in `held` until a
-    /// step names them; time stays at zero.
+    /// step names them; time stays at zero but for `wait` steps.
     scripted: bool,
     held: Vec<(Id, Id, Msg, Option<usize>)>,
     held_timers: Vec<(Id, Timer, Option<usize>)>,
@@ -1222,9 +1222,11 @@ impl Engine<'_> {
             }
             Action::Wait { ms } => {
                 self.note(Kind::Start, what, cause);
-                let ms = if self.scripted { 0 } else { *ms };
+                // Scripted too: nothing is due meanwhile (every message
+                // and timer is held), so a wait only moves the clock, as a
+                // checker's clock jump does (`check --clock-jumps`).
                 self.agenda
-                    .schedule(now.saturating_add(ms), Ev::WaitOver(i));
+                    .schedule(now.saturating_add(*ms), Ev::WaitOver(i));
             }
             Action::Deliver {
                 from,
