@@ -22,7 +22,7 @@ use crate::symmetry::Symmetry;
 use crate::system::{BuildError, System, SystemSpec, standard_spec};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
 };
 use stateright::{Checker, Expectation, Model};
 use std::borrow::Cow;
@@ -371,11 +371,37 @@ fn one_copy_in_flight(cfg: &ModelCfg, state: &CcState) -> bool {
         return true;
     }
     let mut seen = BTreeSet::new();
-    state.network.iter_all().all(|env| match env.msg {
-        Msg::Revocation { crl } => seen.insert((env.src, env.dst, *crl, false)),
-        Msg::RevocationAck { crl } => seen.insert((env.src, env.dst, *crl, true)),
-        _ => true,
-    })
+    in_flight(&state.network)
+        .into_iter()
+        .all(|env| match env.msg {
+            Msg::Revocation { crl } => seen.insert((env.src, env.dst, *crl, false)),
+            Msg::RevocationAck { crl } => seen.insert((env.src, env.dst, *crl, true)),
+            _ => true,
+        })
+}
+
+/// Every message in flight, once per copy. stateright 0.31's
+/// `Network::iter_all` yields an envelope held n > 1 times n + 1 times,
+/// and never ends on an ordered channel that holds two messages or more.
+pub fn in_flight(network: &Network<Msg>) -> Vec<Envelope<&Msg>> {
+    fn borrowed(e: &Envelope<Msg>) -> Envelope<&Msg> {
+        Envelope {
+            src: e.src,
+            dst: e.dst,
+            msg: &e.msg,
+        }
+    }
+    match network {
+        Network::UnorderedDuplicating(set, _) => set.iter().map(borrowed).collect(),
+        Network::UnorderedNonDuplicating(copies) => copies
+            .iter()
+            .flat_map(|(e, n)| std::iter::repeat_n(borrowed(e), *n))
+            .collect(),
+        Network::Ordered(channels) => channels
+            .iter()
+            .flat_map(|(&(src, dst), msgs)| msgs.iter().map(move |msg| Envelope { src, dst, msg }))
+            .collect(),
+    }
 }
 
 fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
@@ -1476,6 +1502,12 @@ mod tests {
             changed.contains(&"unique-serials".to_string()),
             "{changed:?}"
         );
+        // expired-never-accepted: services that take a certificate past its
+        // notAfter; only a run in which the clock jumps shows it (without
+        // jumps the defect changes nothing, and the property is not judged).
+        let changed = changed_by(small(|c| c.clock_jumps = 1), |d| d.ignore_expiry = true);
+        assert_eq!(changed, vec!["expired-never-accepted".to_string()]);
+        assert!(changed_by(small(|_| {}), |d| d.ignore_expiry = true).is_empty());
         // one-certificate-per-user needs no defect: the patent's S5 breaks it.
         assert_eq!(
             run(small(|_| {})).verdict("one-certificate-per-user"),
@@ -2033,6 +2065,28 @@ mod tests {
         assert_eq!(r.ended, Ended::MaxStates);
         assert_eq!(r.verdict("revoked-never-accepted"), Some(Verdict::Unknown));
         assert!(r.bound.contains("max-states"), "{}", r.bound);
+    }
+
+    #[test]
+    fn in_flight_counts_every_copy_once_and_ends_on_ordered_channels() {
+        let env = |op| Envelope {
+            src: Id::from(1),
+            dst: Id::from(2),
+            msg: Msg::Access {
+                op,
+                purpose: crate::msg::Purpose::Use,
+            },
+        };
+        let ordered = Network::new_ordered([env(1), env(2), env(3)]);
+        let ops: Vec<_> = in_flight(&ordered)
+            .iter()
+            .filter_map(|e| e.msg.op())
+            .collect();
+        assert_eq!(ops, [1, 2, 3]);
+        let copies = Network::new_unordered_nonduplicating([env(1), env(1), env(2)]);
+        assert_eq!(in_flight(&copies).len(), 3);
+        let kept = Network::new_unordered_duplicating([env(1), env(1)]);
+        assert_eq!(in_flight(&kept).len(), 1);
     }
 
     #[test]

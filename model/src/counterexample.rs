@@ -148,8 +148,8 @@ pub fn explain(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Expla
     let in_flight = path
         .last()
         .map(|(last, _)| {
-            last.network
-                .iter_all()
+            crate::checker::in_flight(&last.network)
+                .into_iter()
                 .map(|env| format!("{} -> {}: {}", name(env.src), name(env.dst), env.msg))
                 .collect()
         })

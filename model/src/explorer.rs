@@ -141,7 +141,7 @@ pub fn describe_state(dir: &crate::config::Directory, s: &CcState) -> Value {
     }
     json!({
         "parties": parties,
-        "network": s.network.iter_all().map(|env| format!(
+        "network": crate::checker::in_flight(&s.network).into_iter().map(|env| format!(
             "{} -> {}: {}", dir.name(env.src), dir.name(env.dst), describe_msg(dir, env.msg)
         )).collect::<Vec<_>>(),
         "violated": s.history.violated.iter().map(|p| p.name()).collect::<Vec<_>>(),

@@ -831,7 +831,7 @@ mod tests {
             let (model, _) = cfg.into_model().expect("builds");
             let dir = model.cfg.system.dir.clone();
             crate::explore::walk_transitions(&model, 20_000, |s, _, n| {
-                for env in n.network.iter_all() {
+                for env in crate::checker::in_flight(&n.network) {
                     if !History::may_change(env.msg) {
                         let mut h = History::clone(&s.history);
                         h.observe(&dir, env.src, env.dst, env.msg, 0);
