@@ -271,8 +271,7 @@ fn too_many_jumps_are_refused_by_name() {
         },
         |_| {},
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     let text = e.to_string();
     assert!(text.contains("--clock-jumps 30"), "{text}");
     assert!(text.contains("at most 20"), "{text}");
