@@ -163,6 +163,16 @@ fn crl_freshness_asks_the_ca_once_its_crl_is_stale() {
         };
         assert_eq!(p.verdict, expected, "{}", p.name);
     }
+    // stateright's parallel search steps states on several threads, each
+    // with the handlers' clock at its own state's time: the same classes.
+    let parallel = run(CheckConfig {
+        threads: 2,
+        ..config.clone()
+    });
+    assert_eq!(parallel.unique_states, r.unique_states);
+    for p in &r.properties {
+        assert_eq!(parallel.verdict(&p.name), Some(p.verdict), "{}", p.name);
+    }
     // Without jumps a held CRL never goes stale: the milestone is not
     // reachable, and not asked for.
     let still = CheckConfig {

@@ -1027,11 +1027,14 @@ impl Engine<'_> {
             return; // scheduled when its predecessor starts
         }
         // Scripted: a step starts once the one before it was applied; an
-        // operation goes on while later steps deliver its messages.
+        // operation goes on while later steps deliver its messages. A wait
+        // is applied when its time is over: the steps after it run later.
         let scripted = self.scripted;
+        let waits = |k: usize| matches!(self.sc.steps.get(k), Some(s) if matches!(s.action, Action::Wait { .. }));
         if self.steps[..j]
             .iter()
-            .all(|s| s.ended.is_some() || (scripted && s.started.is_some()))
+            .enumerate()
+            .all(|(k, s)| s.ended.is_some() || (scripted && s.started.is_some() && !waits(k)))
         {
             let delay = if scripted { 0 } else { step.delay_ms };
             let at = self.now().saturating_add(delay);
