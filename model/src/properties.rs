@@ -527,14 +527,13 @@ impl History {
         {
             self.reached.insert(Milestone::ReplayedCredentialAccepted);
         }
-        if dir.is_service(src)
-            && matches!(
-                msg,
-                Msg::Refused {
-                    refusal: crate::msg::Refusal::Rejected(crate::rejection::Rejection::Expired),
-                    ..
-                }
-            )
+        if matches!(
+            msg,
+            Msg::Refused {
+                refusal: crate::msg::Refusal::Rejected(crate::rejection::Rejection::Expired),
+                ..
+            }
+        ) && dir.is_service(src)
         {
             self.reached.insert(Milestone::ExpiredRefused);
         }
