@@ -1908,6 +1908,17 @@ mod tests {
                     ..Hardening::default()
                 };
             }),
+            // Time passes: a stale CRL's check with the CA, expired refusals
+            // (the labels replayed at their state's time, `effects_of`).
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.actions = 2;
+                c.clock_jumps = 1;
+                c.harden = Hardening {
+                    crl_freshness: true,
+                    ..Hardening::default()
+                };
+            }),
         ] {
             // Each configuration's first 40,000 states (breadth-first): the
             // small ones entirely, the lossy and crashing ones in part.
