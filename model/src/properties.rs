@@ -8,7 +8,7 @@
 //! the CA's state itself.
 
 use crate::config::{Directory, Role};
-use crate::msg::{Basis, Msg, OpId, Request, Session, Verdict};
+use crate::msg::{Basis, Msg, OpId, Refusal, Request, Session, Verdict};
 use crate::node::NodeState;
 use crate::tables::Serial;
 use crate::x509::{CertId, VirtualTime};
@@ -527,16 +527,7 @@ impl History {
         {
             self.reached.insert(Milestone::ReplayedCredentialAccepted);
         }
-        if matches!(
-            msg,
-            Msg::Refused {
-                refusal: crate::msg::Refusal::Rejected(crate::rejection::Rejection::Expired),
-                ..
-            }
-        ) && dir.is_service(src)
-        {
-            self.reached.insert(Milestone::ExpiredRefused);
-        }
+        self.observe_expiry(dir, src, dst, msg, now);
         let from_user = matches!(dir.party(src).map(|p| &p.role), Some(Role::User));
         match msg {
             // The holder's Yes to S9/P12 (invalidate) or S20-1 (prohibit).
@@ -554,22 +545,9 @@ impl History {
                         self.using.insert((src, dst, *op));
                     }
                 }
-                if may_have_expired(dir, now)
-                    && dir
-                        .arena
-                        .not_after(shown.certificate)
-                        .is_some_and(|not_after| now > not_after)
-                {
-                    self.presented_expired.insert((src, dst, *op));
-                }
             }
-            // A use's session ends with the service's answer (a grant is
-            // judged below first).
-            Msg::Refused { op, .. } => {
-                self.using.remove(&(dst, src, *op));
-                self.presented_expired.remove(&(dst, src, *op));
-            }
-            Msg::Granted { op, .. } => {
+            // A use's session ends with the service's answer.
+            Msg::Granted { op, .. } | Msg::Refused { op, .. } => {
                 self.using.remove(&(dst, src, *op));
             }
             // P37 to anyone but a portal.
@@ -686,6 +664,32 @@ impl History {
         }
         if let Some((serial, _subject, basis)) = msg.grant() {
             self.observe_grant(src, dst, msg, serial, basis);
+        }
+    }
+
+    /// What time passing shows: a presentation of a certificate whose
+    /// notAfter has passed (`expired-never-accepted`, judged at the grant),
+    /// the session's end, and a service's refusal as `expired`.
+    fn observe_expiry(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg, now: VirtualTime) {
+        match msg {
+            Msg::Present { shown, op, .. }
+                if may_have_expired(dir, now)
+                    && dir
+                        .arena
+                        .not_after(shown.certificate)
+                        .is_some_and(|not_after| now > not_after) =>
+            {
+                self.presented_expired.insert((src, dst, *op));
+            }
+            Msg::Refused { op, refusal } => {
+                self.presented_expired.remove(&(dst, src, *op));
+                if *refusal == Refusal::Rejected(crate::rejection::Rejection::Expired)
+                    && dir.is_service(src)
+                {
+                    self.reached.insert(Milestone::ExpiredRefused);
+                }
+            }
+            _ => {}
         }
     }
 
