@@ -1149,7 +1149,11 @@ pub struct LivenessStats {
 
 /// An action's class and task for fairness: deliveries and timeouts are
 /// weakly fair, each message and timer its own task; drops, crashes,
-/// restarts and choices are not.
+/// restarts and choices are not. A clock jump (`--clock-jumps`) is the
+/// clock's choice, so not fair either: the environment may jump, a bounded
+/// number of times, and is never made to, so a run may keep the time short
+/// of any notAfter for ever. (Were a bounded jump fair, a lasso would just
+/// spend its jumps before the certificate it is about was issued.)
 fn classify(a: &CcAction) -> (EdgeClass, u64) {
     match a {
         ActorModelAction::Deliver { src, dst, msg } => {

@@ -491,13 +491,13 @@ impl Service {
         let now = self.clock.now();
         // The deliberate defect `ignore_expiry`: check as of the notAfter
         // once it has passed, so an expired certificate verifies.
-        let at = match self.defects.ignore_expiry {
-            true => self
-                .dir
+        let at = if self.defects.ignore_expiry {
+            self.dir
                 .arena
                 .not_after(shown.certificate)
-                .map_or(now, |not_after| now.min(not_after)),
-            false => now,
+                .map_or(now, |not_after| now.min(not_after))
+        } else {
+            now
         };
         let info = self
             .dir
