@@ -66,6 +66,7 @@ enum DefectArg {
     ForgetLinkPersist,
     InvalidateWithoutYes,
     KeepRowOnCrl,
+    IgnoreExpiry,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -150,6 +151,7 @@ struct ModelArgs {
     /// keep-row-on-prohibit, skip-proof-check, reuse-serials,
     /// one-password-everywhere, forget-link-persist, invalidate-without-yes,
     /// keep-row-on-crl.
+    /// one-password-everywhere, forget-link-persist, ignore-expiry.
     #[arg(long = "defect", value_enum)]
     defects: Vec<DefectArg>,
     /// Depth bound: states deeper are not explored (verdicts then `unknown`).
@@ -176,6 +178,12 @@ struct ModelArgs {
     /// drops, crashes and choices not (no --symmetry).
     #[arg(long)]
     liveness: bool,
+    /// Let the clock jump forward at most K times, each jump a choice of
+    /// the environment (never forced by fairness): past every certificate's
+    /// notAfter, or under crl-freshness also past every CRL's nextUpdate.
+    /// 0: time stands still.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    clock_jumps: u8,
 }
 
 /// A standard system's service name (`A`..`H`) as its index.
@@ -262,6 +270,7 @@ impl ModelArgs {
                         DefectArg::ForgetLinkPersist => d.forget_link_persist = true,
                         DefectArg::InvalidateWithoutYes => d.invalidate_without_yes = true,
                         DefectArg::KeepRowOnCrl => d.keep_row_on_crl = true,
+                        DefectArg::IgnoreExpiry => d.ignore_expiry = true,
                     }
                 }
                 d
@@ -272,6 +281,7 @@ impl ModelArgs {
             symmetry: self.symmetry,
             threads: self.threads.into(),
             liveness: self.liveness,
+            clock_jumps: self.clock_jumps,
         }
     }
 }

@@ -144,6 +144,51 @@ fn emitted_counterexamples_replay_in_the_simulator_to_the_same_violation() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--clock-jumps`: time passes, the new verdicts are in the JSON and in
+/// the flags a report repeats, and an emitted jump replays as a `wait`.
+#[test]
+fn clock_jumps_judge_expiry_and_replay_as_waits() {
+    let dir = std::env::temp_dir().join(format!("commoncert-clock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = commoncert()
+        .args([
+            "check",
+            "--actions",
+            "2",
+            "--clock-jumps",
+            "1",
+            "--defect",
+            "ignore-expiry",
+            "--json",
+            "--emit-scenarios",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["config"]["clock-jumps"], 1);
+    let verdict = |name: &str| {
+        v["properties"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .map(|p| p["verdict"].clone())
+    };
+    assert_eq!(verdict("expired-never-accepted"), Some("violated".into()));
+    assert_eq!(
+        verdict("expired-refused"),
+        Some("violated".into()),
+        "not found"
+    );
+    let text = std::fs::read_to_string(dir.join("counterexample-expired-never-accepted.toml"))
+        .expect("written");
+    assert!(text.contains("--clock-jumps 1") && text.contains("do = \"wait\""));
+    let sim = commoncert().arg("sim").arg(&dir).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&sim.stdout);
+    assert_eq!(sim.status.code(), Some(0), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_limit_stops_the_run_cleanly_with_unknown_verdicts_and_exit_3() {
     for limit in [["--max-states", "40"], ["--depth", "3"]] {
@@ -189,6 +234,8 @@ fn bad_flags_exit_2() {
         vec!["check", "--services", "1"],
         vec!["check", "--revocation", "sometimes"],
         vec!["check", "--bogus"],
+        vec!["check", "--clock-jumps", "21"],
+        vec!["check", "--clock-jumps", "-1"],
     ] {
         let out = commoncert().args(&args).output().expect("runs");
         assert_eq!(out.status.code(), Some(2), "{args:?}");

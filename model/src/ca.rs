@@ -899,6 +899,52 @@ mod tests {
         fx.sends.into_iter().next().expect("an answer").1
     }
 
+    /// ca-authz: the CA checks the holder's presentation at its own clock,
+    /// the clock the drivers set (the checker's jumps, the simulator's
+    /// events): the certificate qualifies a service at its notAfter and
+    /// not a millisecond later (S18 refused, `NotQualified`).
+    #[test]
+    fn ca_authz_refuses_to_qualify_on_an_expired_certificate() {
+        let mut spec = standard_spec(2, 1, false);
+        spec.hardening.ca_authz = true;
+        spec.modes.presentation = Presentation::Bearer;
+        let system = spec.build().expect("builds");
+        let (ca, a, b) = (
+            system.dir.ca().expect("a CA"),
+            system.dir.by_name("A").expect("A"),
+            system.dir.by_name("B").expect("B"),
+        );
+        let subject = Subject::clone(system.dir.subjects.values().next().expect("a user"));
+        let node = system.nodes[usize::from(ca)].clone();
+        let (mut st, _) = node.start(ca, None);
+        let Msg::Issued {
+            serial,
+            certificate,
+            ..
+        } = issue(&node, &mut st, ca, a, 0, &subject, 7)
+        else {
+            panic!("not issued");
+        };
+        let not_after = system.dir.arena.not_after(certificate).expect("a notAfter");
+        let qualify_at = |now| {
+            system.clock.set(now);
+            let msg = Msg::Qualify {
+                session: Session { peer: b, op: 1 },
+                serial,
+                holder: Some(Shown {
+                    certificate,
+                    proof: None,
+                }),
+            };
+            match node.on_message(ca, &mut st.clone(), b, msg).sends.first() {
+                Some((_, Msg::Answer { verdict, .. })) => *verdict,
+                other => panic!("no answer: {other:?}"),
+            }
+        };
+        assert_eq!(qualify_at(not_after), Verdict::Ok);
+        assert_eq!(qualify_at(not_after + 1), Verdict::NotQualified);
+    }
+
     /// push-ack: the CA pushes the CRL to every service of the serial,
     /// retransmits on its timer to each that has not acknowledged, forgets
     /// a service once it has, stops the timer when nobody is left, and a

@@ -2,9 +2,11 @@
 //! actors (`into_model`), checked with the shared properties, step coverage
 //! and step-labelled counterexamples.
 //!
-//! Time is abstract here (the virtual clock stays at zero: certificates are
-//! valid for the whole run); every other input is the real one, including
-//! the DER certificates and CRLs.
+//! Time is abstract here: the virtual clock stays at zero (certificates are
+//! valid and CRLs current for the whole run) unless `clock_jumps` lets it
+//! jump forward a bounded number of times (`clock.rs`); then the time is
+//! part of the checked state and every transition runs at it. Every other
+//! input is the real one, including the DER certificates and CRLs.
 
 use crate::config::{
     Defects, Directory, Hardening, Modes, Presentation, PrimaryAuth, Revocation, Serials,
@@ -22,7 +24,7 @@ use crate::symmetry::Symmetry;
 use crate::system::{BuildError, System, SystemSpec, standard_spec};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
 };
 use stateright::{Checker, Expectation, Model};
 use std::borrow::Cow;
@@ -102,6 +104,10 @@ pub struct CheckConfig {
     /// Also check the liveness properties (`liveness.rs`): fair cycles over
     /// the whole state graph, without symmetry.
     pub liveness: bool,
+    /// How many times the clock may jump forward (`clock::Jump`): past
+    /// every CRL's nextUpdate (under `crl-freshness`) or past every
+    /// certificate's notAfter. 0: time stands still, as it always did.
+    pub clock_jumps: u8,
 }
 
 impl Default for CheckConfig {
@@ -134,6 +140,7 @@ impl Default for CheckConfig {
             symmetry: false,
             threads: 1,
             liveness: false,
+            clock_jumps: 0,
         }
     }
 }
@@ -262,9 +269,97 @@ pub struct ModelCfg {
 
 /// The history is shared between states until an observation changes it,
 /// so that a transition copies no history it did not change.
-pub type CcModel = ActorModel<Checked, ModelCfg, Arc<Hashed<History>>>;
+pub type Actors = ActorModel<Checked, ModelCfg, Arc<Hashed<History>>>;
 pub type CcState = ActorModelState<Checked, Arc<Hashed<History>>>;
 pub type CcAction = ActorModelAction<Msg, Timer, Choice>;
+
+/// The checked model: stateright's `ActorModel` of the real actors (read
+/// through `Deref`), its properties, and with `--clock-jumps` the time.
+/// The time lives in the clock actor's state, so it is hashed, renamed and
+/// compared with the rest of a state; every transition (and every replay
+/// of one, `stepping`) runs with the handlers' clock reading it.
+#[derive(Clone)]
+pub struct CcModel {
+    inner: Actors,
+    /// The clock actor's index, with `--clock-jumps`.
+    clock: Option<usize>,
+    properties: Vec<stateright::Property<CcModel>>,
+}
+
+impl std::ops::Deref for CcModel {
+    type Target = Actors;
+    fn deref(&self) -> &Actors {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for CcModel {
+    fn deref_mut(&mut self) -> &mut Actors {
+        &mut self.inner
+    }
+}
+
+impl CcModel {
+    /// The checked time of `s` (None: the clock stands still at zero).
+    pub fn now(&self, s: &CcState) -> Option<crate::x509::VirtualTime> {
+        let clock = s.actor_states.get(self.clock?)?;
+        (***clock).clock().map(|c| c.now)
+    }
+
+    /// Run `f`, a transition from `s` or a replay of one of its handlers,
+    /// with the handlers' clock reading `s`'s time.
+    pub fn stepping<R>(&self, s: &CcState, f: impl FnOnce() -> R) -> R {
+        match self.now(s) {
+            Some(now) => crate::clock::stepping(now, f),
+            None => f(),
+        }
+    }
+}
+
+impl Model for CcModel {
+    type State = CcState;
+    type Action = CcAction;
+
+    fn init_states(&self) -> Vec<CcState> {
+        match self.clock {
+            Some(_) => crate::clock::stepping(0, || self.inner.init_states()),
+            None => self.inner.init_states(),
+        }
+    }
+
+    fn actions(&self, s: &CcState, actions: &mut Vec<CcAction>) {
+        self.inner.actions(s, actions);
+        if let Some(clock) = self.clock {
+            // Time is the environment's: the clock never crashes.
+            actions
+                .retain(|a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) == clock));
+        }
+    }
+
+    fn next_state(&self, s: &CcState, action: CcAction) -> Option<CcState> {
+        self.stepping(s, || self.inner.next_state(s, action))
+    }
+
+    fn format_action(&self, action: &CcAction) -> String {
+        self.inner.format_action(action)
+    }
+
+    fn format_step(&self, s: &CcState, action: CcAction) -> Option<String> {
+        self.stepping(s, || self.inner.format_step(s, action))
+    }
+
+    fn as_svg(&self, path: stateright::Path<CcState, CcAction>) -> Option<String> {
+        self.inner.as_svg(path)
+    }
+
+    fn properties(&self) -> Vec<stateright::Property<CcModel>> {
+        self.properties.clone()
+    }
+
+    fn within_boundary(&self, s: &CcState) -> bool {
+        Model::within_boundary(&self.inner, s)
+    }
+}
 
 /// `push-ack`'s and `crl-freshness`'s bound: at most one copy of each
 /// notification (or published CRL) and of each acknowledgement in flight.
@@ -283,11 +378,37 @@ fn one_copy_in_flight(cfg: &ModelCfg, state: &CcState) -> bool {
         return true;
     }
     let mut seen = BTreeSet::new();
-    state.network.iter_all().all(|env| match env.msg {
-        Msg::Revocation { crl } => seen.insert((env.src, env.dst, *crl, false)),
-        Msg::RevocationAck { crl } => seen.insert((env.src, env.dst, *crl, true)),
-        _ => true,
-    })
+    in_flight(&state.network)
+        .into_iter()
+        .all(|env| match env.msg {
+            Msg::Revocation { crl } => seen.insert((env.src, env.dst, *crl, false)),
+            Msg::RevocationAck { crl } => seen.insert((env.src, env.dst, *crl, true)),
+            _ => true,
+        })
+}
+
+/// Every message in flight, once per copy. stateright 0.31's
+/// `Network::iter_all` yields an envelope held n > 1 times n + 1 times,
+/// and never ends on an ordered channel that holds two messages or more.
+pub fn in_flight(network: &Network<Msg>) -> Vec<Envelope<&Msg>> {
+    fn borrowed(e: &Envelope<Msg>) -> Envelope<&Msg> {
+        Envelope {
+            src: e.src,
+            dst: e.dst,
+            msg: &e.msg,
+        }
+    }
+    match network {
+        Network::UnorderedDuplicating(set, _) => set.iter().map(borrowed).collect(),
+        Network::UnorderedNonDuplicating(copies) => copies
+            .iter()
+            .flat_map(|(e, n)| std::iter::repeat_n(borrowed(e), *n))
+            .collect(),
+        Network::Ordered(channels) => channels
+            .iter()
+            .flat_map(|(&(src, dst), msgs)| msgs.iter().map(move |msg| Envelope { src, dst, msg }))
+            .collect(),
+    }
 }
 
 fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
@@ -295,17 +416,17 @@ fn states(s: &CcState) -> impl Iterator<Item = &NodeState> {
 }
 
 macro_rules! always {
-    ($model:expr, $p:expr) => {
-        $model.property(Expectation::Always, $p.name(), |_, s| {
+    ($p:expr) => {
+        stateright::Property::always($p.name(), |_: &CcModel, s: &CcState| {
             holds($p, &s.history, states(s))
         })
     };
 }
 
 macro_rules! sometimes {
-    ($model:expr, $m:expr) => {
-        $model.property(Expectation::Sometimes, $m.name(), |_, s| {
-            s.history.reached.contains(&$m)
+    ($m:expr) => {
+        stateright::Property::sometimes($m.name(), |_: &CcModel, s: &CcState| {
+            $m.reached(&s.history, states(s))
         })
     };
 }
@@ -343,6 +464,16 @@ impl CheckConfig {
                 Milestone::GrantAfterQualification | Milestone::Invalidation => self.actions >= 2,
                 // one login at the curious service
                 Milestone::ReplayedCredentialAccepted => self.curious_service,
+                // issue, (the clock jumps past notAfter,) use
+                Milestone::ExpiredRefused => self.clock_jumps > 0 && self.actions >= 2,
+                // issue at A, (a CRL reaches A, the clock jumps past its
+                // nextUpdate,) use at A
+                Milestone::StaleCrlAsksCa => {
+                    self.clock_jumps > 0
+                        && self.revocation == Revocation::Push
+                        && self.harden.crl_freshness
+                        && self.actions >= 2
+                }
             })
             .collect()
     }
@@ -416,6 +547,9 @@ impl CheckConfig {
         if c.liveness {
             f.push("--liveness".into());
         }
+        if c.clock_jumps > 0 {
+            f.push(format!("--clock-jumps {}", c.clock_jumps));
+        }
         let defects = toml::Table::try_from(c.defects).unwrap_or_default();
         for (k, v) in &defects {
             if v.as_bool() == Some(true) {
@@ -467,6 +601,7 @@ impl CheckConfig {
         }
         spec.hardening = self.harden;
         spec.timeouts = self.is_lossy() || self.crashes > 0;
+        spec.clock_jumps = self.clock_jumps;
         Ok(spec)
     }
 
@@ -489,7 +624,14 @@ impl CheckConfig {
             NetworkKind::Unordered => Network::new_unordered_nonduplicating([]),
             NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
         };
-        let mut model = ActorModel::new(ModelCfg { system }, Arc::new(Hashed::new(history)))
+        if self.clock_jumps > 0 {
+            system.clock.follow_states();
+        }
+        let clock = system
+            .nodes
+            .iter()
+            .position(|n| matches!(n, Node::Clock(_)));
+        let inner = ActorModel::new(ModelCfg { system }, Arc::new(Hashed::new(history)))
             .actors(actors)
             .init_network(network)
             .lossy_network(if self.is_lossy() {
@@ -504,7 +646,8 @@ impl CheckConfig {
                     return None;
                 }
                 let mut next = History::clone(history);
-                next.observe(&cfg.system.dir, env.src, env.dst, env.msg);
+                let now = cfg.system.clock.now();
+                next.observe(&cfg.system.dir, env.src, env.dst, env.msg, now);
                 (next != ***history).then(|| Arc::new(Hashed::new(next)))
             })
             .record_msg_in(|cfg, history, env| {
@@ -515,37 +658,61 @@ impl CheckConfig {
                 next.observe_delivery(&cfg.system.dir, env.src, env.dst, env.msg);
                 (next != ***history).then(|| Arc::new(Hashed::new(next)))
             });
-        model = always!(model, Property::RevokedNeverAccepted);
-        model = always!(model, Property::OnlyQualifiedServices);
-        model = always!(model, Property::PasswordStaysHome);
-        model = always!(model, Property::CredentialStaysHome);
-        model = always!(model, Property::NoImpersonation);
-        model = always!(model, Property::UniqueSerials);
-        model = always!(model, Property::OneCertificatePerUser);
-        model = always!(model, Property::NoUnauthorisedRevocation);
-        model = always!(model, Property::NoRelay);
-        model = always!(model, Property::ServiceListPrivate);
-        model = always!(model, Property::LinkMatchesSubject);
-        model = always!(model, Property::NoUnauthorisedQualification);
-        model = always!(model, Property::KeyBoundByHolder);
-        model = always!(model, Property::PushWindowOnly);
-        let reachable = self.milestones();
-        if reachable.contains(&Milestone::GrantAfterQualification) {
-            model = sometimes!(model, Milestone::GrantAfterQualification);
-        }
-        if reachable.contains(&Milestone::Invalidation) {
-            model = sometimes!(model, Milestone::Invalidation);
-        }
-        if reachable.contains(&Milestone::Prohibition) {
-            model = sometimes!(model, Milestone::Prohibition);
-        }
-        if reachable.contains(&Milestone::StatementTwoSources) {
-            model = sometimes!(model, Milestone::StatementTwoSources);
-        }
-        if reachable.contains(&Milestone::ReplayedCredentialAccepted) {
-            model = sometimes!(model, Milestone::ReplayedCredentialAccepted);
-        }
+        let model = CcModel {
+            inner,
+            clock,
+            properties: self.properties(),
+        };
         Ok((model, coverage))
+    }
+
+    /// The safety properties and the milestones this configuration can
+    /// reach. `expired-never-accepted` only where time passes: without
+    /// jumps nothing expires and it would hold vacuously.
+    fn properties(&self) -> Vec<stateright::Property<CcModel>> {
+        let mut p = vec![
+            always!(Property::RevokedNeverAccepted),
+            always!(Property::OnlyQualifiedServices),
+            always!(Property::PasswordStaysHome),
+            always!(Property::CredentialStaysHome),
+            always!(Property::NoImpersonation),
+            always!(Property::UniqueSerials),
+            always!(Property::OneCertificatePerUser),
+            always!(Property::NoUnauthorisedRevocation),
+            always!(Property::NoRelay),
+            always!(Property::ServiceListPrivate),
+            always!(Property::LinkMatchesSubject),
+            always!(Property::NoUnauthorisedQualification),
+            always!(Property::KeyBoundByHolder),
+            always!(Property::PushWindowOnly),
+        ];
+        if self.clock_jumps > 0 {
+            p.push(always!(Property::ExpiredNeverAccepted));
+        }
+        let reachable = self.milestones();
+        let milestone = |m: Milestone| reachable.contains(&m);
+        if milestone(Milestone::GrantAfterQualification) {
+            p.push(sometimes!(Milestone::GrantAfterQualification));
+        }
+        if milestone(Milestone::Invalidation) {
+            p.push(sometimes!(Milestone::Invalidation));
+        }
+        if milestone(Milestone::Prohibition) {
+            p.push(sometimes!(Milestone::Prohibition));
+        }
+        if milestone(Milestone::StatementTwoSources) {
+            p.push(sometimes!(Milestone::StatementTwoSources));
+        }
+        if milestone(Milestone::ReplayedCredentialAccepted) {
+            p.push(sometimes!(Milestone::ReplayedCredentialAccepted));
+        }
+        if milestone(Milestone::ExpiredRefused) {
+            p.push(sometimes!(Milestone::ExpiredRefused));
+        }
+        if milestone(Milestone::StaleCrlAsksCa) {
+            p.push(sometimes!(Milestone::StaleCrlAsksCa));
+        }
+        p
     }
 }
 
@@ -1010,7 +1177,11 @@ pub struct LivenessStats {
 
 /// An action's class and task for fairness: deliveries and timeouts are
 /// weakly fair, each message and timer its own task; drops, crashes,
-/// restarts and choices are not.
+/// restarts and choices are not. A clock jump (`--clock-jumps`) is the
+/// clock's choice, so not fair either: the environment may jump, a bounded
+/// number of times, and is never made to, so a run may keep the time short
+/// of any notAfter for ever. (Were a bounded jump fair, a lasso would just
+/// spend its jumps before the certificate it is about was issued.)
 fn classify(a: &CcAction) -> (EdgeClass, u64) {
     match a {
         ActorModelAction::Deliver { src, dst, msg } => {
@@ -1424,6 +1595,12 @@ mod tests {
             changed.contains(&"push-window-only".to_string()),
             "{changed:?}"
         );
+        // expired-never-accepted: services that take a certificate past its
+        // notAfter; only a run in which the clock jumps shows it (without
+        // jumps the defect changes nothing, and the property is not judged).
+        let changed = changed_by(small(|c| c.clock_jumps = 1), |d| d.ignore_expiry = true);
+        assert_eq!(changed, vec!["expired-never-accepted".to_string()]);
+        assert!(changed_by(small(|_| {}), |d| d.ignore_expiry = true).is_empty());
         // one-certificate-per-user needs no defect: the patent's S5 breaks it.
         assert_eq!(
             run(small(|_| {})).verdict("one-certificate-per-user"),
@@ -1830,6 +2007,17 @@ mod tests {
                     ..Hardening::default()
                 };
             }),
+            // Time passes: a stale CRL's check with the CA, expired refusals
+            // (the labels replayed at their state's time, `effects_of`).
+            small(|c| {
+                c.revocation = Revocation::Push;
+                c.actions = 2;
+                c.clock_jumps = 1;
+                c.harden = Hardening {
+                    crl_freshness: true,
+                    ..Hardening::default()
+                };
+            }),
         ] {
             // Each configuration's first 40,000 states (breadth-first): the
             // small ones entirely, the lossy and crashing ones in part.
@@ -1987,6 +2175,28 @@ mod tests {
         assert_eq!(r.ended, Ended::MaxStates);
         assert_eq!(r.verdict("revoked-never-accepted"), Some(Verdict::Unknown));
         assert!(r.bound.contains("max-states"), "{}", r.bound);
+    }
+
+    #[test]
+    fn in_flight_counts_every_copy_once_and_ends_on_ordered_channels() {
+        let env = |op| Envelope {
+            src: Id::from(1),
+            dst: Id::from(2),
+            msg: Msg::Access {
+                op,
+                purpose: crate::msg::Purpose::Use,
+            },
+        };
+        let ordered = Network::new_ordered([env(1), env(2), env(3)]);
+        let ops: Vec<_> = in_flight(&ordered)
+            .iter()
+            .filter_map(|e| e.msg.op())
+            .collect();
+        assert_eq!(ops, [1, 2, 3]);
+        let copies = Network::new_unordered_nonduplicating([env(1), env(1), env(2)]);
+        assert_eq!(in_flight(&copies).len(), 3);
+        let kept = Network::new_unordered_duplicating([env(1), env(1)]);
+        assert_eq!(in_flight(&kept).len(), 1);
     }
 
     #[test]

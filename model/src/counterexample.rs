@@ -68,8 +68,13 @@ pub struct Explained {
 }
 
 /// What a transition's handler did: re-run it on a copy of the state
-/// before it (handlers are pure). None for actions that run no handler.
+/// before it (handlers are pure), at that state's time. None for actions
+/// that run no handler.
 pub fn effects_of(model: &CcModel, state: &CcState, action: &CcAction) -> Option<Effects> {
+    model.stepping(state, || rerun(model, state, action))
+}
+
+fn rerun(model: &CcModel, state: &CcState, action: &CcAction) -> Option<Effects> {
     let node_of = |id: Id| model.actors.get(usize::from(id)).map(|c| &c.node);
     let state_of = |id: Id| {
         state
@@ -143,8 +148,8 @@ pub fn explain(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Expla
     let in_flight = path
         .last()
         .map(|(last, _)| {
-            last.network
-                .iter_all()
+            crate::checker::in_flight(&last.network)
+                .into_iter()
                 .map(|env| format!("{} -> {}: {}", name(env.src), name(env.dst), env.msg))
                 .collect()
         })
@@ -239,6 +244,25 @@ pub fn explain(model: &CcModel, path: Vec<(CcState, Option<CcAction>)>) -> Expla
     Explained { lines, in_flight }
 }
 
+/// A span of virtual time as a reader names it: `365 d 1 s`.
+fn span(ms: u64) -> String {
+    let (days, rest) = (ms / crate::x509::DAY, ms % crate::x509::DAY);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days} d"));
+    }
+    if rest % 1000 == 0 && rest > 0 {
+        parts.push(format!("{} s", rest / 1000));
+    } else if rest > 0 {
+        parts.push(format!("{rest} ms"));
+    }
+    if parts.is_empty() {
+        "0 s".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
 /// A raw public key as a reader names it: its first 8 bytes in hex.
 pub fn key_label(key: &[u8; 32]) -> String {
     key[..8].iter().map(|b| format!("{b:02x}")).collect()
@@ -291,5 +315,6 @@ pub fn describe_choice(dir: &crate::config::Directory, c: &Choice) -> String {
             r.shown.certificate.fingerprint(),
             dir.name(r.service)
         ),
+        Choice::Jump(j) => format!("jumps {} (+{})", j.describe(), span(j.by(dir))),
     }
 }

@@ -122,6 +122,7 @@ fn describe_node(dir: &crate::config::Directory, node: &NodeState) -> Value {
             "seen": a.seen.iter().map(|s| dir.arena.label(s.certificate)).collect::<Vec<_>>(),
             "pending": a.replays.pending.len(),
         }),
+        NodeState::Clock(c) => json!({ "now_ms": c.now, "jumps_left": c.jumps_left }),
     }
 }
 
@@ -140,7 +141,7 @@ pub fn describe_state(dir: &crate::config::Directory, s: &CcState) -> Value {
     }
     json!({
         "parties": parties,
-        "network": s.network.iter_all().map(|env| format!(
+        "network": crate::checker::in_flight(&s.network).into_iter().map(|env| format!(
             "{} -> {}: {}", dir.name(env.src), dir.name(env.dst), describe_msg(dir, env.msg)
         )).collect::<Vec<_>>(),
         "violated": s.history.violated.iter().map(|p| p.name()).collect::<Vec<_>>(),
@@ -216,7 +217,7 @@ macro_rules! always {
 macro_rules! sometimes {
     ($m:expr) => {
         stateright::Property::<Readable>::sometimes($m.name(), |_, v: &View| {
-            v.state.history.reached.contains(&$m)
+            $m.reached(&v.state.history, v.state.actor_states.iter().map(|a| &***a))
         })
     };
 }
@@ -307,11 +308,14 @@ impl Model for Readable {
             always!(Property::NoUnauthorisedQualification),
             always!(Property::KeyBoundByHolder),
             always!(Property::PushWindowOnly),
+            always!(Property::ExpiredNeverAccepted),
             sometimes!(Milestone::GrantAfterQualification),
             sometimes!(Milestone::Invalidation),
             sometimes!(Milestone::Prohibition),
             sometimes!(Milestone::StatementTwoSources),
             sometimes!(Milestone::ReplayedCredentialAccepted),
+            sometimes!(Milestone::ExpiredRefused),
+            sometimes!(Milestone::StaleCrlAsksCa),
         ];
         all.retain(|p| names.contains(&(p.expectation.clone(), p.name)));
         all
@@ -342,12 +346,22 @@ mod tests {
 
     #[test]
     fn the_readable_model_is_the_checkers_model_with_names() {
+        // Same properties, also where time passes.
+        let clocked = CheckConfig {
+            revocation: crate::config::Revocation::Push,
+            harden: crate::config::Hardening::parse(["crl-freshness"]).expect("a name"),
+            clock_jumps: 1,
+            ..CheckConfig::default()
+        };
+        for config in [clocked, CheckConfig::default()] {
+            let (model, _) = config.into_model().expect("builds");
+            let readable = Readable(model.clone());
+            let a: Vec<&str> = model.properties().iter().map(|p| p.name).collect();
+            let b: Vec<&str> = readable.properties().iter().map(|p| p.name).collect();
+            assert_eq!(a, b);
+        }
         let (model, _) = CheckConfig::default().into_model().expect("builds");
         let readable = Readable(model.clone());
-        // Same properties.
-        let a: Vec<&str> = model.properties().iter().map(|p| p.name).collect();
-        let b: Vec<&str> = readable.properties().iter().map(|p| p.name).collect();
-        assert_eq!(a, b);
         // Walk a few steps: names and labels, no ids.
         let mut v = readable.init_states().remove(0);
         let mut seen_labels = false;

@@ -29,6 +29,8 @@ pub enum Node {
     PortalCa(Service, Ca),
     User(User),
     Attacker(Attacker),
+    /// The checker's clock (`--clock-jumps`): the environment, not a party.
+    Clock(crate::clock::Jumps),
 }
 
 /// A service's state is boxed: it is four times a user's, and a system of a
@@ -43,6 +45,8 @@ pub enum NodeState {
     PortalCa(Box<ServiceState>, Box<CaState>),
     User(UserState),
     Attacker(AttackerState),
+    /// The checked time (`--clock-jumps`).
+    Clock(crate::clock::ClockState),
 }
 
 // A driver keeps one slot per node, a million of them for a workload's
@@ -74,6 +78,8 @@ pub enum Choice {
     User(Command),
     Attacker(Replay),
     Malicious(crate::malicious::Move),
+    /// The checker's clock jumps forward (`clock::Jump`).
+    Jump(crate::clock::Jump),
 }
 
 impl NodeState {
@@ -106,13 +112,22 @@ impl NodeState {
         }
     }
 
+    /// The checked time, if this is the checker's clock.
+    pub fn clock(&self) -> Option<&crate::clock::ClockState> {
+        match self {
+            NodeState::Clock(c) => Some(c),
+            _ => None,
+        }
+    }
+
     fn durable(&self) -> Option<Storage> {
         match self {
             NodeState::Ca(c) => Some(Storage::Ca(c.clone())),
             NodeState::Service(s) => Some(Storage::Service(s.durable.clone())),
             NodeState::PortalCa(s, c) => Some(Storage::PortalCa(s.durable.clone(), c.clone())),
             NodeState::User(u) => Some(Storage::User(User::durable(u))),
-            NodeState::Attacker(_) => None,
+            // The clock never crashes (the checker offers no such move).
+            NodeState::Attacker(_) | NodeState::Clock(_) => None,
         }
     }
 }
@@ -124,6 +139,7 @@ impl Node {
             Node::Service(s) | Node::PortalCa(s, _) => &s.dir,
             Node::User(u) => &u.dir,
             Node::Attacker(a) => &a.dir,
+            Node::Clock(c) => &c.dir,
         }
     }
 
@@ -177,6 +193,7 @@ impl Node {
                 a.start_effects(me, &st, &mut fx);
                 NodeState::Attacker(st)
             }
+            Node::Clock(c) => NodeState::Clock(c.start(&mut fx)),
         };
         (state, fx)
     }
@@ -231,7 +248,7 @@ impl Node {
     }
 
     /// Start an operation: a user's command, an attacker's replay or a
-    /// malicious service's move.
+    /// malicious service's move; or the checker's clock jumps.
     pub fn on_choice(
         &self,
         me: Id,
@@ -251,6 +268,10 @@ impl Node {
                 let op = s.begin_move(me, st, m, &mut fx);
                 s.offer_moves(me, st, &mut fx);
                 op
+            }
+            (Node::Clock(c), NodeState::Clock(st), Choice::Jump(j)) => {
+                c.jump(st, *j, &mut fx);
+                None
             }
             _ => None,
         };

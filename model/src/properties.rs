@@ -8,10 +8,10 @@
 //! the CA's state itself.
 
 use crate::config::{Directory, Role};
-use crate::msg::{Basis, Msg, OpId, Request, Session, Verdict};
+use crate::msg::{Basis, Msg, OpId, Refusal, Request, Session, Verdict};
 use crate::node::NodeState;
 use crate::tables::Serial;
-use crate::x509::CertId;
+use crate::x509::{CertId, VirtualTime};
 use serde::Serialize;
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
@@ -87,6 +87,11 @@ pub enum Property {
     /// is a bug of the design, such as a qualification answered before the
     /// invalidation that links the serial again (S19) after the CRL.
     PushWindowOnly,
+    /// No service grants on a certificate whose notAfter had passed when
+    /// it was presented there (judged as the presentation is sent, which
+    /// the service's check follows). Only a run in which time passes can
+    /// break it, so the checker judges it with `--clock-jumps` only.
+    ExpiredNeverAccepted,
 }
 
 impl Property {
@@ -105,6 +110,7 @@ impl Property {
         Property::NoUnauthorisedQualification,
         Property::KeyBoundByHolder,
         Property::PushWindowOnly,
+        Property::ExpiredNeverAccepted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -123,6 +129,7 @@ impl Property {
             Property::NoUnauthorisedQualification => "no-unauthorised-qualification",
             Property::KeyBoundByHolder => "key-bound-by-holder",
             Property::PushWindowOnly => "push-window-only",
+            Property::ExpiredNeverAccepted => "expired-never-accepted",
         }
     }
 
@@ -148,6 +155,15 @@ pub enum Milestone {
     /// (reachable under V2, where the template is the same everywhere; not
     /// under passwords).
     ReplayedCredentialAccepted,
+    /// A service refused a certificate because its notAfter had passed
+    /// (rejection `expired`): reachable only when time passes
+    /// (`--clock-jumps`).
+    ExpiredRefused,
+    /// Under `crl-freshness`, a service whose newest CRL had passed its
+    /// nextUpdate checked a presentation with the CA instead of its own
+    /// table (a check for want of any CRL yet does not count). Judged on
+    /// the services' sessions (`SessionState::stale_crl`), not the history.
+    StaleCrlAsksCa,
 }
 
 impl Milestone {
@@ -157,7 +173,25 @@ impl Milestone {
         Milestone::Prohibition,
         Milestone::StatementTwoSources,
         Milestone::ReplayedCredentialAccepted,
+        Milestone::ExpiredRefused,
+        Milestone::StaleCrlAsksCa,
     ];
+
+    /// Whether some run has reached this milestone by the state with this
+    /// history and these parties' states.
+    pub fn reached<'a>(
+        self,
+        history: &History,
+        states: impl IntoIterator<Item = &'a NodeState>,
+    ) -> bool {
+        match self {
+            Milestone::StaleCrlAsksCa => states
+                .into_iter()
+                .filter_map(NodeState::service)
+                .any(|s| s.sessions.values().any(|session| session.stale_crl)),
+            m => history.reached.contains(&m),
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -166,6 +200,8 @@ impl Milestone {
             Milestone::Prohibition => "prohibition",
             Milestone::StatementTwoSources => "statement-two-sources",
             Milestone::ReplayedCredentialAccepted => "replayed-credential-accepted",
+            Milestone::ExpiredRefused => "expired-refused",
+            Milestone::StaleCrlAsksCa => "stale-crl-asks-ca",
         }
     }
 }
@@ -178,9 +214,17 @@ pub enum Liveness {
     /// Every operation a user starts ends with an outcome.
     OperationsEnd,
     /// After the CA deletes a serial, every service that holds it
-    /// eventually deletes it (V1). Online, every use asks the CA, so a
-    /// deleted serial is refused everywhere from the deletion on (which
-    /// `revoked-never-accepted` checks as safety); nothing is awaited.
+    /// eventually deletes it (V1), or its certificate expires. Online,
+    /// every use asks the CA, so a deleted serial is refused everywhere
+    /// from the deletion on (which `revoked-never-accepted` checks as
+    /// safety); nothing is awaited. The project's reading of "for ever":
+    /// once the certificate's notAfter has passed every service refuses it
+    /// (`expired` at S11-S12, before any table lookup), so a row left
+    /// behind grants nothing and is no longer awaited. Time passes only
+    /// with `check --clock-jumps`, and a jump is never forced (it is not
+    /// weakly fair), so a run may still keep the time short of notAfter
+    /// for ever; without jumps nothing expires and the reading changes
+    /// nothing.
     InvalidationReachesAll,
     /// Under a reliable network and no crash, an honest issue (the
     /// account's own credential) ends issued or already-issued. A user that
@@ -224,10 +268,12 @@ impl Liveness {
                 let Some(ca) = states.iter().find_map(|s| s.ca()) else {
                     return false;
                 };
+                let now = states.iter().find_map(|s| s.clock()).map(|c| c.now);
                 states.iter().filter_map(|s| s.service()).any(|service| {
-                    ca.revoked
-                        .iter()
-                        .any(|serial| service.durable.table.holds(*serial))
+                    ca.revoked.iter().any(|serial| {
+                        service.durable.table.holds(*serial)
+                            && !now.is_some_and(|now| expired(dir, ca, *serial, now))
+                    })
                 })
             }
             // Outstanding: an honest issue under way, or one that ended
@@ -248,6 +294,33 @@ impl Liveness {
             }
         }
     }
+}
+
+/// Whether the certificate the CA issued with `serial` has expired at `now`
+/// (its notAfter passed). A serial the CA did not issue in this run is
+/// not known to have expired.
+fn expired(dir: &Directory, ca: &crate::ca::CaState, serial: Serial, now: u64) -> bool {
+    ca.issued
+        .values()
+        .find(|(s, _)| *s == serial)
+        .map(|(_, cert)| *cert)
+        .or_else(|| {
+            dir.own
+                .values()
+                .find(|o| o.serial == serial)
+                .map(|o| o.certificate)
+        })
+        .and_then(|cert| dir.arena.not_after(cert))
+        .is_some_and(|not_after| now > not_after)
+}
+
+/// Whether any certificate of this run can have expired at `now`: every
+/// certificate the CA issues is valid for `certificate_validity_ms` from a
+/// time at or after 0 (rounded to seconds), so none has before. A
+/// simulation that runs for less than the validity (most) pays nothing for
+/// `expired-never-accepted`.
+fn may_have_expired(dir: &Directory, now: VirtualTime) -> bool {
+    now.saturating_add(1000) > dir.modes.certificate_validity_ms
 }
 
 /// Every property's and milestone's name, as flags and files write them.
@@ -297,6 +370,10 @@ pub struct History {
     /// session of the holder's, and the holder has not withdrawn it since:
     /// a duplicated request of the session is answered alike.
     qualified_in: BTreeSet<(Id, Id, OpId)>,
+    /// (presenter, service, operation): a certificate was presented there
+    /// after its notAfter had passed, in a session still open
+    /// (`expired-never-accepted`). Empty unless time passes.
+    presented_expired: BTreeSet<(Id, Id, OpId)>,
     /// (key, user): the user offered the key for certification in its own
     /// login for an issuance (S3) (`key-bound-by-holder`). Keyed by the key,
     /// so that an issuance looks up only the offers of the key it certifies.
@@ -375,6 +452,11 @@ impl History {
                 .iter()
                 .map(|(h, svc, op)| (id(*h), id(*svc), *op))
                 .collect(),
+            presented_expired: self
+                .presented_expired
+                .iter()
+                .map(|(h, svc, op)| (id(*h), id(*svc), *op))
+                .collect(),
             key_offers: self
                 .key_offers
                 .iter()
@@ -439,8 +521,8 @@ impl History {
             )
     }
 
-    /// Observe one message as it is sent (dropped or not).
-    pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg) {
+    /// Observe one message as it is sent (dropped or not), at `now`.
+    pub fn observe(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg, now: VirtualTime) {
         if let Some(credential) = msg.credential() {
             if let crate::config::Credential::Password { password, .. } = credential
                 && !dir.is_adversary(src)
@@ -475,6 +557,7 @@ impl History {
         {
             self.reached.insert(Milestone::ReplayedCredentialAccepted);
         }
+        self.observe_expiry(dir, src, dst, msg, now);
         let from_user = matches!(dir.party(src).map(|p| &p.role), Some(Role::User));
         match msg {
             // The holder's Yes to S9/P12 (invalidate) or S20-1 (prohibit).
@@ -631,6 +714,32 @@ impl History {
         }
     }
 
+    /// What time passing shows: a presentation of a certificate whose
+    /// notAfter has passed (`expired-never-accepted`, judged at the grant),
+    /// the session's end, and a service's refusal as `expired`.
+    fn observe_expiry(&mut self, dir: &Directory, src: Id, dst: Id, msg: &Msg, now: VirtualTime) {
+        match msg {
+            Msg::Present { shown, op, .. }
+                if may_have_expired(dir, now)
+                    && dir
+                        .arena
+                        .not_after(shown.certificate)
+                        .is_some_and(|not_after| now > not_after) =>
+            {
+                self.presented_expired.insert((src, dst, *op));
+            }
+            Msg::Refused { op, refusal } => {
+                self.presented_expired.remove(&(dst, src, *op));
+                if *refusal == Refusal::Rejected(crate::rejection::Rejection::Expired)
+                    && dir.is_service(src)
+                {
+                    self.reached.insert(Milestone::ExpiredRefused);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The CA invalidated `serial` at `service`'s request for `session`:
     /// that session must be its holder's, in which the holder said Yes
     /// there.
@@ -679,6 +788,13 @@ impl History {
         }
         if !self.presented.contains(&(serial, service)) {
             self.violated.insert(Property::NoRelay);
+        }
+        let expired = (to, service, op);
+        if self.presented_expired.contains(&expired) {
+            self.violated.insert(Property::ExpiredNeverAccepted);
+            if matches!(msg, Msg::Granted { .. }) {
+                self.presented_expired.remove(&expired);
+            }
         }
         match msg {
             Msg::Granted { .. }
@@ -768,10 +884,10 @@ mod tests {
             let (model, _) = cfg.into_model().expect("builds");
             let dir = model.cfg.system.dir.clone();
             crate::explore::walk_transitions(&model, 20_000, |s, _, n| {
-                for env in n.network.iter_all() {
+                for env in crate::checker::in_flight(&n.network) {
                     if !History::may_change(env.msg) {
                         let mut h = History::clone(&s.history);
-                        h.observe(&dir, env.src, env.dst, env.msg);
+                        h.observe(&dir, env.src, env.dst, env.msg, 0);
                         assert_eq!(h, **s.history, "{}", env.msg);
                     }
                 }

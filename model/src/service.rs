@@ -84,6 +84,12 @@ pub struct SessionState {
     /// `holder-consent`: the nonce sent with S9/P12's or S20-1's question,
     /// which the holder's Yes must sign.
     pub consent_nonce: Option<u64>,
+    /// Ghost, read by no handler: this session's check went to the CA
+    /// because the service's newest CRL had passed its nextUpdate
+    /// (`crl-freshness`), as against holding none yet. Only the
+    /// `stale-crl-asks-ca` milestone reads it; it is never true unless
+    /// time passes (`check --clock-jumps`).
+    pub stale_crl: bool,
 }
 
 /// What survives a crash.
@@ -487,10 +493,21 @@ impl Service {
         session: Session,
         shown: &Shown,
     ) -> Result<CertInfo, Rejection> {
-        let info =
+        let now = self.clock.now();
+        // The deliberate defect `ignore_expiry`: check as of the notAfter
+        // once it has passed, so an expired certificate verifies.
+        let at = if self.defects.ignore_expiry {
             self.dir
                 .arena
-                .verify_certificate(&self.anchor, shown.certificate, self.clock.now())?;
+                .not_after(shown.certificate)
+                .map_or(now, |not_after| now.min(not_after))
+        } else {
+            now
+        };
+        let info = self
+            .dir
+            .arena
+            .verify_certificate(&self.anchor, shown.certificate, at)?;
         if self.dir.modes.presentation == Presentation::Bearer || self.defects.skip_proof_check {
             return Ok(info);
         }
@@ -579,6 +596,9 @@ impl Service {
         let ask_ca = (self.dir.modes.revocation == Revocation::Online
             || (self.dir.keeps_crls_fresh() && !self.holds_current_crl(st)))
             && !self.defects.skip_ca_check;
+        // Under V1 a check goes to the CA only for want of a current CRL;
+        // the ghost tells a stale one from none yet.
+        let stale_crl = ask_ca && self.dir.keeps_crls_fresh() && st.durable.crl.is_some();
         let grant = |fx: &mut Effects, msg: Msg| {
             fx.send(session.peer, msg);
         };
@@ -603,6 +623,7 @@ impl Service {
                     );
                 }
                 Some(_) if ask_ca => {
+                    s.stale_crl = stale_crl;
                     st.sessions.insert(session, s);
                     fx.step(Step::S13).send(
                         self.ca(),
@@ -681,6 +702,7 @@ impl Service {
                 }
                 let first = purpose == Purpose::StatementSource { region: 0 };
                 if ask_ca {
+                    s.stale_crl = stale_crl;
                     st.sessions.insert(session, s);
                     fx.step(match (portal, first) {
                         (true, _) => Step::P32,
@@ -1102,6 +1124,7 @@ impl SessionState {
             link: None,
             holder: None,
             consent_nonce: None,
+            stale_crl: false,
         }
     }
 }

@@ -591,6 +591,8 @@ impl Rename<'_> {
             }
             NodeState::User(u) => NodeState::User(self.user(u)),
             NodeState::Attacker(a) => NodeState::Attacker(self.attacker(a)),
+            // Time names no user.
+            NodeState::Clock(c) => NodeState::Clock(*c),
         }
     }
 
@@ -624,6 +626,7 @@ impl Rename<'_> {
                     }),
                     // Never offered: a system with a malicious service has no symmetry.
                     m @ Choice::Malicious(_) => m,
+                    j @ Choice::Jump(_) => j,
                 })
                 .collect();
             if renamed.iter().any(|c| matches!(c, Choice::Attacker(_))) {
@@ -645,14 +648,13 @@ impl Rename<'_> {
             dst: self.id(e.dst),
             msg: self.msg(e.msg),
         };
+        let all = || crate::checker::in_flight(n).into_iter().map(envelope);
         match n {
-            Network::Ordered(_) => Network::new_ordered(n.iter_all().map(envelope)),
-            Network::UnorderedNonDuplicating(_) => {
-                Network::new_unordered_nonduplicating(n.iter_all().map(envelope))
-            }
+            Network::Ordered(_) => Network::new_ordered(all()),
+            Network::UnorderedNonDuplicating(_) => Network::new_unordered_nonduplicating(all()),
             Network::UnorderedDuplicating(_, last) => {
                 Network::new_unordered_duplicating_with_last_msg(
-                    n.iter_all().map(envelope),
+                    all(),
                     last.as_ref().map(|e| {
                         envelope(Envelope {
                             src: e.src,
@@ -748,6 +750,17 @@ mod tests {
                 biometric: true,
                 curious_service: true,
                 lossy: true,
+                ..CheckConfig::default()
+            },
+            // Time passes (the clock's state is renamed as itself), CRLs go
+            // stale (the sessions' ghost is carried along), and a published
+            // CRL can be in flight twice (`checker::in_flight` counts copies).
+            CheckConfig {
+                users: 2,
+                actions: 2,
+                revocation: crate::config::Revocation::Push,
+                harden: crate::config::Hardening::parse(["crl-freshness"]).expect("a name"),
+                clock_jumps: 1,
                 ..CheckConfig::default()
             },
         ] {

@@ -3,7 +3,7 @@
 //! The checker and the simulator both describe a system as a `SystemSpec`
 //! and get the same `Node`s back, so neither assembles actors on its own.
 //! Id layout: the CA first (unless V3 puts it in the portal), then services,
-//! users, and the attacker.
+//! users, the attacker, and the checker's clock (`--clock-jumps`).
 
 use crate::attacker::Attacker;
 use crate::ca::Ca;
@@ -66,6 +66,9 @@ pub struct SystemSpec {
     /// The attacker is a network attacker (`attacker.rs`): it also holds a
     /// genuine certificate of its own.
     pub network_attacker: bool,
+    /// Checker only: how many times the clock may jump (`clock::Jumps`);
+    /// with any, a clock actor named `clock` comes last.
+    pub clock_jumps: u8,
 }
 
 /// A built system: the directory, one node per party, the shared clock.
@@ -91,6 +94,10 @@ pub enum BuildError {
     NoSuchService(usize, usize),
     #[error("the CA's root could not be made: {0}")]
     Pki(#[from] PkiError),
+    #[error(
+        "--clock-jumps {0}: that many jumps past a certificate's validity would outlive the CA's root (valid 20 years); at most {1}"
+    )]
+    ClockOutlivesRoot(u8, u64),
 }
 
 /// The credential a user presents for an account, by primary authentication.
@@ -141,6 +148,15 @@ impl SystemSpec {
     ) -> Result<System, BuildError> {
         if self.services.is_empty() {
             return Err(BuildError::NoService);
+        }
+        // Each jump may be the longest (`clock::Jump::PastNotAfter`); past
+        // the root's notAfter every certificate would fail on the root.
+        let longest = self.modes.certificate_validity_ms.saturating_add(1000);
+        if u64::from(self.clock_jumps).saturating_mul(longest) >= crate::x509::ROOT_VALIDITY {
+            return Err(BuildError::ClockOutlivesRoot(
+                self.clock_jumps,
+                (crate::x509::ROOT_VALIDITY - 1) / longest,
+            ));
         }
         let ca_in_portal = self.modes.ca_in_portal;
         if ca_in_portal && !self.services.iter().any(|s| s.portal) {
@@ -226,6 +242,9 @@ impl SystemSpec {
         }
         if let Some(a) = &self.attacker {
             push(a, Role::Attacker, &mut parties)?;
+        }
+        if self.clock_jumps > 0 {
+            push("clock", Role::Clock, &mut parties)?;
         }
         let authority =
             CertificateAuthority::new(&key_seed(seed, KeyStream::Ca, 0), "commoncert CA")?;
@@ -376,6 +395,10 @@ impl SystemSpec {
                     autonomous_actions: self.autonomous_actions.map(|_| 1),
                     timeouts: self.timeouts,
                 }),
+                Role::Clock => Node::Clock(crate::clock::Jumps {
+                    dir: dir.clone(),
+                    budget: self.clock_jumps,
+                }),
             })
             .collect();
         Ok(System {
@@ -452,6 +475,7 @@ pub fn standard_spec(services: usize, users: usize, portal: bool) -> SystemSpec 
         memo: Memo::On,
         hardening: Hardening::default(),
         network_attacker: false,
+        clock_jumps: 0,
     }
 }
 

@@ -271,8 +271,9 @@ impl World {
     }
 
     fn finish(&mut self, id: Id, fx: Effects, before: &[Property]) -> Outcome {
+        let now = self.system.clock.now();
         for (dst, msg) in &fx.sends {
-            self.history.observe(&self.system.dir, id, *dst, msg);
+            self.history.observe(&self.system.dir, id, *dst, msg, now);
         }
         let new_violations = self
             .violated_now()

@@ -10,7 +10,8 @@
 //! find a sequence that breaks the named property and shrink it.
 //!
 //! `one-certificate-per-user` has no defect: the patent's S5 breaks it as
-//! written (`state_machine.rs` shows it). `forget-link-persist` is the crash
+//! written (`state_machine.rs` shows it). `ignore-expiry` breaks
+//! `expired-never-accepted` only in a run where time passes (`Op::Expire`). `forget-link-persist` is the crash
 //! semantics' defect: it breaks no property, but a crash then loses state no
 //! handler persisted (`World::lost_at_crash`).
 //!
@@ -38,16 +39,20 @@ enum Op {
     Replay(usize, usize),
     /// Service `.0` crashes and restarts from its storage.
     CrashRestart(usize),
+    /// Time passes every certificate's notAfter (the checker's
+    /// `clock::Jump::PastNotAfter`).
+    Expire,
 }
 
 fn ops(users: usize, services: usize) -> impl Strategy<Value = Vec<Op>> {
-    let op = (0..6usize, 0..users, 0..services).prop_map(|(k, u, s)| match k {
+    let op = (0..7usize, 0..users, 0..services).prop_map(|(k, u, s)| match k {
         0 => Op::Issue(u, s),
         1 => Op::Use(u, s),
         2 => Op::Prohibit(u, s),
         3 => Op::Invalidate(u, s),
         4 => Op::Replay(u, s),
-        _ => Op::CrashRestart(s),
+        5 => Op::CrashRestart(s),
+        _ => Op::Expire,
     });
     prop::collection::vec(op, 1..16)
 }
@@ -99,6 +104,12 @@ fn replay(spec: &SystemSpec, ops: &[Op]) -> (Vec<Property>, bool) {
             Op::CrashRestart(s) => {
                 d.world.crash(services[*s]);
                 d.world.restart(services[*s]);
+                None
+            }
+            Op::Expire => {
+                let clock = &d.world.system.clock;
+                let by = commoncert_model::clock::Jump::PastNotAfter.by(&d.world.system.dir);
+                clock.set(clock.now() + by);
                 None
             }
         };
@@ -253,7 +264,8 @@ fn skip_proof_check_breaks_no_impersonation_and_shrinks() {
 fn reuse_serials_breaks_unique_serials_and_shrinks() {
     // Two users: one user's second certificate with a reused serial is
     // byte-identical to the first (same subject, key and time), which is
-    // the same certificate, not a second one with that serial.
+    // the same certificate, not a second one with that serial; unless time
+    // passed between the two (`Op::Expire`), which stamps another one.
     let min = must_fail(
         spec(|s| *s = standard_spec(2, 2, false)),
         Defects {
@@ -262,8 +274,24 @@ fn reuse_serials_breaks_unique_serials_and_shrinks() {
         },
         |v, _| v.contains(&Property::UniqueSerials),
     );
-    // two issues
-    assert!(min.len() <= 2, "{min:?}");
+    // two issues (by two users, or by one with time passing between)
+    let issues = min.iter().filter(|op| matches!(op, Op::Issue(..))).count();
+    assert!(issues == 2 && min.len() <= 3, "{min:?}");
+}
+
+#[test]
+fn ignore_expiry_breaks_expired_never_accepted_only_once_time_passes_and_shrinks() {
+    let min = must_fail(
+        spec(|_| {}),
+        Defects {
+            ignore_expiry: true,
+            ..Defects::default()
+        },
+        |v, _| v.contains(&Property::ExpiredNeverAccepted),
+    );
+    // issue, time passes notAfter, use
+    assert!(min.len() <= 3, "{min:?}");
+    assert!(min.iter().any(|op| matches!(op, Op::Expire)), "{min:?}");
 }
 
 #[test]

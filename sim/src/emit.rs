@@ -358,6 +358,11 @@ fn scenario(
                         let _ = writeln!(t, "serial = {serial}");
                     }
                 }
+                // The checker's clock jumps: a scripted wait moves the
+                // simulator's clock as far.
+                Choice::Jump(j) => {
+                    let _ = write!(t, "[[step]]\ndo = \"wait\"\nms = {}\n", j.by(dir));
+                }
                 Choice::Attacker(r) => {
                     let victim = holder_of(r.shown.certificate);
                     let _ = write!(

@@ -1548,6 +1548,7 @@ fn check(c: &Checker<'_>, raw: RawScenario) -> Result<Scenario, Refused> {
             memo: commoncert_model::x509::Memo::On,
             hardening,
             network_attacker,
+            clock_jumps: 0,
         },
         steps,
         expect_final,

@@ -425,7 +425,7 @@ struct Engine<'a> {
     first_duplicate: Option<Time>,
     timeout_ms: Time,
     /// `schedule = "scripted"`: messages and timers wait in `held` until a
-    /// step names them; time stays at zero.
+    /// step names them; time stays at zero but for `wait` steps.
     scripted: bool,
     held: Vec<(Id, Id, Msg, Option<usize>)>,
     held_timers: Vec<(Id, Timer, Option<usize>)>,
@@ -1027,11 +1027,14 @@ impl Engine<'_> {
             return; // scheduled when its predecessor starts
         }
         // Scripted: a step starts once the one before it was applied; an
-        // operation goes on while later steps deliver its messages.
+        // operation goes on while later steps deliver its messages. A wait
+        // is applied when its time is over: the steps after it run later.
         let scripted = self.scripted;
+        let waits = |k: usize| matches!(self.sc.steps.get(k), Some(s) if matches!(s.action, Action::Wait { .. }));
         if self.steps[..j]
             .iter()
-            .all(|s| s.ended.is_some() || (scripted && s.started.is_some()))
+            .enumerate()
+            .all(|(k, s)| s.ended.is_some() || (scripted && s.started.is_some() && !waits(k)))
         {
             let delay = if scripted { 0 } else { step.delay_ms };
             let at = self.now().saturating_add(delay);
@@ -1232,9 +1235,11 @@ impl Engine<'_> {
             }
             Action::Wait { ms } => {
                 self.note(Kind::Start, what, cause);
-                let ms = if self.scripted { 0 } else { *ms };
+                // Scripted too: nothing is due meanwhile (every message
+                // and timer is held), so a wait only moves the clock, as a
+                // checker's clock jump does (`check --clock-jumps`).
                 self.agenda
-                    .schedule(now.saturating_add(ms), Ev::WaitOver(i));
+                    .schedule(now.saturating_add(*ms), Ev::WaitOver(i));
             }
             Action::Deliver {
                 from,

@@ -241,4 +241,32 @@ fn an_outsiders_guess_replays_under_the_serials_it_was_found_with() {
     );
     let text = commoncert_sim::emit::counterexample_scenario(&report.config, &report.dir, "x", any);
     assert!(!text.contains("serials ="), "{text}");
+/// A clock jump as a scripted step: with services that ignore expiry
+/// (`ignore-expiry`), the checker's shortest path to granting an expired
+/// certificate jumps past its notAfter; it is written as a `wait` of the
+/// jump's length, which moves the scripted simulator's clock as far, and
+/// the simulator reaches the same violation (with the X.509 memo and
+/// concretely).
+#[test]
+fn a_path_through_a_clock_jump_replays_as_a_wait() {
+    let config = CheckConfig {
+        actions: 2,
+        clock_jumps: 1,
+        defects: commoncert_model::config::Defects {
+            ignore_expiry: true,
+            ..Default::default()
+        },
+        ..CheckConfig::default()
+    };
+    let report = check(&config, |_| {}).expect("runs");
+    let p = report
+        .properties
+        .iter()
+        .find(|p| p.name == "expired-never-accepted")
+        .expect("listed");
+    let text =
+        commoncert_sim::emit::counterexample_scenario(&config, &report.dir, "expired-granted", p);
+    assert!(text.contains("do = \"wait\"\nms = 31536001000"), "{text}");
+    let (n, failures) = replay_counterexamples("expired-granted", &report);
+    assert!(n >= 2 && failures.is_empty(), "{failures:?}");
 }

@@ -582,6 +582,18 @@ impl Arena {
         })
     }
 
+    /// The notAfter of the certificate behind `cert` (the last instant it
+    /// is valid, a whole second), read without a trust decision.
+    pub fn not_after(&self, cert: CertId) -> Option<VirtualTime> {
+        let der = self.der(cert.0)?;
+        self.timed(|| {
+            let (_, c) = x509_parser::parse_x509_certificate(der.as_bytes()).ok()?;
+            Some(crate::x509::time::virtual_time_from_unix_seconds(
+                c.validity().not_after.timestamp(),
+            ))
+        })
+    }
+
     /// The subject common name of the certificate behind `cert`, read
     /// without a trust decision (it is public: an eavesdropper reads it too).
     pub fn subject_of(&self, cert: CertId) -> Option<String> {
