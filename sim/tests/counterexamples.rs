@@ -241,6 +241,8 @@ fn an_outsiders_guess_replays_under_the_serials_it_was_found_with() {
     );
     let text = commoncert_sim::emit::counterexample_scenario(&report.config, &report.dir, "x", any);
     assert!(!text.contains("serials ="), "{text}");
+}
+
 /// A clock jump as a scripted step: with services that ignore expiry
 /// (`ignore-expiry`), the checker's shortest path to granting an expired
 /// certificate jumps past its notAfter; it is written as a `wait` of the
