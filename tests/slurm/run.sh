@@ -16,7 +16,7 @@
 # Every daemon it started is stopped by its PID on exit, whatever happens.
 #
 #   sudo tests/slurm/run.sh                 # SEEDS=0..1000, about 26 minutes on 2 cores
-#   SEEDS=0..20 tests/slurm/run.sh          # a quick look
+#   SEEDS=0..20 tests/slurm/run.sh          # what CI runs (a few minutes)
 #   KEEP=1 tests/slurm/run.sh               # keep the folder (logs, shards, reports)
 #
 # Exit status: 0 the sweep ran and matched; 1 it did not; 77 it cannot run
@@ -56,7 +56,10 @@ fi
 # listening socket when no interface but loopback is configured.)
 log "building the release binary"
 cargo build --release --quiet
-COMMONCERT=$ROOT/target/release/commoncert
+# Where cargo put it: CARGO_TARGET_DIR is honoured, as cargo honours it.
+COMMONCERT=${CARGO_TARGET_DIR:-$ROOT/target}/release/commoncert
+[[ -x $COMMONCERT ]] || fail "no binary at $COMMONCERT"
+export COMMONCERT
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/commoncert-slurm.XXXXXX")
 mkdir -p "$WORK/state" "$WORK/spool" "$WORK/log"
