@@ -130,12 +130,14 @@ impl Ca {
                 csr,
             } => {
                 if let Some((serial, certificate)) = st.issued.get(&(src, session)).cloned() {
+                    let existing = Self::issued_before(st, src, session, certificate);
                     fx.send(
                         src,
                         Msg::Issued {
                             session,
                             serial,
                             certificate,
+                            existing,
                         },
                     );
                     return;
@@ -184,6 +186,7 @@ impl Ca {
                         session,
                         serial,
                         certificate,
+                        existing: false,
                     },
                 );
             }
@@ -544,7 +547,16 @@ impl Ca {
             session,
             serial,
             certificate,
+            existing: true,
         })
+    }
+
+    /// Whether `certificate` was issued for a request other than `src`'s
+    /// `session` (then an answer to this one hands an existing one back).
+    fn issued_before(st: &CaState, src: Id, session: Session, certificate: CertId) -> bool {
+        st.issued
+            .iter()
+            .any(|(k, (_, c))| *c == certificate && *k != (src, session))
     }
 
     /// `csr`: the request verifies with the key it asks to certify and names

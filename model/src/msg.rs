@@ -176,7 +176,13 @@ pub enum Msg {
     /// Proof of possession: sign this nonce.
     Challenge { op: OpId, nonce: u64 },
     /// S8: the issued certificate.
-    Certificate { op: OpId, certificate: CertId },
+    /// `existing`: the certificate the user already had, handed back
+    /// under `one-per-subject` (outcome `already-issued`).
+    Certificate {
+        op: OpId,
+        certificate: CertId,
+        existing: bool,
+    },
     /// S9 / P12: a certificate exists; invalidate it? Under
     /// `holder-consent` with the nonce the holder's consent must sign.
     AskInvalidate { op: OpId, nonce: Option<u64> },
@@ -257,6 +263,9 @@ pub enum Msg {
         session: Session,
         serial: Serial,
         certificate: CertId,
+        /// `one-per-subject`: the subject's certificate issued earlier, for
+        /// another request, handed back (no new issuance).
+        existing: bool,
     },
     /// The answer to `Check`, `Qualify`, `Withdraw` or `Invalidate`.
     Answer {
@@ -465,8 +474,13 @@ impl fmt::Display for Msg {
                 write!(f, "LoginForm{}", if *failed { "(failed)" } else { "" })
             }
             Msg::Challenge { nonce, .. } => write!(f, "Challenge({nonce})"),
-            Msg::Certificate { certificate, .. } => {
-                write!(f, "Certificate({})", certificate)
+            Msg::Certificate {
+                certificate,
+                existing,
+                ..
+            } => {
+                let again = if *existing { ", existing" } else { "" };
+                write!(f, "Certificate({certificate}{again})")
             }
             Msg::Granted { serial, basis, .. } => write!(f, "Granted(#{serial}, {basis:?})"),
             Msg::MemberMenu { serial, .. } => write!(f, "MemberMenu(#{serial})"),
@@ -483,7 +497,13 @@ impl fmt::Display for Msg {
                 serial, consent, ..
             } => write!(f, "Invalidate(#{serial}{})", signed(consent)),
             Msg::ListServices { serial, .. } => write!(f, "ListServices(#{serial})"),
-            Msg::Issued { serial, .. } => write!(f, "Issued(#{serial})"),
+            Msg::Issued {
+                serial, existing, ..
+            } => write!(
+                f,
+                "Issued(#{serial}{})",
+                if *existing { ", existing" } else { "" }
+            ),
             Msg::Answer {
                 serial, verdict, ..
             } => write!(

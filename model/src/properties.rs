@@ -598,6 +598,7 @@ impl History {
                 session,
                 serial,
                 certificate,
+                ..
             } if from_ca => {
                 if !self.offered_by_holder(dir, *certificate) {
                     self.violated.insert(Property::KeyBoundByHolder);

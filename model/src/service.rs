@@ -255,6 +255,7 @@ impl Service {
                 session,
                 serial,
                 certificate,
+                existing,
             } if src == self.ca() => {
                 let Some(s) = st.sessions.get(&session) else {
                     return;
@@ -277,6 +278,7 @@ impl Service {
                     Msg::Certificate {
                         op: session.op,
                         certificate,
+                        existing,
                     },
                 );
             }

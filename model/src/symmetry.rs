@@ -391,9 +391,14 @@ impl Rename<'_> {
                 purpose: *purpose,
                 shown: self.shown(shown),
             },
-            Msg::Certificate { op, certificate } => Msg::Certificate {
+            Msg::Certificate {
+                op,
+                certificate,
+                existing,
+            } => Msg::Certificate {
                 op: *op,
                 certificate: self.cert(*certificate),
+                existing: *existing,
             },
             Msg::Granted {
                 op,
@@ -447,10 +452,12 @@ impl Rename<'_> {
                 session,
                 serial,
                 certificate,
+                existing,
             } => Msg::Issued {
                 session: self.session(session),
                 serial: *serial,
                 certificate: self.cert(*certificate),
+                existing: *existing,
             },
             Msg::Observed { shown } => Msg::Observed {
                 shown: self.shown(shown),

@@ -574,11 +574,22 @@ impl User {
                     },
                 );
             }
-            Msg::Certificate { certificate, .. } => {
+            Msg::Certificate {
+                certificate,
+                existing,
+                ..
+            } => {
                 st.certificate = Some(certificate);
                 st.invalidated = false;
                 fx.persist = true;
-                self.end(me, st, op, Outcome::Issued, None, fx);
+                // `one-per-subject` hands back the subject's certificate:
+                // the user holds it, but nothing new was issued.
+                let outcome = if existing {
+                    Outcome::AlreadyIssued
+                } else {
+                    Outcome::Issued
+                };
+                self.end(me, st, op, outcome, None, fx);
             }
             Msg::AskInvalidate { nonce, .. } => match pending.command {
                 // S9 "No ends here": the user wanted a certificate, not to invalidate.
