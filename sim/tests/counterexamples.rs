@@ -23,7 +23,7 @@ fn every_small_matrix_counterexample_replays_to_the_same_violation() {
     for (name, config) in standard_matrix() {
         // Cheap configurations only in a debug build; see the module doc.
         let probe = CheckConfig {
-            max_states: Some(8_000),
+            max_states: Some(12_000),
             ..config.clone()
         };
         if check(&probe, |_| {}).map(|r| !r.complete).unwrap_or(true) {
