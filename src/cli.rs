@@ -184,6 +184,11 @@ struct ModelArgs {
     /// 0: time stands still.
     #[arg(long, value_name = "K", default_value_t = 0)]
     clock_jumps: u8,
+    /// Users' timers outlast any round trip: an operation times out only
+    /// when nothing of it is still in flight (a message of it was lost),
+    /// never while its answer is on the way.
+    #[arg(long)]
+    patient_timers: bool,
 }
 
 /// A standard system's service name (`A`..`H`) as its index.
@@ -282,6 +287,7 @@ impl ModelArgs {
             threads: self.threads.into(),
             liveness: self.liveness,
             clock_jumps: self.clock_jumps,
+            patient_timers: self.patient_timers,
         }
     }
 }

@@ -108,6 +108,13 @@ pub struct CheckConfig {
     /// every CRL's nextUpdate (under `crl-freshness`) or past every
     /// certificate's notAfter. 0: time stands still, as it always did.
     pub clock_jumps: u8,
+    /// Users' timers longer than any round trip: a user's operation times
+    /// out only when nothing of it is still in flight (its request or an
+    /// answer was lost, or a party crashed). Off, a timer may fire at any
+    /// time, as a timer shorter than the network's delay can. The patent
+    /// says nothing about timeouts; this separates a lost answer from a
+    /// premature timeout.
+    pub patient_timers: bool,
 }
 
 impl Default for CheckConfig {
@@ -141,6 +148,7 @@ impl Default for CheckConfig {
             threads: 1,
             liveness: false,
             clock_jumps: 0,
+            patient_timers: false,
         }
     }
 }
@@ -283,6 +291,9 @@ pub struct CcModel {
     inner: Actors,
     /// The clock actor's index, with `--clock-jumps`.
     clock: Option<usize>,
+    /// `--patient-timers`: a user's timeout waits until nothing of its
+    /// operation is in flight.
+    patient: bool,
     properties: Vec<stateright::Property<CcModel>>,
 }
 
@@ -334,6 +345,14 @@ impl Model for CcModel {
             actions
                 .retain(|a| !matches!(a, ActorModelAction::Crash(id) if usize::from(*id) == clock));
         }
+        if self.patient {
+            actions.retain(|a| match a {
+                ActorModelAction::Timeout(user, crate::effects::Timer::Timeout(op)) => {
+                    !operation_in_flight(&s.network, *user, *op)
+                }
+                _ => true,
+            });
+        }
     }
 
     fn next_state(&self, s: &CcState, action: CcAction) -> Option<CcState> {
@@ -359,6 +378,16 @@ impl Model for CcModel {
     fn within_boundary(&self, s: &CcState) -> bool {
         Model::within_boundary(&self.inner, s)
     }
+}
+
+/// Whether a message of `user`'s operation `op` is in flight: sent by or
+/// to the user, or between a service and the CA in the session the
+/// service opened for it.
+fn operation_in_flight(network: &stateright::actor::Network<Msg>, user: Id, op: crate::msg::OpId) -> bool {
+    in_flight(network).into_iter().any(|env| {
+        env.msg.op() == Some(op)
+            && (env.src == user || env.dst == user || env.msg.session_peer() == Some(user))
+    })
 }
 
 /// `push-ack`'s and `crl-freshness`'s bound: at most one copy of each
@@ -547,6 +576,9 @@ impl CheckConfig {
         if c.liveness {
             f.push("--liveness".into());
         }
+        if c.patient_timers {
+            f.push("--patient-timers".into());
+        }
         if c.clock_jumps > 0 {
             f.push(format!("--clock-jumps {}", c.clock_jumps));
         }
@@ -661,6 +693,7 @@ impl CheckConfig {
         let model = CcModel {
             inner,
             clock,
+            patient: self.patient_timers,
             properties: self.properties(),
         };
         Ok((model, coverage))

@@ -369,6 +369,22 @@ impl Msg {
         }
     }
 
+    /// The peer of the session a service-CA message belongs to.
+    pub fn session_peer(&self) -> Option<Id> {
+        match self {
+            Msg::IssueRequest { session, .. }
+            | Msg::Check { session, .. }
+            | Msg::Qualify { session, .. }
+            | Msg::Withdraw { session, .. }
+            | Msg::Invalidate { session, .. }
+            | Msg::ListServices { session, .. }
+            | Msg::Issued { session, .. }
+            | Msg::Answer { session, .. }
+            | Msg::Services { session, .. } => Some(session.peer),
+            _ => None,
+        }
+    }
+
     /// The user's operation a service-to-user message answers.
     pub fn reply_op(&self) -> Option<OpId> {
         match self {
