@@ -383,7 +383,11 @@ impl Model for CcModel {
 /// Whether a message of `user`'s operation `op` is in flight: sent by or
 /// to the user, or between a service and the CA in the session the
 /// service opened for it.
-fn operation_in_flight(network: &stateright::actor::Network<Msg>, user: Id, op: crate::msg::OpId) -> bool {
+fn operation_in_flight(
+    network: &stateright::actor::Network<Msg>,
+    user: Id,
+    op: crate::msg::OpId,
+) -> bool {
     in_flight(network).into_iter().any(|env| {
         env.msg.op() == Some(op)
             && (env.src == user || env.dst == user || env.msg.session_peer() == Some(user))
