@@ -1332,6 +1332,75 @@ mod tests {
         assert!(st.ca().is_some_and(|c| c.tables.is_registered(serial)));
     }
 
+    /// S20-4 is recorded only by the withdrawal that deletes a listed
+    /// service; one for a service not listed is answered OK (the state the
+    /// holder asked for holds) and records nothing. Under `holder-consent`
+    /// a withdrawal or invalidation without the holder's signature is
+    /// refused and deletes nothing.
+    #[test]
+    fn s20_4_only_deletes_a_listed_service_and_holder_consent_wants_a_signature() {
+        let (node, mut st, ca, a, subject) = ca_of(Hardening::default());
+        let Msg::Issued { serial, .. } = issue(&node, &mut st, ca, a, 0, &subject, 7) else {
+            panic!("not issued");
+        };
+        let withdraw = |op| Msg::Withdraw {
+            session: Session { peer: a, op },
+            serial,
+            consent: None,
+        };
+        let fx = node.on_message(ca, &mut st, a, withdraw(1));
+        assert_eq!(fx.steps, vec![Step::S20_4]);
+        let fx = node.on_message(ca, &mut st, a, withdraw(2));
+        assert!(fx.steps.is_empty(), "{:?}", fx.steps);
+        assert!(matches!(
+            fx.sends.first(),
+            Some((
+                _,
+                Msg::Answer {
+                    verdict: Verdict::Ok,
+                    ..
+                }
+            ))
+        ));
+        let (node, mut st, ca, a, subject) = ca_of(Hardening {
+            holder_consent: true,
+            ..Hardening::default()
+        });
+        let Msg::Issued { serial, .. } = issue(&node, &mut st, ca, a, 0, &subject, 7) else {
+            panic!("not issued");
+        };
+        let session = Session { peer: a, op: 1 };
+        for msg in [
+            Msg::Withdraw {
+                session,
+                serial,
+                consent: None,
+            },
+            Msg::Invalidate {
+                session,
+                serial,
+                consent: None,
+            },
+        ] {
+            let fx = node.on_message(ca, &mut st, a, msg);
+            assert!(fx.steps.is_empty());
+            assert!(matches!(
+                fx.sends.first(),
+                Some((
+                    _,
+                    Msg::Answer {
+                        verdict: Verdict::NotQualified,
+                        ..
+                    }
+                ))
+            ));
+        }
+        assert!(
+            st.ca()
+                .is_some_and(|c| c.tables.services(serial).is_some_and(|s| s.contains(&a)))
+        );
+    }
+
     /// The hardenings close only their findings: across modes (V2 too),
     /// every other verdict is the same with all of them on.
     #[test]
