@@ -738,6 +738,12 @@ mod tests {
     fn ca_of(hardening: Hardening) -> (Node, NodeState, Id, Id, Subject) {
         let mut spec = standard_spec(2, 1, false);
         spec.hardening = hardening;
+        ca_built(spec)
+    }
+
+    /// The CA of `spec`'s system, its state, id, service A's id and user
+    /// 0's subject.
+    fn ca_built(spec: crate::system::SystemSpec) -> (Node, NodeState, Id, Id, Subject) {
         let system = spec.build().expect("builds");
         let ca = system.dir.ca().expect("a CA");
         let a = system.dir.by_name("A").expect("A");
@@ -753,13 +759,7 @@ mod tests {
         let mut spec = standard_spec(2, 1, false);
         spec.modes.serials = serials;
         spec.seed = seed;
-        let system = spec.build().expect("builds");
-        let ca = system.dir.ca().expect("a CA");
-        let a = system.dir.by_name("A").expect("A");
-        let subject = Subject::clone(system.dir.subjects.values().next().expect("a user"));
-        let node = system.nodes[usize::from(ca)].clone();
-        let (state, _) = node.start(ca, None);
-        (node, state, ca, a, subject)
+        ca_built(spec)
     }
 
     /// The serials of `n` issuances through A (each its own request).

@@ -356,21 +356,17 @@ impl Msg {
             | Msg::Present { op, .. }
             | Msg::Confirm { op, .. }
             | Msg::SelectStatement { op } => Some(*op),
-            Msg::IssueRequest { session, .. }
-            | Msg::Check { session, .. }
-            | Msg::Qualify { session, .. }
-            | Msg::Withdraw { session, .. }
-            | Msg::Invalidate { session, .. }
-            | Msg::ListServices { session, .. }
-            | Msg::Issued { session, .. }
-            | Msg::Answer { session, .. }
-            | Msg::Services { session, .. } => Some(session.op),
-            _ => None,
+            _ => self.session().map(|s| s.op),
         }
     }
 
     /// The peer of the session a service-CA message belongs to.
     pub fn session_peer(&self) -> Option<Id> {
+        self.session().map(|s| s.peer)
+    }
+
+    /// The session a service-CA message belongs to.
+    pub fn session(&self) -> Option<Session> {
         match self {
             Msg::IssueRequest { session, .. }
             | Msg::Check { session, .. }
@@ -380,7 +376,7 @@ impl Msg {
             | Msg::ListServices { session, .. }
             | Msg::Issued { session, .. }
             | Msg::Answer { session, .. }
-            | Msg::Services { session, .. } => Some(session.peer),
+            | Msg::Services { session, .. } => Some(*session),
             _ => None,
         }
     }
