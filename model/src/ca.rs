@@ -97,6 +97,27 @@ pub struct CaState {
     pub consents: crate::pmap::PMap<SigId, (Id, Serial)>,
 }
 
+impl CaState {
+    /// The certificate this CA issued with `serial` in this run.
+    pub fn issued_certificate(&self, serial: Serial) -> Option<CertId> {
+        self.issued
+            .values()
+            .find(|(s, _)| *s == serial)
+            .map(|(_, c)| *c)
+    }
+
+    /// The certificate of `serial`: one this CA issued, or an adversary's
+    /// own, issued before the run (`Directory::own`).
+    pub fn certificate_of(&self, dir: &Directory, serial: Serial) -> Option<CertId> {
+        self.issued_certificate(serial).or_else(|| {
+            dir.own
+                .values()
+                .find(|o| o.serial == serial)
+                .map(|o| o.certificate)
+        })
+    }
+}
+
 impl Ca {
     pub fn start(&self, storage: Option<&CaState>) -> CaState {
         storage.cloned().unwrap_or_else(|| CaState {
@@ -408,7 +429,7 @@ impl Ca {
             Some(_) => return false,
             None => {}
         }
-        let Some(certificate) = self.certificate_of(st, serial) else {
+        let Some(certificate) = st.certificate_of(&self.dir, serial) else {
             // Not registered: the request's own answer says so.
             return !st.tables.is_registered(serial);
         };
@@ -419,31 +440,18 @@ impl Ca {
         else {
             return false;
         };
-        let bytes = self.dir.challenge(src, nonce, certificate, purpose);
-        let ok = self
-            .dir
-            .arena
-            .verify_proof(&info.public_key, &bytes, signature)
-            .is_ok();
+        let ok = self.signed(
+            &info.public_key,
+            src,
+            nonce,
+            certificate,
+            purpose,
+            signature,
+        );
         if ok {
             st.consents.insert(signature, (src, serial));
         }
         ok
-    }
-
-    /// The certificate the CA issued with `serial` (or an adversary's own).
-    fn certificate_of(&self, st: &CaState, serial: Serial) -> Option<CertId> {
-        st.issued
-            .values()
-            .find(|(s, _)| *s == serial)
-            .map(|(_, c)| *c)
-            .or_else(|| {
-                self.dir
-                    .own
-                    .values()
-                    .find(|o| o.serial == serial)
-                    .map(|o| o.certificate)
-            })
     }
 
     /// `ca-authz`: whether `holder` is the certificate of `serial`, valid
@@ -491,15 +499,28 @@ impl Ca {
                 } else {
                     crate::msg::Purpose::Use.tag()
                 };
-                let bytes = self.dir.challenge(src, *nonce, shown.certificate, purpose);
-                self.dir
-                    .arena
-                    .verify_proof(&info.public_key, &bytes, *signature)
-                    .ok()
-                    .map(|()| Some(*signature))
+                let cert = shown.certificate;
+                self.signed(&info.public_key, src, *nonce, cert, purpose, *signature)
+                    .then_some(Some(*signature))
             }
             (Presentation::ProofOfPossession, None) => None,
         }
+    }
+
+    /// Whether `signature` is `key`'s over `src`'s challenge `nonce` for
+    /// `certificate` and `purpose` (a presentation's proof, or a holder's
+    /// consent).
+    fn signed(
+        &self,
+        key: &[u8; 32],
+        src: Id,
+        nonce: u64,
+        certificate: CertId,
+        purpose: &str,
+        signature: SigId,
+    ) -> bool {
+        let bytes = self.dir.challenge(src, nonce, certificate, purpose);
+        self.dir.arena.verify_proof(key, &bytes, signature).is_ok()
     }
 
     /// `one-per-subject`: the answer to an issue request for a subject that
@@ -517,11 +538,7 @@ impl Ca {
         fx: &mut Effects,
     ) -> Option<Msg> {
         let serial = st.tables.serials_of(&subject.name).into_iter().next()?;
-        let certificate = st
-            .issued
-            .values()
-            .find(|(s, _)| *s == serial)
-            .map(|(_, c)| *c)?;
+        let certificate = st.issued_certificate(serial)?;
         let same_key = self
             .dir
             .arena

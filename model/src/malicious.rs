@@ -145,13 +145,7 @@ impl Service {
                     moves.push(Move::Probe { request, serial });
                 }
             }
-            let own = self.dir.own.get(&me).map(|o| o.serial);
-            let shown =
-                (m.known.iter().copied()).chain(st.durable.table.linked_rows().map(|(s, _)| s));
-            let mut shown: Vec<Serial> = shown.filter(|s| Some(*s) != own).collect();
-            shown.sort_unstable();
-            shown.dedup();
-            for serial in shown {
+            for serial in self.known_serials(me, st) {
                 for request in [Request::Invalidate, Request::Withdraw] {
                     moves.push(Move::Revoke { request, serial });
                 }
@@ -528,6 +522,18 @@ impl Service {
             address: String::new(),
             email: format!("alias-{tag}-{op}@{}.example", name.to_ascii_lowercase()),
         }
+    }
+
+    /// The serials the malicious service knows, sorted: every one that
+    /// reached it in a message, and every one its Fig. 7 links; not its
+    /// operator's own (`Move::Revoke` is about users' certificates).
+    pub fn known_serials(&self, me: Id, st: &ServiceState) -> BTreeSet<Serial> {
+        let own = self.dir.own.get(&me).map(|o| o.serial);
+        let known = st.malice.iter().flat_map(|m| m.known.iter().copied());
+        known
+            .chain(st.durable.table.linked_rows().map(|(s, _)| s))
+            .filter(|s| Some(*s) != own)
+            .collect()
     }
 
     /// The users' keys a malicious service has learned: offered to it at

@@ -300,16 +300,7 @@ impl Liveness {
 /// (its notAfter passed). A serial the CA did not issue in this run is
 /// not known to have expired.
 fn expired(dir: &Directory, ca: &crate::ca::CaState, serial: Serial, now: u64) -> bool {
-    ca.issued
-        .values()
-        .find(|(s, _)| *s == serial)
-        .map(|(_, cert)| *cert)
-        .or_else(|| {
-            dir.own
-                .values()
-                .find(|o| o.serial == serial)
-                .map(|o| o.certificate)
-        })
+    ca.certificate_of(dir, serial)
         .and_then(|cert| dir.arena.not_after(cert))
         .is_some_and(|not_after| now > not_after)
 }

@@ -632,12 +632,16 @@ impl World {
         // The serial it knows whose Fig. 5 row names the victim (the victim
         // may not have its certificate yet: the service knows the serial
         // from the CA's Issued).
+        let Some(Node::Service(s) | Node::PortalCa(s, _)) = self.node(service) else {
+            return None;
+        };
         let name = &self.system.dir.subjects.get(&victim)?.name;
         let ca = self.state(self.system.dir.ca()?)?.ca()?;
         let st = self.state(service)?.service()?;
-        let known = st.malice.as_ref()?.known.iter().copied();
-        let serial = known
-            .chain(st.durable.table.linked_rows().map(|(s, _)| s))
+        st.malice.as_ref()?; // only a malicious service has this move
+        let serial = s
+            .known_serials(service, st)
+            .into_iter()
             .find(|s| ca.tables.subject_of(*s).is_some_and(|x| x.name == *name))?;
         Some(Choice::Malicious(crate::malicious::Move::Revoke {
             request,
